@@ -1,0 +1,1 @@
+"""mrecist_tool."""

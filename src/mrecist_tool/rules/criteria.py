@@ -1,0 +1,273 @@
+"""Rule parameters (response-rules.md §7), their defaults, and named profiles.
+
+Every parameter of §7 that the toolkit uses is a field of :class:`Settings`.  A parameter is set,
+in increasing precedence, by: its default; a named profile (the case file's ``profile`` or the
+command line's ``--profile``); the case file's ``criteria`` and ``settings``; the command line's
+``--criteria`` and ``--set NAME=VALUE``.  Two defaults depend on the criteria (``pd_abs_min_mm``:
+0 for mRECIST, 5 for RECIST 1.1, MR-T4; ``effusion_requires_cytology``: True for mRECIST, MR-SP1)
+and are stored as ``None`` until resolved.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ..errors import SettingsError
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """How one parameter is typed and documented."""
+
+    kind: str  # "decimal", "int", "bool", "choice", "int_range", "str"
+    rule: str
+    help: str
+    choices: tuple[str, ...] = ()
+    minimum: Decimal | None = None
+
+
+D = Decimal
+PARAMS: dict[str, ParamSpec] = {
+    "criteria": ParamSpec("choice", "§2, §3", "response criteria", ("mRECIST", "RECIST1.1")),
+    "pd_rel_threshold": ParamSpec("decimal", "REC-T3/MR-T3", "relative increase over nadir for PD, %", minimum=D(0)),
+    "pr_threshold": ParamSpec("decimal", "REC-T2/MR-T2", "decrease from baseline for PR, %", minimum=D(0)),
+    "pd_abs_min_mm": ParamSpec("decimal", "MR-T4/REC-T3", "absolute increase over nadir also needed for PD, mm (default 0 mRECIST, 5 RECIST 1.1)", minimum=D(0)),
+    "nadir_includes_baseline": ParamSpec("bool", "REC-T3/MR-T6", "the nadir includes the baseline sum"),
+    "nadir_zero_policy": ParamSpec("choice", "MR-T7", "mRECIST: reappearance after a nadir of 0", ("literal_pd", "recist_like")),
+    "pr_persistence": ParamSpec("choice", "REC-T5", "PR judged against baseline at every visit, or kept until PD", ("strict", "eortc_faq")),
+    "max_targets_total": ParamSpec("int", "REC-B1/MR-B3", "maximum number of target lesions", minimum=D(1)),
+    "max_targets_per_organ": ParamSpec("int", "REC-B1/MR-B3", "maximum number of target lesions per organ", minimum=D(1)),
+    "min_target_ld_mm": ParamSpec("decimal", "REC-M1", "measurability floor, mm (or 2 x slice thickness when slices are thicker than 5 mm)", minimum=D(0)),
+    "node_target_sa_mm": ParamSpec("decimal", "REC-M2", "node short axis to be a target, mm", minimum=D(0)),
+    "node_path_sa_mm": ParamSpec("decimal", "REC-M2", "node short axis to be pathological, mm", minimum=D(0)),
+    "porta_hepatis_malignant_sa_mm": ParamSpec("decimal", "MR-B5", "porta hepatis node short axis to be malignant, mm", minimum=D(0)),
+    "too_small_default_mm": ParamSpec("decimal", "REC-S2/MR-V5", "value counted for 'too small to measure', mm", minimum=D(0)),
+    "viable_fragment_rule": ParamSpec("choice", "MR-V3", "several viable foci in one target", ("largest", "sum")),
+    "viability_phase": ParamSpec("choice", "APP-1/MR-O2", "phase that defines viable tumour", ("arterial", "portal_venous", "any")),
+    "new_lesion_rule_liver": ParamSpec("choice", "MR-SP4/APP-2", "when a new intrahepatic lesion counts", ("hcc_typical_pattern", "recist_unequivocal", "size_and_pattern")),
+    "new_lesion_min_ld_mm": ParamSpec("decimal", "MR-SP4", "size floor of a new intrahepatic lesion, mm", minimum=D(0)),
+    "atypical_growth_mm": ParamSpec("decimal", "MR-SP4", "interval growth that makes an atypical new lesion count, mm", minimum=D(0)),
+    "retro_date_equivocal_new_lesions": ParamSpec("bool", "REC-N3/MR-SP5", "date PD back to the first scan that showed a later-confirmed lesion"),
+    "effusion_requires_cytology": ParamSpec("bool", "MR-SP1", "a new or worse effusion is PD only with positive cytology (default True mRECIST, False RECIST 1.1)"),
+    "confirmation_required": ParamSpec("bool", "REC-C1", "CR and PR need confirmation"),
+    "confirm_min_days": ParamSpec("int", "REC-C1", "days from response to its confirmation", minimum=D(0)),
+    "allow_intervening_ne": ParamSpec("bool", "REC-C6", "an NE may stand between a response and its confirmation"),
+    "sd_min_days": ParamSpec("int", "REC-C3", "minimum days from randomisation for SD to count", minimum=D(0)),
+    "cr_then_pr_policy": ParamSpec("choice", "REC-C5", "CR followed by PR", ("reclassify_pr_and_flag", "treat_as_pd")),
+    "ltp_max_distance_mm": ParamSpec("decimal", "ABL-6", "largest gap to the ablation zone that is still LTP, mm (inclusive)", minimum=D(0)),
+    "technique_efficacy_window_days": ParamSpec("int_range", "ABL-3/ABL-8", "window after ablation for the first follow-up, [min, max] days"),
+    "dfs_never_disease_free": ParamSpec("choice", "END-DFS-4", "patients never rendered disease-free", ("event_day0", "exclude")),
+    "css_unknown_cause": ParamSpec("choice", "END-CSS-3", "deaths of unknown cause", ("cancer", "other")),
+    "margin_isotropic_spacing_mm": ParamSpec("decimal", "MAR-3", "isotropic spacing for margin computation, mm", minimum=D(0)),
+    "margin_subcapsular_correction": ParamSpec("bool", "MAR-6", "exclude capsule-adjacent zone surface from margins"),
+    # Added parameters (named here because §6 and REC-C2 leave them to the protocol).
+    "dfs_definition": ParamSpec("choice", "§6.0/END-DFS", "registry: death from disease is a DFS event; datecan: death from any cause", ("registry", "datecan")),
+    "bor_stop_at_new_therapy": ParamSpec("bool", "REC-C2", "ignore assessments after a new (non-protocol) systemic therapy for best response"),
+    "missed_assessments_policy": ParamSpec("choice", "END-GEN-4", "event after >= 2 missed assessments", ("count_event", "censor_before_gap")),
+    "assessment_interval_days": ParamSpec("int", "END-GEN-4", "scheduled interval between imaging assessments, days", minimum=D(1)),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved rule parameters for one assessment.  Lengths in mm, percentages in %."""
+
+    criteria: str = "mRECIST"
+    pd_rel_threshold: Decimal = D(20)
+    pr_threshold: Decimal = D(30)
+    pd_abs_min_mm: Decimal | None = None
+    nadir_includes_baseline: bool = True
+    nadir_zero_policy: str = "literal_pd"
+    pr_persistence: str = "strict"
+    max_targets_total: int = 5
+    max_targets_per_organ: int = 2
+    min_target_ld_mm: Decimal = D(10)
+    node_target_sa_mm: Decimal = D(15)
+    node_path_sa_mm: Decimal = D(10)
+    porta_hepatis_malignant_sa_mm: Decimal = D(20)
+    too_small_default_mm: Decimal = D(5)
+    viable_fragment_rule: str = "largest"
+    viability_phase: str = "arterial"
+    new_lesion_rule_liver: str = "hcc_typical_pattern"
+    new_lesion_min_ld_mm: Decimal = D(10)
+    atypical_growth_mm: Decimal = D(10)
+    retro_date_equivocal_new_lesions: bool = True
+    effusion_requires_cytology: bool | None = None
+    confirmation_required: bool = False
+    confirm_min_days: int = 28
+    allow_intervening_ne: bool = True
+    sd_min_days: int = 42
+    cr_then_pr_policy: str = "reclassify_pr_and_flag"
+    ltp_max_distance_mm: Decimal = D(10)
+    technique_efficacy_window_days: tuple[int, int] = (21, 56)
+    dfs_never_disease_free: str = "event_day0"
+    css_unknown_cause: str = "cancer"
+    margin_isotropic_spacing_mm: Decimal = D("0.5")
+    margin_subcapsular_correction: bool = True
+    dfs_definition: str = "registry"
+    bor_stop_at_new_therapy: bool = False
+    missed_assessments_policy: str = "count_event"
+    assessment_interval_days: int = 90
+
+    # -- derived -----------------------------------------------------------------------------
+    @property
+    def is_mrecist(self) -> bool:
+        return self.criteria == "mRECIST"
+
+    @property
+    def pd_abs_min(self) -> Decimal:
+        """MR-T4: 0 mm under mRECIST, 5 mm under RECIST 1.1, unless set."""
+        if self.pd_abs_min_mm is not None:
+            return self.pd_abs_min_mm
+        return D(0) if self.is_mrecist else D(5)
+
+    @property
+    def effusion_cytology_needed(self) -> bool:
+        if self.effusion_requires_cytology is not None:
+            return self.effusion_requires_cytology
+        return self.is_mrecist
+
+    def resolved(self) -> Settings:
+        """A copy with the criteria-dependent defaults filled in (for reports)."""
+        return dataclasses.replace(
+            self,
+            pd_abs_min_mm=self.pd_abs_min,
+            effusion_requires_cytology=self.effusion_cytology_needed,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping of the resolved settings (decimals as strings kept exact)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self.resolved()):
+            value = getattr(self.resolved(), f.name)
+            if isinstance(value, Decimal):
+                value = _decimal_json(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+    def updated(self, overrides: Mapping[str, Any], *, where: str = "settings") -> Settings:
+        """Apply overrides (from JSON or from ``--set`` strings), checking names and kinds."""
+        changes = {name: coerce_value(name, value, where=where) for name, value in overrides.items()}
+        return dataclasses.replace(self, **changes)
+
+
+def _decimal_json(value: Decimal) -> int | float | str:
+    # Exact integers stay integers; other decimals become floats only for display in JSON.
+    if value == value.to_integral_value():
+        return int(value)
+    return float(value)
+
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def coerce_value(name: str, value: Any, *, where: str = "settings") -> Any:
+    """Check one parameter's value and convert it to its type; raise :class:`SettingsError`."""
+    spec = PARAMS.get(name)
+    if spec is None:
+        close = [p for p in PARAMS if p.split("_")[0] == name.split("_")[0]]
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise SettingsError(f"{where}: unknown setting {name!r}{hint}")
+    try:
+        return _coerce(spec, value)
+    except (ValueError, TypeError, InvalidOperation) as exc:
+        raise SettingsError(f"{where}.{name}: {exc}") from None
+
+
+def _coerce(spec: ParamSpec, value: Any) -> Any:
+    if spec.kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise ValueError(f"expected true or false, found {value!r}")
+    if spec.kind == "choice":
+        if isinstance(value, str) and value in spec.choices:
+            return value
+        raise ValueError(f"expected one of {', '.join(spec.choices)}, found {value!r}")
+    if spec.kind in ("decimal", "int"):
+        if isinstance(value, bool) or value is None:
+            raise ValueError(f"expected a number, found {value!r}")
+        try:
+            number = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+        except InvalidOperation:
+            raise ValueError(f"expected a number, found {value!r}") from None
+        if not number.is_finite():
+            raise ValueError(f"expected a finite number, found {value!r}")
+        if spec.minimum is not None and number < spec.minimum:
+            raise ValueError(f"expected a number >= {spec.minimum}, found {value!r}")
+        if spec.kind == "int":
+            if number != number.to_integral_value():
+                raise ValueError(f"expected a whole number, found {value!r}")
+            return int(number)
+        return number
+    if spec.kind == "int_range":
+        items = value
+        if isinstance(value, str):
+            items = [v for v in value.replace("-", ",").split(",") if v.strip()]
+        if not isinstance(items, list | tuple) or len(items) != 2:
+            raise ValueError(f"expected [min, max] days, found {value!r}")
+        low, high = (_coerce(ParamSpec("int", "", "", minimum=D(0)), v) for v in items)
+        if low > high:
+            raise ValueError(f"expected min <= max, found {value!r}")
+        return (low, high)
+    return str(value)
+
+
+# -- profiles -------------------------------------------------------------------------------
+
+PROFILES: dict[str, dict[str, Any]] = {
+    # mRECIST as published (Lencioni & Llovet 2010) with the §7 defaults: HCC, arterial phase.
+    "mrecist-published": {"criteria": "mRECIST"},
+    # RECIST 1.1 as published (Eisenhauer 2009).
+    "recist1.1": {"criteria": "RECIST1.1"},
+    # NCT04562727, CRLM after thermal ablation: hypovascular metastases, so viability may be
+    # judged in the portal-venous phase (APP-1); new liver lesions by the RECIST unequivocal rule
+    # (APP-2); DFS per the registry wording (§6.0); randomised, so no confirmation (REC-C1).
+    "nct04562727": {
+        "criteria": "mRECIST",
+        "viability_phase": "any",
+        "new_lesion_rule_liver": "recist_unequivocal",
+        "dfs_definition": "registry",
+        "confirmation_required": False,
+        "sd_min_days": 42,
+        "ltp_max_distance_mm": 10,
+        "technique_efficacy_window_days": [21, 56],
+    },
+}
+DEFAULT_PROFILE = "mrecist-published"
+
+
+def profile_settings(name: str) -> Settings:
+    if name not in PROFILES:
+        raise SettingsError(f"unknown profile {name!r}; known profiles: {', '.join(PROFILES)}")
+    return Settings().updated(PROFILES[name], where=f"profile {name}")
+
+
+def resolve_settings(
+    *,
+    profile: str | None = None,
+    case_criteria: str | None = None,
+    case_settings: Mapping[str, Any] | None = None,
+    cli_profile: str | None = None,
+    cli_criteria: str | None = None,
+    cli_overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Combine defaults, profile, case-file values and command-line overrides (in that order)."""
+    settings = profile_settings(cli_profile or profile or DEFAULT_PROFILE)
+    if case_criteria:
+        settings = settings.updated({"criteria": case_criteria}, where="criteria")
+    if case_settings:
+        settings = settings.updated(case_settings)
+    if cli_criteria:
+        settings = settings.updated({"criteria": cli_criteria}, where="--criteria")
+    if cli_overrides:
+        settings = settings.updated(cli_overrides, where="--set")
+    return settings

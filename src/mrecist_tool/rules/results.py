@@ -1,0 +1,180 @@
+"""What the engine returns: categories with the rule IDs behind them (GEN-8).
+
+Nothing here is computed; these are plain frozen records produced by
+:func:`mrecist_tool.rules.assess_case` and read by the CLI, the analysis and the plugin.
+"not evaluable" is a result with reasons, never an exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from ..model import Case
+from .criteria import Settings
+
+# Overall / target categories
+CR, PR, SD, PD, NE = "CR", "PR", "SD", "PD", "NE"
+NON_CR_NON_PD = "NON-CR/NON-PD"
+IR_SD = "IR/SD"  # mRECIST name of the non-target "Non-CR/Non-PD"
+
+# Per-ablated-lesion local status (lesions.csv `local_status`)
+LOCAL_COMPLETE = "complete"
+LOCAL_RESIDUAL = "residual"
+LOCAL_LTP = "ltp"
+LOCAL_NE = "not-evaluable"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A category and why: rule IDs, review flags, and one-line human explanations."""
+
+    category: str
+    rules: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A warning about the case (e.g. a baseline target that is not measurable, REC-M1)."""
+
+    rule: str
+    message: str
+    lesion: str | None = None
+    timepoint: str | None = None
+
+
+@dataclass(frozen=True)
+class LesionTimepoint:
+    """One row of lesions.csv: what was counted for one lesion at one timepoint."""
+
+    lesion: str
+    role: str
+    timepoint: str
+    status: str  # recorded status, or "not-evaluated" when there is no observation
+    measure_mm: Decimal | None  # the value that entered the sums (viable / longest / short axis)
+    local_status: str = ""  # "" | complete | residual | ltp | not-evaluable
+    rules: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TimepointResult:
+    timepoint: str
+    date: date
+    baseline: bool
+    criteria: str
+    target_sum_mm: Decimal | None
+    baseline_sum_mm: Decimal | None
+    nadir_mm: Decimal | None  # the reference nadir: smallest sum before this timepoint (incl. BL)
+    change_from_baseline_pct: Decimal | None
+    change_from_nadir_pct: Decimal | None
+    target: Decision | None  # None at baseline or when the subject has no target lesion
+    nontarget: Decision | None  # None at baseline or when the subject has no non-target lesion
+    new_lesions: Decision  # category "yes" | "no" | "equivocal" (| "unknown" when search incomplete)
+    overall: Decision | None  # None at baseline
+    # Kinds of progression first seen here: "target", "non-target", "new", "LTP", "IDP", "EHP"
+    progression: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Every rule ID behind this row, in first-seen order."""
+        seen: dict[str, None] = {}
+        for d in (self.target, self.nontarget, self.new_lesions, self.overall):
+            if d is not None:
+                for r in d.rules:
+                    seen.setdefault(r, None)
+        return tuple(seen)
+
+
+@dataclass(frozen=True)
+class LocalState:
+    """State of one ablated lesion at one follow-up (ABL-11)."""
+
+    timepoint: str
+    date: date
+    status: str  # complete | residual | ltp | not-evaluable
+    rules: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AblatedLesionResult:
+    """Per-tumour course after ablation: technique efficacy, residual tumour, LTP (ABL-2..11)."""
+
+    lesion: str
+    role: str
+    ablation_dates: tuple[date, ...]  # every ablation of this lesion, in order
+    states: tuple[LocalState, ...]
+    # ABL-3: "primary-success", "primary-failure", "assisted-success", "not-evaluable"
+    technique_efficacy: str
+    first_complete_date: date | None  # first follow-up showing complete ablation
+    residual_date: date | None  # first follow-up showing residual unablated tumour
+    ltp_date: date | None  # first LTP (dated per ABL-9)
+    ltp_timepoint: str | None
+    last_adequate_imaging_date: date | None  # last contrast imaging of this zone (censoring)
+    resected_date: date | None = None
+    # Origin of the per-tumour LTP risk set: first ablation, or the re-ablation that achieved
+    # assisted complete ablation (END-LTP-2); None when the tumour never entered it.
+    ltp_origin_date: date | None = None
+    flags: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BestResponse:
+    category: str  # CR PR SD PD NE NON-CR/NON-PD
+    confirmed: bool | None  # None when confirmation is not required
+    timepoint: str | None  # the timepoint that gave the best response
+    first_response_date: date | None  # first date CR/PR criteria were met (REC-D1)
+    progression_date: date | None  # first PD (after retro-dating)
+    duration_of_response_days: int | None
+    sd_min_met: bool
+    rules: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SubjectEvents:
+    """Patient-level dates the endpoints need (§6), all from imaging unless noted."""
+
+    first_progression_date: date | None  # first overall PD (after retro-dating)
+    first_progression_kinds: tuple[str, ...]  # e.g. ("LTP",) or ("IDP", "EHP")
+    first_recurrence_date: date | None  # first LTP / IDP / EHP (DFS recurrence, §6.0)
+    first_recurrence_kinds: tuple[str, ...]
+    first_ltp_date: date | None
+    first_idp_date: date | None  # intrahepatic distant progression (ABL-6)
+    first_ehp_date: date | None  # extrahepatic progression (ABL-7)
+    last_adequate_assessment_date: date | None  # last imaging with a full assessment, no event
+    last_imaging_date: date | None
+    never_disease_free: bool  # residual tumour never successfully re-treated (END-DFS-4)
+    has_post_baseline_assessment: bool
+    new_therapy_date: date | None = None  # first systemic therapy after the baseline
+
+
+@dataclass(frozen=True)
+class CaseAssessment:
+    case: Case
+    settings: Settings
+    timepoints: tuple[TimepointResult, ...]  # in date order, baseline first
+    lesions: tuple[LesionTimepoint, ...]
+    ablations: tuple[AblatedLesionResult, ...]
+    best: BestResponse
+    events: SubjectEvents
+    has_target_disease: bool
+    warnings: tuple[Finding, ...] = ()
+    flags: tuple[str, ...] = field(default=())
+
+    @property
+    def subject(self) -> str:
+        return self.case.subject.id
+
+    def timepoint(self, tp_id: str) -> TimepointResult:
+        for tp in self.timepoints:
+            if tp.timepoint == tp_id:
+                return tp
+        raise KeyError(tp_id)
