@@ -35,40 +35,94 @@ PARAMS: dict[str, ParamSpec] = {
     "criteria": ParamSpec("choice", "§2, §3", "response criteria", ("mRECIST", "RECIST1.1")),
     "pd_rel_threshold": ParamSpec("decimal", "REC-T3/MR-T3", "relative increase over nadir for PD, %", minimum=D(0)),
     "pr_threshold": ParamSpec("decimal", "REC-T2/MR-T2", "decrease from baseline for PR, %", minimum=D(0)),
-    "pd_abs_min_mm": ParamSpec("decimal", "MR-T4/REC-T3", "absolute increase over nadir also needed for PD, mm (default 0 mRECIST, 5 RECIST 1.1)", minimum=D(0)),
+    "pd_abs_min_mm": ParamSpec(
+        "decimal",
+        "MR-T4/REC-T3",
+        "absolute increase over nadir also needed for PD, mm (default 0 mRECIST, 5 RECIST 1.1)",
+        minimum=D(0),
+    ),
     "nadir_includes_baseline": ParamSpec("bool", "REC-T3/MR-T6", "the nadir includes the baseline sum"),
-    "nadir_zero_policy": ParamSpec("choice", "MR-T7", "mRECIST: reappearance after a nadir of 0", ("literal_pd", "recist_like")),
-    "pr_persistence": ParamSpec("choice", "REC-T5", "PR judged against baseline at every visit, or kept until PD", ("strict", "eortc_faq")),
+    "nadir_zero_policy": ParamSpec(
+        "choice", "MR-T7", "mRECIST: reappearance after a nadir of 0", ("literal_pd", "recist_like")
+    ),
+    "pr_persistence": ParamSpec(
+        "choice", "REC-T5", "PR judged against baseline at every visit, or kept until PD", ("strict", "eortc_faq")
+    ),
     "max_targets_total": ParamSpec("int", "REC-B1/MR-B3", "maximum number of target lesions", minimum=D(1)),
-    "max_targets_per_organ": ParamSpec("int", "REC-B1/MR-B3", "maximum number of target lesions per organ", minimum=D(1)),
-    "min_target_ld_mm": ParamSpec("decimal", "REC-M1", "measurability floor, mm (or 2 x slice thickness when slices are thicker than 5 mm)", minimum=D(0)),
+    "max_targets_per_organ": ParamSpec(
+        "int", "REC-B1/MR-B3", "maximum number of target lesions per organ", minimum=D(1)
+    ),
+    "min_target_ld_mm": ParamSpec(
+        "decimal",
+        "REC-M1",
+        "measurability floor, mm (or 2 x slice thickness when slices are thicker than 5 mm)",
+        minimum=D(0),
+    ),
     "node_target_sa_mm": ParamSpec("decimal", "REC-M2", "node short axis to be a target, mm", minimum=D(0)),
     "node_path_sa_mm": ParamSpec("decimal", "REC-M2", "node short axis to be pathological, mm", minimum=D(0)),
-    "porta_hepatis_malignant_sa_mm": ParamSpec("decimal", "MR-B5", "porta hepatis node short axis to be malignant, mm", minimum=D(0)),
-    "too_small_default_mm": ParamSpec("decimal", "REC-S2/MR-V5", "value counted for 'too small to measure', mm", minimum=D(0)),
+    "porta_hepatis_malignant_sa_mm": ParamSpec(
+        "decimal", "MR-B5", "porta hepatis node short axis to be malignant, mm", minimum=D(0)
+    ),
+    "too_small_default_mm": ParamSpec(
+        "decimal", "REC-S2/MR-V5", "value counted for 'too small to measure', mm", minimum=D(0)
+    ),
     "viable_fragment_rule": ParamSpec("choice", "MR-V3", "several viable foci in one target", ("largest", "sum")),
-    "viability_phase": ParamSpec("choice", "APP-1/MR-O2", "phase that defines viable tumour", ("arterial", "portal_venous", "any")),
-    "new_lesion_rule_liver": ParamSpec("choice", "MR-SP4/APP-2", "when a new intrahepatic lesion counts", ("hcc_typical_pattern", "recist_unequivocal", "size_and_pattern")),
+    "viability_phase": ParamSpec(
+        "choice", "APP-1/MR-O2", "phase that defines viable tumour", ("arterial", "portal_venous", "any")
+    ),
+    "new_lesion_rule_liver": ParamSpec(
+        "choice",
+        "MR-SP4/APP-2",
+        "when a new intrahepatic lesion counts",
+        ("hcc_typical_pattern", "recist_unequivocal", "size_and_pattern"),
+    ),
     "new_lesion_min_ld_mm": ParamSpec("decimal", "MR-SP4", "size floor of a new intrahepatic lesion, mm", minimum=D(0)),
-    "atypical_growth_mm": ParamSpec("decimal", "MR-SP4", "interval growth that makes an atypical new lesion count, mm", minimum=D(0)),
-    "retro_date_equivocal_new_lesions": ParamSpec("bool", "REC-N3/MR-SP5", "date PD back to the first scan that showed a later-confirmed lesion"),
-    "effusion_requires_cytology": ParamSpec("bool", "MR-SP1", "a new or worse effusion is PD only with positive cytology (default True mRECIST, False RECIST 1.1)"),
+    "atypical_growth_mm": ParamSpec(
+        "decimal", "MR-SP4", "interval growth that makes an atypical new lesion count, mm", minimum=D(0)
+    ),
+    "retro_date_equivocal_new_lesions": ParamSpec(
+        "bool", "REC-N3/MR-SP5", "date PD back to the first scan that showed a later-confirmed lesion"
+    ),
+    "effusion_requires_cytology": ParamSpec(
+        "bool",
+        "MR-SP1",
+        "a new or worse effusion is PD only with positive cytology (default True mRECIST, False RECIST 1.1)",
+    ),
     "confirmation_required": ParamSpec("bool", "REC-C1", "CR and PR need confirmation"),
     "confirm_min_days": ParamSpec("int", "REC-C1", "days from response to its confirmation", minimum=D(0)),
     "allow_intervening_ne": ParamSpec("bool", "REC-C6", "an NE may stand between a response and its confirmation"),
     "sd_min_days": ParamSpec("int", "REC-C3", "minimum days from randomisation for SD to count", minimum=D(0)),
     "cr_then_pr_policy": ParamSpec("choice", "REC-C5", "CR followed by PR", ("reclassify_pr_and_flag", "treat_as_pd")),
-    "ltp_max_distance_mm": ParamSpec("decimal", "ABL-6", "largest gap to the ablation zone that is still LTP, mm (inclusive)", minimum=D(0)),
-    "technique_efficacy_window_days": ParamSpec("int_range", "ABL-3/ABL-8", "window after ablation for the first follow-up, [min, max] days"),
-    "dfs_never_disease_free": ParamSpec("choice", "END-DFS-4", "patients never rendered disease-free", ("event_day0", "exclude")),
+    "ltp_max_distance_mm": ParamSpec(
+        "decimal", "ABL-6", "largest gap to the ablation zone that is still LTP, mm (inclusive)", minimum=D(0)
+    ),
+    "technique_efficacy_window_days": ParamSpec(
+        "int_range", "ABL-3/ABL-8", "window after ablation for the first follow-up, [min, max] days"
+    ),
+    "dfs_never_disease_free": ParamSpec(
+        "choice", "END-DFS-4", "patients never rendered disease-free", ("event_day0", "exclude")
+    ),
     "css_unknown_cause": ParamSpec("choice", "END-CSS-3", "deaths of unknown cause", ("cancer", "other")),
-    "margin_isotropic_spacing_mm": ParamSpec("decimal", "MAR-3", "isotropic spacing for margin computation, mm", minimum=D(0)),
+    "margin_isotropic_spacing_mm": ParamSpec(
+        "decimal", "MAR-3", "isotropic spacing for margin computation, mm", minimum=D(0)
+    ),
     "margin_subcapsular_correction": ParamSpec("bool", "MAR-6", "exclude capsule-adjacent zone surface from margins"),
     # Added parameters (named here because §6 and REC-C2 leave them to the protocol).
-    "dfs_definition": ParamSpec("choice", "§6.0/END-DFS", "registry: death from disease is a DFS event; datecan: death from any cause", ("registry", "datecan")),
-    "bor_stop_at_new_therapy": ParamSpec("bool", "REC-C2", "ignore assessments after a new (non-protocol) systemic therapy for best response"),
-    "missed_assessments_policy": ParamSpec("choice", "END-GEN-4", "event after >= 2 missed assessments", ("count_event", "censor_before_gap")),
-    "assessment_interval_days": ParamSpec("int", "END-GEN-4", "scheduled interval between imaging assessments, days", minimum=D(1)),
+    "dfs_definition": ParamSpec(
+        "choice",
+        "§6.0/END-DFS",
+        "registry: death from disease is a DFS event; datecan: death from any cause",
+        ("registry", "datecan"),
+    ),
+    "bor_stop_at_new_therapy": ParamSpec(
+        "bool", "REC-C2", "ignore assessments after a new (non-protocol) systemic therapy for best response"
+    ),
+    "missed_assessments_policy": ParamSpec(
+        "choice", "END-GEN-4", "event after >= 2 missed assessments", ("count_event", "censor_before_gap")
+    ),
+    "assessment_interval_days": ParamSpec(
+        "int", "END-GEN-4", "scheduled interval between imaging assessments, days", minimum=D(1)
+    ),
 }
 
 

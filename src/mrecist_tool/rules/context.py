@@ -1,0 +1,135 @@
+"""Indexes over one case that every rule module reads: computed once per assessment.
+
+Nothing here decides a category; it answers questions such as "which lesions were ablated before
+this timepoint", "was the viability phase acquired", "which new foci are really viable tissue of
+an ablated lesion" (APP-3, ABL-6).  Lesions and observations are indexed by id, never by their
+position in the file, so results never depend on the order of the file (tested by property).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from ..model import Case, Lesion, Observation, Timepoint
+from .criteria import Settings
+
+# Phases that satisfy each viability_phase setting (APP-1, MR-O2).  "any" means any contrast-
+# enhanced phase: a non-contrast series alone cannot show enhancement.
+_VIABILITY_PHASES: dict[str, frozenset[str]] = {
+    "arterial": frozenset({"arterial"}),
+    "portal_venous": frozenset({"portal-venous"}),
+    "any": frozenset({"arterial", "portal-venous", "delayed", "hepatobiliary"}),
+}
+
+PRESENT_STATUSES = frozenset({"measured", "too-small", "present", "progressed"})
+
+
+@dataclass(frozen=True)
+class LocalFocus:
+    """A focus recorded as a ``new`` lesion next to an ablated lesion, within
+    ``ltp_max_distance_mm`` of its zone: viable tissue of that lesion, not a new lesion (APP-3)."""
+
+    focus: str  # the new lesion's id
+    lesion: str  # the ablated lesion it belongs to
+    first_timepoint: str
+    gap_mm: Decimal | None
+
+
+@dataclass
+class CaseContext:
+    case: Case
+    settings: Settings
+    timepoints: tuple[Timepoint, ...]
+    baseline: Timepoint
+    obs: dict[tuple[str, str], Observation]
+    lesions: dict[str, Lesion]
+    targets: tuple[Lesion, ...]
+    nontargets: tuple[Lesion, ...]
+    new_lesions: tuple[Lesion, ...]
+    ablation_dates: dict[str, tuple[date, ...]]
+    resection_dates: dict[str, date]
+    local_foci: dict[str, LocalFocus] = field(default_factory=dict)  # focus id -> focus
+    foci_of: dict[str, tuple[str, ...]] = field(default_factory=dict)  # lesion id -> focus ids
+
+    @classmethod
+    def build(cls, case: Case, settings: Settings) -> CaseContext:
+        tps = case.sorted_timepoints()
+        lesions = {lesion.id: lesion for lesion in sorted(case.lesions, key=lambda x: x.id)}
+        by_role: dict[str, list[Lesion]] = {"target": [], "non-target": [], "new": []}
+        for lesion in lesions.values():
+            by_role.setdefault(lesion.role, []).append(lesion)
+        ablations: dict[str, list[date]] = {}
+        resections: dict[str, date] = {}
+        for proc in case.procedures:
+            for lesion_id in proc.lesions:
+                if proc.type == "ablation":
+                    ablations.setdefault(lesion_id, []).append(proc.date)
+                elif proc.type == "resection":
+                    prior = resections.get(lesion_id)
+                    resections[lesion_id] = proc.date if prior is None else min(prior, proc.date)
+        ctx = cls(
+            case=case,
+            settings=settings,
+            timepoints=tps,
+            baseline=case.baseline,
+            obs=case.observation_index(),
+            lesions=lesions,
+            targets=tuple(by_role["target"]),
+            nontargets=tuple(by_role["non-target"]),
+            new_lesions=tuple(by_role["new"]),
+            ablation_dates={k: tuple(sorted(set(v))) for k, v in ablations.items()},
+            resection_dates=resections,
+        )
+        ctx._classify_foci()
+        return ctx
+
+    # -- questions -------------------------------------------------------------------------
+    def ablated_before(self, lesion_id: str, when: date) -> bool:
+        dates = self.ablation_dates.get(lesion_id, ())
+        return bool(dates) and dates[0] < when
+
+    def viability_phase_ok(self, tp: Timepoint) -> bool:
+        """MR-O2: under mRECIST the viability phase must be among the recorded series.
+
+        When a timepoint lists no series the phases were not recorded and the reader's
+        observations are taken as made on the right phase (case-format.md, "Phases").
+        """
+        if not self.settings.is_mrecist or tp.series is None:
+            return True
+        phases = tp.phases or frozenset()
+        return bool(phases & _VIABILITY_PHASES[self.settings.viability_phase])
+
+    def observation(self, lesion_id: str, tp_id: str) -> Observation | None:
+        return self.obs.get((lesion_id, tp_id))
+
+    def first_seen(self, lesion_id: str) -> Timepoint | None:
+        """The first timepoint with imaging where the lesion is recorded as present."""
+        for tp in self.timepoints:
+            o = self.obs.get((lesion_id, tp.id))
+            if o is not None and o.status in PRESENT_STATUSES and tp.imaging_done:
+                return tp
+        return None
+
+    # -- set-up ----------------------------------------------------------------------------
+    def _classify_foci(self) -> None:
+        """Decide once, at a focus's first detection, whether it is viable tissue of an ablated
+        lesion (gap within ``ltp_max_distance_mm``, ABL-6 inclusive) or a new lesion."""
+        limit = self.settings.ltp_max_distance_mm
+        foci_of: dict[str, list[str]] = {}
+        for lesion in self.new_lesions:
+            tp = self.first_seen(lesion.id)
+            if tp is None:
+                continue
+            o = self.obs[(lesion.id, tp.id)]
+            if not o.near_lesion or o.near_lesion not in self.lesions:
+                continue
+            if not self.ablated_before(o.near_lesion, tp.date):
+                continue
+            gap = o.gap_to_ablation_zone_mm
+            if gap is not None and gap > limit:
+                continue
+            self.local_foci[lesion.id] = LocalFocus(lesion.id, o.near_lesion, tp.id, gap)
+            foci_of.setdefault(o.near_lesion, []).append(lesion.id)
+        self.foci_of = {k: tuple(sorted(v)) for k, v in foci_of.items()}

@@ -1,0 +1,372 @@
+"""Assemble one case's assessment: timepoints, lesions, ablated tumours, best response, events.
+
+Pure functions over the frozen :class:`~mrecist_tool.model.Case`; no I/O, no heavy imports.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from ..model import Case, Timepoint
+from .ablation import follow_ablated_lesion
+from .arith import ZERO, pct_change
+from .baseline_checks import baseline_findings
+from .best_response import Visit, best_overall_response
+from .context import CaseContext
+from .criteria import Settings, resolve_settings
+from .measure import focus_diameter, nontarget_state, target_value
+from .new_lesions import follow_new_lesions, new_lesions_at
+from .results import (
+    CR,
+    LOCAL_LTP,
+    NE,
+    PD,
+    PR,
+    AblatedLesionResult,
+    CaseAssessment,
+    Decision,
+    LesionTimepoint,
+    SubjectEvents,
+    TimepointResult,
+)
+from .timepoint import (
+    History,
+    nontarget_response,
+    overall_with_targets,
+    overall_without_targets,
+    target_response,
+)
+
+
+def settings_for_case(case: Case, **cli: object) -> Settings:
+    """The case's effective settings: defaults ⊕ profile ⊕ criteria ⊕ settings ⊕ command line."""
+    return resolve_settings(
+        profile=case.profile,
+        case_criteria=case.criteria,
+        case_settings=case.settings,
+        cli_profile=cli.get("profile"),  # type: ignore[arg-type]
+        cli_criteria=cli.get("criteria"),  # type: ignore[arg-type]
+        cli_overrides=cli.get("overrides"),  # type: ignore[arg-type]
+    )
+
+
+def assess_case(case: Case, settings: Settings | None = None) -> CaseAssessment:
+    """Assess every timepoint, every ablated lesion and the best overall response of a case."""
+    s = settings if settings is not None else settings_for_case(case)
+    ctx = CaseContext.build(case, s)
+    courses = follow_new_lesions(ctx)
+    ablations = {
+        lid: follow_ablated_lesion(ctx, ctx.lesions[lid]) for lid in sorted(ctx.ablation_dates) if lid in ctx.lesions
+    }
+    local_status = {(lid, st.timepoint): st.status for lid, res in ablations.items() for st in res.states}
+    has_targets = bool(ctx.targets)
+    bl = ctx.baseline
+
+    rows: list[TimepointResult] = []
+    lesion_rows: list[LesionTimepoint] = []
+    complete_sums: list[tuple[date, Decimal]] = []
+    baseline_sum: Decimal | None = None
+    evaluable: list[tuple[date, str]] = []  # (date, overall) of evaluable follow-ups
+    target_pr_reached = False
+    visits: list[Visit] = []
+    ehp_nontarget: date | None = None
+
+    for tp in ctx.timepoints:
+        if tp.date < bl.date:
+            continue  # validation refuses this; never assess a study before the baseline
+        values = [target_value(ctx, lesion, tp) for lesion in ctx.targets]
+        states = [nontarget_state(ctx, lesion, tp) for lesion in ctx.nontargets]
+        total: Decimal | None = None
+        if values and all(v.measure is not None for v in values):
+            total = sum((v.measure for v in values if v.measure is not None), ZERO)
+        nl = new_lesions_at(ctx, courses, tp)
+        if tp is bl or tp.id == bl.id:
+            baseline_sum = total
+            if total is not None and s.nadir_includes_baseline:
+                complete_sums.append((tp.date, total))
+            rows.append(
+                TimepointResult(
+                    timepoint=tp.id,
+                    date=tp.date,
+                    baseline=True,
+                    criteria=s.criteria,
+                    target_sum_mm=total,
+                    baseline_sum_mm=total,
+                    nadir_mm=None,
+                    change_from_baseline_pct=None,
+                    change_from_nadir_pct=None,
+                    target=None,
+                    nontarget=None,
+                    new_lesions=Decision("no", ()),
+                    overall=None,
+                )
+            )
+            lesion_rows.extend(_lesion_rows(ctx, tp, values, states, local_status))
+            continue
+
+        nadir = min((v for _, v in complete_sums), default=None)
+        if nadir is None:
+            nadir = baseline_sum  # MR-T6: with no earlier sum the baseline is the reference
+        h = History(
+            baseline_sum=baseline_sum,
+            nadir=nadir,
+            previous_target=None,
+            previous_overall=evaluable[-1][1] if evaluable else None,
+            cr_confirmed_before=_cr_confirmed(evaluable, s.confirm_min_days),
+            target_pr_reached=target_pr_reached,
+        )
+        target = target_response(ctx, values, h) if has_targets else None
+        nontarget = nontarget_response(ctx, states, h) if ctx.nontargets else None
+        search_complete = tp.new_lesion_search != "incomplete"
+        new_yes = bool(nl.counted)
+        flags: list[str] = []
+        if not tp.imaging_done:
+            overall = Decision(NE, ("REC-NE1",), notes=("no imaging at this visit",))
+            new_decision = Decision("no", ("REC-NE1",), notes=("no imaging",))
+        else:
+            if has_targets:
+                assert target is not None
+                overall = overall_with_targets(ctx, target, nontarget, new_yes, search_complete)
+            else:
+                overall = overall_without_targets(ctx, nontarget, new_yes, search_complete)
+            new_decision = _new_lesion_decision(nl, search_complete)
+        cr_then_pr = False
+        if overall.category == PR and evaluable and evaluable[-1][1] == CR:
+            if s.cr_then_pr_policy == "treat_as_pd":
+                overall = Decision(
+                    PD,
+                    (*overall.rules, "REC-C5"),
+                    overall.flags,
+                    (*overall.notes, "PR after a CR: recurrence, treated as PD (REC-C5)"),
+                )
+            else:
+                cr_then_pr = True
+                flags.append("CR followed by PR – reviewer decision")
+                overall = Decision(overall.category, (*overall.rules, "REC-C5"), overall.flags, overall.notes)
+        if nl.equivocal:
+            flags.append("equivocal new lesion pending: " + ", ".join(nl.equivocal))
+        if nl.retro:
+            flags.append("PD dated back to the first detection of " + ", ".join(nl.retro))
+        if not search_complete:
+            flags.append("new-lesion search incomplete (REC-NE4)")
+        for d in (target, nontarget):
+            if d is not None:
+                flags.extend(d.flags)
+
+        progression: list[str] = []
+        if overall.category == PD:
+            if target is not None and target.category == PD:
+                progression.append("target")
+            if nontarget is not None and nontarget.category == PD:
+                progression.append("non-target")
+            if new_yes:
+                progression.append("new")
+        if any(
+            local_status.get((lid, tp.id)) == LOCAL_LTP and res.ltp_timepoint == tp.id for lid, res in ablations.items()
+        ):
+            progression.append("LTP")
+        if nl.counted_intrahepatic:
+            progression.append("IDP")
+        extrahepatic_nt = [
+            st.lesion for st in states if st.state == "progressed" and not ctx.lesions[st.lesion].is_intrahepatic
+        ]
+        if nl.counted_extrahepatic or extrahepatic_nt:
+            progression.append("EHP")
+            if extrahepatic_nt and ehp_nontarget is None:
+                ehp_nontarget = tp.date
+
+        local_here = [
+            (lid, st)
+            for lid, res in ablations.items()
+            for st in res.states
+            if st.timepoint == tp.id and st.status in ("residual", LOCAL_LTP)
+        ]
+        if local_here and tp.imaging_done:
+            overall = Decision(
+                overall.category,
+                tuple(dict.fromkeys([*overall.rules, *(r for _, st in local_here for r in st.rules)])),
+                overall.flags,
+                (*overall.notes, *(f"{lid}: {st.status} at the ablation zone" for lid, st in local_here)),
+            )
+
+        if total is not None and tp.imaging_done:
+            complete_sums.append((tp.date, total))
+        if target is not None and target.category in (PR, CR):
+            target_pr_reached = True
+        if overall.category != NE:
+            evaluable.append((tp.date, overall.category))
+        visits.append(Visit(tp.id, tp.date, overall.category, cr_then_pr))
+        rows.append(
+            TimepointResult(
+                timepoint=tp.id,
+                date=tp.date,
+                baseline=False,
+                criteria=s.criteria,
+                target_sum_mm=total,
+                baseline_sum_mm=baseline_sum,
+                nadir_mm=nadir if has_targets else None,
+                change_from_baseline_pct=pct_change(baseline_sum, total),
+                change_from_nadir_pct=pct_change(nadir, total) if has_targets else None,
+                target=target,
+                nontarget=nontarget,
+                new_lesions=new_decision,
+                overall=overall,
+                progression=tuple(dict.fromkeys(progression)),
+                flags=tuple(dict.fromkeys(flags)),
+            )
+        )
+        lesion_rows.extend(_lesion_rows(ctx, tp, values, states, local_status))
+
+    new_therapy = _new_therapy_date(case, bl.date)
+    best = best_overall_response(
+        visits,
+        origin=case.origin_date,
+        settings=s,
+        has_targets=has_targets,
+        new_therapy_date=new_therapy,
+    )
+    events = _events(rows, list(ablations.values()), best.progression_date, ehp_nontarget, new_therapy)
+    warnings = tuple(baseline_findings(ctx))
+    all_flags = [f for r in rows for f in r.flags] + list(best.flags)
+    all_flags += [f"{a.lesion}: {f}" for a in ablations.values() for f in a.flags]
+    return CaseAssessment(
+        case=case,
+        settings=s,
+        timepoints=tuple(rows),
+        lesions=tuple(lesion_rows),
+        ablations=tuple(ablations.values()),
+        best=best,
+        events=events,
+        has_target_disease=has_targets,
+        warnings=warnings,
+        flags=tuple(dict.fromkeys(all_flags)),
+    )
+
+
+def _cr_confirmed(evaluable: list[tuple[date, str]], min_days: int) -> bool:
+    """REC-N5: was an overall CR definitively (confirmed) assigned at the previous assessment?
+
+    Taken as: the last evaluable assessment was CR and the run of consecutive CRs ending there
+    spans at least ``confirm_min_days`` [D].
+    """
+    if not evaluable or evaluable[-1][1] != CR:
+        return False
+    end = evaluable[-1][0]
+    start = end
+    for when, category in reversed(evaluable):
+        if category != CR:
+            break
+        start = when
+    return (end - start).days >= min_days
+
+
+def _new_lesion_decision(nl, search_complete: bool) -> Decision:
+    rules = list(nl.rules)
+    flags: list[str] = []
+    if not search_complete:
+        rules.append("REC-NE4")
+        flags.append("new-lesion search incomplete")
+    if nl.counted:
+        category = "yes"
+    elif nl.equivocal:
+        category = "equivocal"
+    else:
+        category = "no"
+    return Decision(category, tuple(dict.fromkeys(rules)), tuple(flags), nl.notes)
+
+
+def _lesion_rows(ctx, tp: Timepoint, values, states, local_status) -> list[LesionTimepoint]:
+    rows: list[LesionTimepoint] = []
+    for v in values:
+        rows.append(
+            LesionTimepoint(
+                v.lesion,
+                "target",
+                tp.id,
+                v.status,
+                v.measure,
+                local_status.get((v.lesion, tp.id), ""),
+                v.rules,
+                v.notes,
+            )
+        )
+    for st in states:
+        rows.append(
+            LesionTimepoint(
+                st.lesion,
+                "non-target",
+                tp.id,
+                st.status,
+                st.measure,
+                local_status.get((st.lesion, tp.id), ""),
+                st.rules,
+                st.notes,
+            )
+        )
+    for lesion in ctx.new_lesions:
+        o = ctx.obs.get((lesion.id, tp.id))
+        first = ctx.first_seen(lesion.id)
+        if o is None and (first is None or first.date > tp.date):
+            continue
+        status = o.status if o is not None else "not-evaluated"
+        measure = focus_diameter(ctx, o) if o is not None and o.status == "measured" else None
+        focus = ctx.local_foci.get(lesion.id)
+        note = (f"viable tissue of {focus.lesion} (within ltp_max_distance_mm)",) if focus else ()
+        rows.append(
+            LesionTimepoint(
+                lesion.id,
+                "new",
+                tp.id,
+                status,
+                measure,
+                local_status.get((lesion.id, tp.id), ""),
+                ("APP-3",) if focus else (),
+                note,
+            )
+        )
+    return rows
+
+
+def _new_therapy_date(case: Case, baseline: date) -> date | None:
+    dates = [p.date for p in case.procedures if p.type == "systemic-therapy" and p.date > baseline]
+    return min(dates) if dates else None
+
+
+def _events(
+    rows: list[TimepointResult],
+    ablations: list[AblatedLesionResult],
+    progression_date: date | None,
+    ehp_nontarget: date | None,
+    new_therapy: date | None,
+) -> SubjectEvents:
+    followups = [r for r in rows if not r.baseline]
+    first_pd = next((r for r in followups if r.overall is not None and r.overall.category == PD), None)
+    ltp = min((a.ltp_date for a in ablations if a.ltp_date), default=None)
+    idp = next((r.date for r in followups if "IDP" in r.progression), None)
+    ehp = next((r.date for r in followups if "EHP" in r.progression), None)
+    if ehp_nontarget is not None:
+        ehp = min(ehp, ehp_nontarget) if ehp else ehp_nontarget
+    dated = {k: d for k, d in (("LTP", ltp), ("IDP", idp), ("EHP", ehp)) if d is not None}
+    first_rec = min(dated.values(), default=None)
+    evaluable = [r for r in followups if r.overall is not None and r.overall.category != NE]
+    never_df = False
+    for a in ablations:
+        if a.residual_date is not None:
+            cleared = any(st.status == "complete" and st.date > a.residual_date for st in a.states)
+            never_df = never_df or not cleared
+    imaging = [r.date for r in rows if r.overall is None or "REC-NE1" not in r.overall.rules]
+    return SubjectEvents(
+        first_progression_date=first_pd.date if first_pd else progression_date,
+        first_progression_kinds=first_pd.progression if first_pd else (),
+        first_recurrence_date=first_rec,
+        first_recurrence_kinds=tuple(k for k, d in dated.items() if d == first_rec),
+        first_ltp_date=ltp,
+        first_idp_date=idp,
+        first_ehp_date=ehp,
+        last_adequate_assessment_date=evaluable[-1].date if evaluable else None,
+        last_imaging_date=max(imaging) if imaging else None,
+        never_disease_free=never_df,
+        has_post_baseline_assessment=bool(evaluable),
+        new_therapy_date=new_therapy,
+    )
