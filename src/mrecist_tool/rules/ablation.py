@@ -49,7 +49,7 @@ def _adequate(ctx: CaseContext, tp: Timepoint) -> bool:
 def _viable_focus_timepoints(ctx: CaseContext, lesion_id: str) -> tuple[dict[str, str], set[str], set[str]]:
     """Timepoints at which a focus next to the lesion is viable tissue (after ABL-9 dating),
     those at which only an equivocal focus is pending, and those dated back (ABL-9)."""
-    order = {tp.id: i for i, tp in enumerate(ctx.timepoints)}
+    order = ctx.order
     viable: dict[str, str] = {}
     pending: set[str] = set()
     retro: set[str] = set()

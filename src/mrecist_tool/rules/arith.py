@@ -53,5 +53,7 @@ def display_mm(value: Decimal | None) -> str:
     """A length as written in the case file (exact), without exponent notation."""
     if value is None:
         return ""
-    text = format(value.normalize(), "f")
+    text = str(value)  # exact, as written or computed; only exponent forms need reformatting
+    if "E" in text:
+        text = format(value.normalize(), "f")
     return text

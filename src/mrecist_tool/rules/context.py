@@ -52,6 +52,8 @@ class CaseContext:
     resection_dates: dict[str, date]
     local_foci: dict[str, LocalFocus] = field(default_factory=dict)  # focus id -> focus
     foci_of: dict[str, tuple[str, ...]] = field(default_factory=dict)  # lesion id -> focus ids
+    order: dict[str, int] = field(default_factory=dict)  # timepoint id -> position by date
+    _first_seen: dict[str, Timepoint | None] = field(default_factory=dict)
 
     @classmethod
     def build(cls, case: Case, settings: Settings) -> CaseContext:
@@ -81,6 +83,7 @@ class CaseContext:
             new_lesions=tuple(by_role["new"]),
             ablation_dates={k: tuple(sorted(set(v))) for k, v in ablations.items()},
             resection_dates=resections,
+            order={tp.id: i for i, tp in enumerate(tps)},
         )
         ctx._classify_foci()
         return ctx
@@ -106,11 +109,16 @@ class CaseContext:
 
     def first_seen(self, lesion_id: str) -> Timepoint | None:
         """The first timepoint with imaging where the lesion is recorded as present."""
+        if lesion_id in self._first_seen:
+            return self._first_seen[lesion_id]
+        found = None
         for tp in self.timepoints:
             o = self.obs.get((lesion_id, tp.id))
             if o is not None and o.status in PRESENT_STATUSES and tp.imaging_done:
-                return tp
-        return None
+                found = tp
+                break
+        self._first_seen[lesion_id] = found
+        return found
 
     # -- set-up ----------------------------------------------------------------------------
     def _classify_foci(self) -> None:

@@ -11,6 +11,8 @@ and are stored as ``None`` until resolved.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -299,6 +301,7 @@ PROFILES: dict[str, dict[str, Any]] = {
 DEFAULT_PROFILE = "mrecist-published"
 
 
+@functools.lru_cache(maxsize=64)
 def profile_settings(name: str) -> Settings:
     if name not in PROFILES:
         raise SettingsError(f"unknown profile {name!r}; known profiles: {', '.join(PROFILES)}")
@@ -315,6 +318,16 @@ def resolve_settings(
     cli_overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
     """Combine defaults, profile, case-file values and command-line overrides (in that order)."""
+    # Whole cohorts share a handful of distinct settings: resolve each combination once.
+    key = json.dumps(
+        [profile, case_criteria, case_settings, cli_profile, cli_criteria, cli_overrides], sort_keys=True, default=str
+    )
+    return _resolve_cached(key)
+
+
+@functools.lru_cache(maxsize=256)
+def _resolve_cached(key: str) -> Settings:
+    profile, case_criteria, case_settings, cli_profile, cli_criteria, cli_overrides = json.loads(key)
     settings = profile_settings(cli_profile or profile or DEFAULT_PROFILE)
     if case_criteria:
         settings = settings.updated({"criteria": case_criteria}, where="criteria")

@@ -25,6 +25,7 @@ from .results import (
     PR,
     AblatedLesionResult,
     CaseAssessment,
+    LocalState,
     Decision,
     LesionTimepoint,
     SubjectEvents,

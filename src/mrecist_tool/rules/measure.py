@@ -17,7 +17,7 @@ from .arith import ZERO, display_mm
 from .context import CaseContext
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TargetValue:
     lesion: str
     measure: Decimal | None  # None: not evaluable
@@ -29,7 +29,7 @@ class TargetValue:
     notes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NonTargetState:
     lesion: str
     state: str  # "absent" | "present" | "progressed" | "ne"

@@ -28,7 +28,7 @@ from .measure import focus_diameter
 COUNTS, EQUIVOCAL, NOT_NEW = "counts", "equivocal", "no"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Verdict:
     state: str  # counts | equivocal | no
     rules: tuple[str, ...]
@@ -115,7 +115,7 @@ def judge(ctx: CaseContext, lesion: Lesion, o: Observation, first_size: Decimal 
 
 def follow_new_lesions(ctx: CaseContext) -> list[NewLesionCourse]:
     courses: list[NewLesionCourse] = []
-    order = {tp.id: i for i, tp in enumerate(ctx.timepoints)}
+    order = ctx.order
     for lesion in ctx.new_lesions:
         if lesion.id in ctx.local_foci:
             continue
@@ -138,7 +138,7 @@ def follow_new_lesions(ctx: CaseContext) -> list[NewLesionCourse]:
     return courses
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NewLesionsAt:
     """New-lesion findings at one timepoint, after retroactive dating."""
 
@@ -151,8 +151,13 @@ class NewLesionsAt:
     notes: tuple[str, ...]
 
 
+_NONE = NewLesionsAt((), (), (), (), (), (), ())
+
+
 def new_lesions_at(ctx: CaseContext, courses: list[NewLesionCourse], tp: Timepoint) -> NewLesionsAt:
-    order = {t.id: i for i, t in enumerate(ctx.timepoints)}
+    if not courses:
+        return _NONE
+    order = ctx.order
     here = order[tp.id]
     counted: list[str] = []
     intra: list[str] = []

@@ -26,7 +26,7 @@ LOCAL_LTP = "ltp"
 LOCAL_NE = "not-evaluable"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     """A category and why: rule IDs, review flags, and one-line human explanations."""
 
@@ -36,7 +36,7 @@ class Decision:
     notes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """A warning about the case (e.g. a baseline target that is not measurable, REC-M1)."""
 
@@ -46,7 +46,7 @@ class Finding:
     timepoint: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LesionTimepoint:
     """One row of lesions.csv: what was counted for one lesion at one timepoint."""
 
@@ -60,7 +60,7 @@ class LesionTimepoint:
     notes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TimepointResult:
     timepoint: str
     date: date
@@ -90,7 +90,7 @@ class TimepointResult:
         return tuple(seen)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LocalState:
     """State of one ablated lesion at one follow-up (ABL-11)."""
 
@@ -101,7 +101,7 @@ class LocalState:
     flags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AblatedLesionResult:
     """Per-tumour course after ablation: technique efficacy, residual tumour, LTP (ABL-2..11)."""
 
@@ -124,7 +124,7 @@ class AblatedLesionResult:
     rules: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BestResponse:
     category: str  # CR PR SD PD NE NON-CR/NON-PD
     confirmed: bool | None  # None when confirmation is not required
@@ -138,7 +138,7 @@ class BestResponse:
     notes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SubjectEvents:
     """Patient-level dates the endpoints need (§6), all from imaging unless noted."""
 
@@ -156,7 +156,7 @@ class SubjectEvents:
     new_therapy_date: date | None = None  # first systemic therapy after the baseline
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CaseAssessment:
     case: Case
     settings: Settings

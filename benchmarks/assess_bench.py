@@ -1,0 +1,76 @@
+"""Benchmark of batch recomputation at the trial's size (issue 2).
+
+Generates 668 subjects × 12 timepoints (baseline + 11 follow-ups) with the cohort simulator,
+writes them as case files, then measures in this one run:
+
+* the engine alone: ``assess_case`` on the already-read cases, in timepoints per second, against
+  a baseline of merely parsing the same JSON texts with the standard library (ratio printed);
+* the whole command: ``mrecist assess DIR --out OUT`` in a fresh process (start-up, reading,
+  validation, assessment, writing every table), against a bare ``python -c pass`` start-up.
+
+Targets: engine ≥ 20,000 timepoints/s; whole command < 2 s wall time on a 2-core machine.
+Run: ``make bench`` or ``.venv/bin/python benchmarks/assess_bench.py [--subjects N] [--visits V]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def median_time(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--subjects", type=int, default=668)
+    ap.add_argument("--visits", type=int, default=11, help="follow-up timepoints per subject (plus baseline)")
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+
+    from mrecist_tool.casefile import read_case
+    from mrecist_tool.rules import assess_case
+    from mrecist_tool.sample.cohort import write_cohort
+
+    with tempfile.TemporaryDirectory(prefix="mrecist-bench-") as tmp:
+        folder = Path(tmp) / "cases"
+        write_cohort(folder, args.subjects, seed=2026, visits=args.visits)
+        files = sorted(folder.rglob("*.json"))
+        texts = [f.read_text(encoding="utf-8") for f in files]
+        cases = [read_case(f) for f in files]
+        n_tp = sum(len(c.timepoints) for c in cases)
+
+        t_json = median_time(lambda: [json.loads(t) for t in texts], args.repeat)
+        t_engine = median_time(lambda: [assess_case(c) for c in cases], args.repeat)
+        rate = n_tp / t_engine
+
+        exe = Path(sys.executable).parent / "mrecist"
+        out = Path(tmp) / "out"
+        cmd = [str(exe), "assess", str(folder), "--out", str(out), "--print", "never"]
+        subprocess.run(cmd, check=True, capture_output=True)  # warm the page cache once
+        t_cmd = median_time(lambda: subprocess.run(cmd, check=True, capture_output=True), args.repeat)
+        t_python = median_time(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), args.repeat)
+
+    print(f"cohort: {len(files)} subjects, {n_tp} timepoints ({args.visits} follow-ups + baseline each)")
+    print(f"engine alone:    {t_engine:.3f} s = {rate:,.0f} timepoints/s  (target >= 20,000)  "
+          f"{'OK' if rate >= 20000 else 'MISSED'}")
+    print(f"  baseline json.loads of the same files: {t_json:.3f} s; ratio engine/json = {t_engine / t_json:.2f}")
+    print(f"whole command:   {t_cmd:.3f} s wall  (target < 2 s)  {'OK' if t_cmd < 2 else 'MISSED'}")
+    print(f"  baseline python start-up: {t_python:.3f} s; ratio command/start-up = {t_cmd / t_python:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Command-line options shared by the commands that assess: --criteria, --profile, --set."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..errors import SettingsError
+from ..rules.criteria import PARAMS, PROFILES, Settings, coerce_value
+
+
+def add_settings_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("rule settings (override the case files)")
+    group.add_argument("--criteria", choices=["mRECIST", "RECIST1.1"], help="response criteria for every case")
+    group.add_argument("--profile", choices=sorted(PROFILES), help="named settings profile (default: the case's, else mrecist-published)")
+    group.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
+        help="override one rule parameter of response-rules.md §7, e.g. --set ltp_max_distance_mm=5 "
+        f"(names: {', '.join(PARAMS)})",
+    )
+
+
+def parse_overrides(values: list[str]) -> dict[str, Any]:
+    """Parse and check ``NAME=VALUE`` pairs; raise :class:`SettingsError` with a clear message."""
+    out: dict[str, Any] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise SettingsError(f"--set {item!r}: expected NAME=VALUE")
+        coerce_value(name, value.strip(), where="--set")
+        out[name] = value.strip()
+    Settings().updated(out, where="--set")
+    return out
+
+
+def cli_settings(args: argparse.Namespace) -> dict[str, Any]:
+    return {"profile": args.profile, "criteria": args.criteria, "overrides": parse_overrides(args.overrides)}

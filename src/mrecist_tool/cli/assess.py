@@ -1,0 +1,66 @@
+"""``mrecist assess PATH... --out DIR``: recompute every case and write the result tables."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ._settings_options import add_settings_options
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "assess",
+        help="assess case files and write timepoints/lesions/subjects tables",
+        description="Recompute mRECIST / RECIST 1.1 responses, best overall response and ablated-tumour "
+        "states from case files. Folders are searched recursively for *.json case files. One bad case "
+        "never stops the others. Exit status: 0 all assessed, 1 some refused, 2 usage error.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="case files or folders")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (created)")
+    p.add_argument("--parquet", action="store_true", help="also write the tables as Parquet")
+    p.add_argument("--print", dest="print_table", choices=["auto", "always", "never"], default="auto",
+                   help="print the per-timepoint table (auto: when at most 20 subjects)")
+    p.add_argument("--progress", choices=["auto", "always", "never"], default="auto",
+                   help="progress bar on stderr (auto: on a terminal, for more than 50 files)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="worker processes for large batches (default: the number of cores, at most 4)")
+    add_settings_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import SettingsError
+    from .batch import assess_paths, write_outputs
+
+    try:
+        from ._settings_options import cli_settings
+
+        cli = cli_settings(args)
+    except SettingsError as exc:
+        print(f"mrecist assess: {exc}", file=sys.stderr)
+        return 2
+    result = assess_paths(args.paths, cli=cli, progress=args.progress, jobs=args.jobs)
+    generated = datetime.now(UTC).isoformat(timespec="seconds")
+    try:
+        write_outputs(result, args.out, parquet=args.parquet, generated=generated)
+    except OSError as exc:
+        print(f"mrecist assess: cannot write results to {args.out}: {exc}", file=sys.stderr)
+        return 1
+    for problem in result.problems:
+        print(str(problem), file=sys.stderr)
+    n_ok, n_bad = len(result.outputs), len(result.refused_files)
+    show = args.print_table == "always" or (args.print_table == "auto" and n_ok <= 20)
+    if show and result.outputs:
+        from .table_print import print_timepoints
+
+        print_timepoints(result.outputs)
+    print(
+        f"assessed {n_ok} case(s), refused {n_bad}; tables written to {args.out}"
+        + (f" (refused: {', '.join(result.refused_files)})" if n_bad and n_bad <= 10 else ""),
+        file=sys.stderr,
+    )
+    return 1 if n_bad else 0

@@ -1,0 +1,52 @@
+"""``mrecist explain CASE --timepoint ID``: how each category was reached, rule by rule."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ._settings_options import add_settings_options
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("explain", help="explain one timepoint of a case, rule by rule")
+    p.add_argument("case", type=Path, help="case file")
+    p.add_argument("--timepoint", "-t", help="timepoint id (default: every timepoint)")
+    add_settings_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..casefile import read_case
+    from ..errors import CaseFileError, SettingsError
+    from ..rules import assess_case, settings_for_case
+    from ..rules.explain import explain_timepoint
+    from ._settings_options import cli_settings
+
+    try:
+        cli = cli_settings(args)
+    except SettingsError as exc:
+        print(f"mrecist explain: {exc}", file=sys.stderr)
+        return 2
+    try:
+        case = read_case(args.case)
+        a = assess_case(case, settings_for_case(case, **cli))
+    except (CaseFileError, SettingsError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    ids = [args.timepoint] if args.timepoint else [t.timepoint for t in a.timepoints]
+    known = {t.timepoint for t in a.timepoints}
+    for tp in ids:
+        if tp not in known:
+            print(f"{args.case}: no timepoint {tp!r}; timepoints: {', '.join(sorted(known))}", file=sys.stderr)
+            return 2
+    print("\n\n".join(explain_timepoint(a, tp) for tp in ids))
+    if not args.timepoint:
+        b = a.best
+        print(f"\nBest overall response: {b.category}" + (f" (confirmed: {b.confirmed})" if b.confirmed is not None else "")
+              + f"    [{', '.join(b.rules)}]")
+        for n in (*b.notes, *b.flags):
+            print(f"    - {n}")
+    return 0
