@@ -45,6 +45,7 @@ class NewLesionCourse:
     confirmed_tp: str | None = None  # first timepoint at which it met the criteria
     dated_tp: str | None = None  # the timepoint the progression is dated to (REC-N3)
     verdicts: dict[str, Verdict] = field(default_factory=dict)
+    distant_note: str | None = None  # recorded next to an ablated lesion but beyond the LTP distance
 
 
 def _size(ctx: CaseContext, o: Observation) -> Decimal | None:
@@ -123,7 +124,15 @@ def follow_new_lesions(ctx: CaseContext) -> list[NewLesionCourse]:
         if first is None:
             continue
         course = NewLesionCourse(lesion.id, lesion.is_intrahepatic, first.id)
-        first_size = _size(ctx, ctx.obs[(lesion.id, first.id)])
+        first_obs = ctx.obs[(lesion.id, first.id)]
+        first_size = _size(ctx, first_obs)
+        if first_obs.near_lesion and first_obs.gap_to_ablation_zone_mm is not None:
+            kind = "intrahepatic distant progression" if lesion.is_intrahepatic else "distant progression"
+            course.distant_note = (
+                f"{lesion.id}: {display_mm(first_obs.gap_to_ablation_zone_mm)} mm from the ablation zone of "
+                f"{first_obs.near_lesion}, beyond ltp_max_distance_mm {display_mm(ctx.settings.ltp_max_distance_mm)}: "
+                f"not LTP but {kind}, judged as a new lesion"
+            )
         for tp in ctx.timepoints[order[first.id] :]:
             o = ctx.obs.get((lesion.id, tp.id))
             if o is None or not tp.imaging_done or o.status in ("absent", "not-evaluable"):
@@ -176,6 +185,9 @@ def new_lesions_at(ctx: CaseContext, courses: list[NewLesionCourse], tp: Timepoi
         ):
             counted.append(c.lesion)
             (intra if c.intrahepatic else extra).append(c.lesion)
+            if c.distant_note:
+                rules.extend(("ABL-6", "APP-5"))
+                notes.append(c.distant_note)
             if v is not None and v.state == COUNTS:
                 rules.extend(v.rules)
                 notes.append(v.note)
