@@ -25,9 +25,9 @@ from .results import (
     PR,
     AblatedLesionResult,
     CaseAssessment,
-    LocalState,
     Decision,
     LesionTimepoint,
+    LocalState,
     SubjectEvents,
     TimepointResult,
 )
@@ -61,6 +61,11 @@ def assess_case(case: Case, settings: Settings | None = None) -> CaseAssessment:
         lid: follow_ablated_lesion(ctx, ctx.lesions[lid]) for lid in sorted(ctx.ablation_dates) if lid in ctx.lesions
     }
     local_status = {(lid, st.timepoint): st.status for lid, res in ablations.items() for st in res.states}
+    local_by_tp: dict[str, list[tuple[str, LocalState]]] = {}
+    for lid, res in ablations.items():
+        for st in res.states:
+            local_by_tp.setdefault(st.timepoint, []).append((lid, st))
+    ltp_timepoints = {res.ltp_timepoint for res in ablations.values() if res.ltp_timepoint}
     has_targets = bool(ctx.targets)
     bl = ctx.baseline
 
@@ -163,9 +168,7 @@ def assess_case(case: Case, settings: Settings | None = None) -> CaseAssessment:
                 progression.append("non-target")
             if new_yes:
                 progression.append("new")
-        if any(
-            local_status.get((lid, tp.id)) == LOCAL_LTP and res.ltp_timepoint == tp.id for lid, res in ablations.items()
-        ):
+        if tp.id in ltp_timepoints:
             progression.append("LTP")
         if nl.counted_intrahepatic:
             progression.append("IDP")
@@ -177,12 +180,7 @@ def assess_case(case: Case, settings: Settings | None = None) -> CaseAssessment:
             if extrahepatic_nt and ehp_nontarget is None:
                 ehp_nontarget = tp.date
 
-        local_here = [
-            (lid, st)
-            for lid, res in ablations.items()
-            for st in res.states
-            if st.timepoint == tp.id and st.status in ("residual", LOCAL_LTP)
-        ]
+        local_here = [(lid, st) for lid, st in local_by_tp.get(tp.id, ()) if st.status in ("residual", LOCAL_LTP)]
         if local_here and tp.imaging_done:
             overall = Decision(
                 overall.category,

@@ -29,7 +29,9 @@ def explain_timepoint(a: CaseAssessment, timepoint: str) -> str:
         "",
     ]
     if r.baseline:
-        out.append(f"Baseline sum of {'viable ' if s.is_mrecist else ''}diameters: {display_mm(r.target_sum_mm) or 'incomplete'} mm")
+        out.append(
+            f"Baseline sum of {'viable ' if s.is_mrecist else ''}diameters: {display_mm(r.target_sum_mm) or 'incomplete'} mm"
+        )
         for row in a.lesions:
             if row.timepoint == r.timepoint:
                 out.append(f"  {row.lesion} ({row.role}): {row.status} {display_mm(row.measure_mm)}".rstrip())
