@@ -1,0 +1,215 @@
+"""``mrecist export sdtm|sr|seg``: exchange formats (CDISC SDTM-style tables, DICOM SR and SEG).
+
+    mrecist export sdtm CASES... --out DIR --studyid NCT04562727
+    mrecist export sr CASE --timepoint FU1 --dicom FOLDER --out report.dcm
+    mrecist export seg CASE --timepoint FU1 --dicom FOLDER --out masks.dcm
+
+Exit status: 0 written; 1 some input refused (the others are still written for ``sdtm``);
+2 usage error.  Patient attributes copied from the source images into SR/SEG are never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ._settings_options import add_settings_options
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "export",
+        help="export SDTM-style TU/TR/RS tables, DICOM SR (TID 1500) or DICOM SEG",
+        description="Write exchange formats: CDISC SDTM-style tables of many cases, or a DICOM "
+        "Structured Report / Segmentation of one case at one timepoint.",
+    )
+    sub = p.add_subparsers(dest="format", metavar="FORMAT")
+    sub.required = True
+
+    sd = sub.add_parser(
+        "sdtm",
+        help="SDTM-style TU, TR and RS tables (CSV) of case files",
+        description="Assess case files and write tu.csv, tr.csv and rs.csv (SDTMIG oncology "
+        "domains, RECIST-style). Folders are searched recursively. One bad case never stops the "
+        "others.",
+    )
+    sd.add_argument("paths", nargs="+", metavar="CASE", help="case files or folders")
+    sd.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (created)")
+    sd.add_argument("--studyid", required=True, help="STUDYID, e.g. NCT04562727")
+    sd.add_argument(
+        "--evaluator", default="INDEPENDENT ASSESSOR",
+        choices=["INDEPENDENT ASSESSOR", "INVESTIGATOR"], help="--EVAL value (default: %(default)s)",
+    )
+    sd.add_argument("--method", default="", help='TUMETHOD/TRMETHOD, e.g. "CT SCAN" or "MRI"')
+    add_settings_options(sd)
+    sd.set_defaults(func=run_sdtm)
+
+    for name, what in (("sr", "DICOM SR (TID 1500 measurement report)"), ("seg", "DICOM SEG")):
+        d = sub.add_parser(
+            name,
+            help=f"{what} of one case at one timepoint",
+            description=f"Write a {what} of CASE at TIMEPOINT, referencing the source images "
+            "found in FOLDER (searched recursively by study/series UID).",
+        )
+        d.add_argument("case", type=Path, metavar="CASE", help="case file")
+        d.add_argument("--timepoint", required=True, metavar="ID", help="timepoint id, e.g. FU1")
+        d.add_argument("--dicom", required=True, type=Path, metavar="FOLDER",
+                       help="folder with the timepoint's source images")
+        d.add_argument("--out", required=True, type=Path, metavar="FILE", help="output .dcm file")
+        d.add_argument(
+            "--series", metavar="UID",
+            help="source series for observations that name none"
+            + (" (SR)" if name == "sr" else "; the SEG is defined on it (default: the arterial "
+               "series, else the first one the masks name)"),
+        )
+        if name == "seg":
+            d.add_argument("--resample", action="store_true",
+                           help="map masks not on the series' voxel grid by nearest neighbour "
+                           "(default: refuse them)")
+        d.set_defaults(func=run_sr if name == "sr" else run_seg)
+    p.set_defaults(func=lambda args: _usage(p))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return EXIT_USAGE
+
+
+def _assess_all(paths: list[str], cli: dict[str, Any]) -> tuple[list[Any], list[Any], int]:
+    """Read and assess every case; one bad case never stops the others.
+
+    Returns ``(assessments, problems, number of refused files)``.
+    """
+    from ..casefile import check_measurements, discover_case_files, read_case
+    from ..errors import CaseFileError, Problem, SettingsError
+    from ..rules import assess_case, settings_for_case
+
+    files, problems = discover_case_files([Path(p) for p in paths])
+    refused = {p.file for p in problems if p.severity == "error"}
+    assessments = []
+    for path in files:
+        name = str(path)
+        try:
+            case = read_case(path)
+            settings = settings_for_case(case, **cli)
+            if cli.get("criteria"):
+                bad = [p for p in check_measurements(case, settings.criteria) if p.severity == "error"]
+                if bad:
+                    raise CaseFileError(name, bad)
+            assessments.append(assess_case(case, settings))
+        except CaseFileError as exc:
+            problems.extend(exc.problems or [Problem(name, "$", str(exc))])
+            refused.add(name)
+        except SettingsError as exc:
+            problems.append(Problem(name, "$.settings", str(exc)))
+            refused.add(name)
+        except Exception as exc:  # an engine defect must not stop the batch: report it, go on
+            problems.append(
+                Problem(name, "$", f"internal error while assessing ({type(exc).__name__}: "
+                        f"{exc}); please report it")
+            )
+            refused.add(name)
+    return assessments, problems, len(refused)
+
+
+def run_sdtm(args: argparse.Namespace) -> int:
+    from ..errors import SaveError, SettingsError
+    from ..export.sdtm import sdtm_tables, write_sdtm
+    from ._settings_options import cli_settings
+
+    if not args.studyid.strip():
+        print("mrecist export sdtm: --studyid must not be empty", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        cli = cli_settings(args)
+    except SettingsError as exc:
+        print(f"mrecist export sdtm: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    assessments, problems, n_bad = _assess_all(args.paths, cli)
+    for problem in problems:
+        print(str(problem), file=sys.stderr)
+    tables = sdtm_tables(
+        assessments, args.studyid.strip(), evaluator=args.evaluator, method=args.method
+    )
+    try:
+        written = write_sdtm(tables, args.out)
+    except (SaveError, OSError) as exc:
+        print(f"mrecist export sdtm: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(
+        f"exported {len(assessments)} case(s), refused {n_bad}: "
+        + ", ".join(f"{p.name} ({len(tables[p.stem.upper()])} rows)" for p in written)
+        + f" in {args.out}",
+        file=sys.stderr,
+    )
+    return EXIT_REFUSED if n_bad else EXIT_OK
+
+
+def _read_case(path: Path, prog: str) -> Any:
+    from ..casefile import read_case
+    from ..errors import CaseFileError
+
+    try:
+        return read_case(path)
+    except CaseFileError as exc:
+        for problem in exc.problems or []:
+            print(str(problem), file=sys.stderr)
+        if not exc.problems:
+            print(f"{prog}: {exc}", file=sys.stderr)
+        return None
+
+
+def _run_dicom(args: argparse.Namespace, kind: str) -> int:
+    from ..errors import DicomError, MissingDependencyError, SaveError
+
+    prog = f"mrecist export {kind}"
+    case = _read_case(args.case, prog)
+    if case is None:
+        return EXIT_REFUSED
+    try:
+        if kind == "sr":
+            from ..export.dicom_sr import write_sr
+
+            result: Any = write_sr(
+                case, args.timepoint, args.dicom, args.out, series_uid=args.series
+            )
+            summary = (
+                f"wrote SR of {len(result.lesions)} lesion(s) at {result.timepoint} "
+                f"(series {', '.join(result.referenced_series)}) to {args.out}"
+            )
+        else:
+            from ..export.dicom_seg import write_seg
+
+            result = write_seg(
+                case, args.timepoint, args.dicom, args.out,
+                series_uid=args.series, resample=args.resample,
+            )
+            summary = (
+                f"wrote SEG of {len(result.segments)} segment(s) at {result.timepoint} "
+                f"(series {result.series_uid}) to {args.out}"
+            )
+    except (DicomError, MissingDependencyError, SaveError, ValueError) as exc:
+        print(f"{prog}: {args.case}: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except Exception as exc:  # a defect must not end in a traceback: report it
+        print(
+            f"{prog}: {args.case}: internal error ({type(exc).__name__}: {exc}); please report it",
+            file=sys.stderr,
+        )
+        return EXIT_REFUSED
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(summary, file=sys.stderr)
+    return EXIT_OK
+
+
+def run_sr(args: argparse.Namespace) -> int:
+    return _run_dicom(args, "sr")
+
+
+def run_seg(args: argparse.Namespace) -> int:
+    return _run_dicom(args, "seg")
