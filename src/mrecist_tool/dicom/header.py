@@ -1,0 +1,330 @@
+"""The header facts of one DICOM file (:class:`FileHeader`) and :func:`read_header`.
+
+Per-file overhead dominates the time to load a CT series (hundreds of small files), so the
+common case -- a Part 10 file in little-endian explicit or implicit VR -- is parsed by a small
+element walker (:mod:`.header_fast`) that stops at the Pixel Data element, keeps only the
+elements listed in :data:`WANTED` and remembers the byte offset of native pixel values so that
+they can later be read straight into the output array.  Anything else (big endian, deflated,
+files without a preamble, Enhanced multi-frame objects whose geometry lives in functional-group
+sequences) goes through pydicom (:mod:`.header_pydicom`); both produce the same
+:class:`FileHeader`.
+
+Patient name, ID and birth date are read only to derive a pseudonym; they are kept out of
+``repr`` so they never reach a log by accident.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import DicomError
+
+IMPLICIT_LE = "1.2.840.10008.1.2"
+EXPLICIT_LE = "1.2.840.10008.1.2.1"
+EXPLICIT_BE = "1.2.840.10008.1.2.2"
+DEFLATED_LE = "1.2.840.10008.1.2.1.99"
+NATIVE_LE = frozenset({IMPLICIT_LE, EXPLICIT_LE})
+
+# Keyword, tag and the kind of value (how to decode it).  "text" is decoded with the file's
+# character set; the others are ASCII.
+TAGS: dict[int, tuple[str, str]] = {
+    0x00080005: ("SpecificCharacterSet", "cs"),
+    0x00080008: ("ImageType", "cs"),
+    0x00080016: ("SOPClassUID", "ui"),
+    0x00080018: ("SOPInstanceUID", "ui"),
+    0x00080020: ("StudyDate", "cs"),
+    0x00080021: ("SeriesDate", "cs"),
+    0x0008002A: ("AcquisitionDateTime", "cs"),
+    0x00080030: ("StudyTime", "cs"),
+    0x00080031: ("SeriesTime", "cs"),
+    0x00080032: ("AcquisitionTime", "cs"),
+    0x00080033: ("ContentTime", "cs"),
+    0x00080060: ("Modality", "cs"),
+    0x00081030: ("StudyDescription", "text"),
+    0x0008103E: ("SeriesDescription", "text"),
+    0x00100010: ("PatientName", "text"),
+    0x00100020: ("PatientID", "text"),
+    0x00100030: ("PatientBirthDate", "cs"),
+    0x00180010: ("ContrastBolusAgent", "text"),
+    0x00180050: ("SliceThickness", "cs"),
+    0x00180086: ("EchoNumbers", "cs"),
+    0x00180088: ("SpacingBetweenSlices", "cs"),
+    0x00181030: ("ProtocolName", "text"),
+    0x00181040: ("ContrastBolusRoute", "text"),
+    0x00181042: ("ContrastBolusStartTime", "cs"),
+    0x00181120: ("GantryDetectorTilt", "cs"),
+    0x0020000D: ("StudyInstanceUID", "ui"),
+    0x0020000E: ("SeriesInstanceUID", "ui"),
+    0x00200011: ("SeriesNumber", "cs"),
+    0x00200012: ("AcquisitionNumber", "cs"),
+    0x00200013: ("InstanceNumber", "cs"),
+    0x00200032: ("ImagePositionPatient", "cs"),
+    0x00200037: ("ImageOrientationPatient", "cs"),
+    0x00200052: ("FrameOfReferenceUID", "ui"),
+    0x00200100: ("TemporalPositionIdentifier", "cs"),
+    0x00280002: ("SamplesPerPixel", "us"),
+    0x00280004: ("PhotometricInterpretation", "cs"),
+    0x00280008: ("NumberOfFrames", "cs"),
+    0x00280010: ("Rows", "us"),
+    0x00280011: ("Columns", "us"),
+    0x00280030: ("PixelSpacing", "cs"),
+    0x00280100: ("BitsAllocated", "us"),
+    0x00280101: ("BitsStored", "us"),
+    0x00280103: ("PixelRepresentation", "us"),
+    0x00281050: ("WindowCenter", "cs"),
+    0x00281051: ("WindowWidth", "cs"),
+    0x00281052: ("RescaleIntercept", "cs"),
+    0x00281053: ("RescaleSlope", "cs"),
+}
+WANTED = frozenset(TAGS)
+KEYWORDS = tuple(kw for kw, _ in TAGS.values())
+
+
+# SOP classes that hold no pixel data worth loading as a volume, by UID prefix → label.
+NON_IMAGE_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("1.2.840.10008.5.1.4.1.1.88.", "structured report"),
+    ("1.2.840.10008.5.1.4.1.1.11.", "presentation state"),
+    ("1.2.840.10008.5.1.4.1.1.481.", "radiotherapy object"),
+    ("1.2.840.10008.5.1.4.1.1.9.", "waveform"),
+    ("1.2.840.10008.5.1.4.1.1.104.", "encapsulated document"),
+    ("1.2.840.10008.5.1.4.1.1.66", "raw data / registration / segmentation"),
+    ("1.2.840.10008.1.3.10", "DICOMDIR (media directory)"),
+)
+SECONDARY_CAPTURE_PREFIX = "1.2.840.10008.5.1.4.1.1.7"
+ENHANCED_CLASSES = frozenset({
+    "1.2.840.10008.5.1.4.1.1.2.1",  # Enhanced CT
+    "1.2.840.10008.5.1.4.1.1.2.2",  # Legacy Converted Enhanced CT
+    "1.2.840.10008.5.1.4.1.1.4.1",  # Enhanced MR
+    "1.2.840.10008.5.1.4.1.1.4.4",  # Legacy Converted Enhanced MR
+    "1.2.840.10008.5.1.4.1.1.4.3",  # Enhanced MR Color
+    "1.2.840.10008.5.1.4.1.1.130",  # Enhanced PET
+    "1.2.840.10008.5.1.4.1.1.128.1",  # Legacy Converted Enhanced PET
+})
+
+
+@dataclass(frozen=True)
+class FrameGeometry:
+    """Geometry and value mapping of one frame of an Enhanced multi-frame object."""
+
+    index: int
+    position: tuple[float, float, float] | None
+    orientation: tuple[float, ...] | None
+    pixel_spacing: tuple[float, float] | None
+    slice_thickness: float | None
+    slope: float
+    intercept: float
+    window: tuple[float, float] | None
+    stack_key: str = ""  # stack / temporal position: frames differing here are not one volume
+
+
+@dataclass(frozen=True)
+class FileHeader:
+    """The header facts of one DICOM file that discovery and loading need."""
+
+    path: Path
+    transfer_syntax: str
+    sop_class_uid: str
+    sop_instance_uid: str
+    modality: str
+    study_uid: str
+    series_uid: str
+    study_date: str = ""
+    study_time: str = ""
+    study_description: str = ""
+    series_description: str = ""
+    series_number: int | None = None
+    protocol_name: str = ""
+    series_time: str = ""
+    acquisition_time: str = ""
+    content_time: str = ""
+    contrast_agent: str = ""
+    contrast_route: str = ""
+    contrast_start_time: str = ""
+    image_type: tuple[str, ...] = ()
+    slice_thickness: float | None = None
+    spacing_between_slices: float | None = None
+    position: tuple[float, float, float] | None = None
+    orientation: tuple[float, ...] | None = None
+    pixel_spacing: tuple[float, float] | None = None
+    rows: int = 0
+    columns: int = 0
+    samples_per_pixel: int = 1
+    photometric: str = ""
+    bits_allocated: int = 0
+    bits_stored: int = 0
+    pixel_representation: int = 0
+    number_of_frames: int = 1
+    slope: float = 1.0
+    intercept: float = 0.0
+    window: tuple[float, float] | None = None
+    frame_of_reference_uid: str = ""
+    instance_number: int | None = None
+    acquisition_number: int | None = None
+    temporal_position: int | None = None
+    echo_number: int | None = None
+    gantry_tilt: float | None = None
+    has_pixels: bool = False
+    # Byte offset and length of native little-endian pixel values; None: decode with pydicom.
+    pixel_offset: int | None = None
+    pixel_length: int | None = None
+    frames: tuple[FrameGeometry, ...] | None = None  # Enhanced multi-frame only
+    patient_id: str = field(default="", repr=False)
+    patient_name: str = field(default="", repr=False)
+    patient_birth_date: str = field(default="", repr=False)
+
+    @property
+    def non_image_kind(self) -> str | None:
+        """A label when the SOP class is not an image (SR, presentation state, …), else None."""
+        for prefix, label in NON_IMAGE_PREFIXES:
+            if self.sop_class_uid.startswith(prefix):
+                return label
+        return None
+
+    @property
+    def is_localizer(self) -> bool:
+        return "LOCALIZER" in self.image_type
+
+    @property
+    def is_secondary_capture(self) -> bool:
+        return self.sop_class_uid.startswith(SECONDARY_CAPTURE_PREFIX)
+
+    @property
+    def is_enhanced(self) -> bool:
+        return self.frames is not None
+
+
+def read_header(path: str | Path) -> FileHeader:
+    """Read the header of one file.
+
+    Raises
+    ------
+    DicomError
+        The file is not DICOM, is truncated before the image, or its header cannot be parsed;
+        the message names the file and the reason.
+    """
+    # Imported here: both readers build on this module's FileHeader.
+    from .header_fast import Unsupported, read_fast
+    from .header_pydicom import read_with_pydicom
+
+    path = Path(path)
+    try:
+        return read_fast(path)
+    except Unsupported:
+        return read_with_pydicom(path)
+    except OSError as exc:
+        raise DicomError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+
+
+def looks_like_dicom(head: bytes) -> bool:
+    """True when the first bytes of a file look like DICOM (Part 10 or a bare data set)."""
+    if len(head) >= 132 and head[128:132] == b"DICM":
+        return True
+    if len(head) < 8:
+        return False
+    # A file without the Part 10 preamble starts with a low group, usually 0002 or 0008
+    # (little or big endian).
+    for fmt in ("<HH", ">HH"):
+        group, elem = struct.unpack_from(fmt, head, 0)
+        if group in (0x0002, 0x0008) and elem < 0x0100:
+            return True
+    return False
+
+
+# -- shared -------------------------------------------------------------------------------------
+
+
+def to_float(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        return float(text.split("\\")[0])
+    except ValueError:
+        return None
+
+
+def to_floats(text: str | None) -> list[float] | None:
+    if not text:
+        return None
+    try:
+        return [float(v) for v in text.split("\\") if v.strip()]
+    except ValueError:
+        return None
+
+
+def to_int(text: str | None) -> int | None:
+    value = to_float(text)
+    return int(value) if value is not None else None
+
+
+def build_header(
+    path: Path,
+    v: dict[str, str],
+    ts: str,
+    *,
+    has_pixels: bool,
+    pixel_offset: int | None = None,
+    pixel_length: int | None = None,
+    frames: tuple[FrameGeometry, ...] | None = None,
+) -> FileHeader:
+    """Turn decoded element strings (backslash-separated multi-values) into a FileHeader."""
+    position = to_floats(v.get("ImagePositionPatient"))
+    orientation = to_floats(v.get("ImageOrientationPatient"))
+    spacing = to_floats(v.get("PixelSpacing"))
+    wc = to_floats(v.get("WindowCenter"))
+    ww = to_floats(v.get("WindowWidth"))
+    slope = to_float(v.get("RescaleSlope"))
+    intercept = to_float(v.get("RescaleIntercept"))
+    return FileHeader(
+        path=path,
+        transfer_syntax=ts,
+        sop_class_uid=v.get("SOPClassUID", ""),
+        sop_instance_uid=v.get("SOPInstanceUID", ""),
+        modality=v.get("Modality", ""),
+        study_uid=v.get("StudyInstanceUID", ""),
+        series_uid=v.get("SeriesInstanceUID", ""),
+        study_date=v.get("StudyDate", ""),
+        study_time=v.get("StudyTime", ""),
+        study_description=v.get("StudyDescription", ""),
+        series_description=v.get("SeriesDescription", ""),
+        series_number=to_int(v.get("SeriesNumber")),
+        protocol_name=v.get("ProtocolName", ""),
+        series_time=v.get("SeriesTime", ""),
+        acquisition_time=v.get("AcquisitionTime", "") or v.get("AcquisitionDateTime", "")[8:],
+        content_time=v.get("ContentTime", ""),
+        contrast_agent=v.get("ContrastBolusAgent", ""),
+        contrast_route=v.get("ContrastBolusRoute", ""),
+        contrast_start_time=v.get("ContrastBolusStartTime", ""),
+        image_type=tuple(t.strip().upper() for t in v.get("ImageType", "").split("\\") if t),
+        slice_thickness=to_float(v.get("SliceThickness")),
+        spacing_between_slices=to_float(v.get("SpacingBetweenSlices")),
+        position=(position[0], position[1], position[2]) if position and len(position) >= 3
+        else None,
+        orientation=tuple(orientation) if orientation and len(orientation) == 6 else None,
+        pixel_spacing=(spacing[0], spacing[1]) if spacing and len(spacing) >= 2 else None,
+        rows=to_int(v.get("Rows")) or 0,
+        columns=to_int(v.get("Columns")) or 0,
+        samples_per_pixel=to_int(v.get("SamplesPerPixel")) or 1,
+        photometric=v.get("PhotometricInterpretation", ""),
+        bits_allocated=to_int(v.get("BitsAllocated")) or 0,
+        bits_stored=to_int(v.get("BitsStored")) or to_int(v.get("BitsAllocated")) or 0,
+        pixel_representation=to_int(v.get("PixelRepresentation")) or 0,
+        number_of_frames=to_int(v.get("NumberOfFrames")) or 1,
+        slope=slope if slope is not None else 1.0,
+        intercept=intercept if intercept is not None else 0.0,
+        window=(wc[0], ww[0]) if wc and ww else None,
+        frame_of_reference_uid=v.get("FrameOfReferenceUID", ""),
+        instance_number=to_int(v.get("InstanceNumber")),
+        acquisition_number=to_int(v.get("AcquisitionNumber")),
+        temporal_position=to_int(v.get("TemporalPositionIdentifier")),
+        echo_number=to_int(v.get("EchoNumbers")),
+        gantry_tilt=to_float(v.get("GantryDetectorTilt")),
+        has_pixels=has_pixels,
+        pixel_offset=pixel_offset,
+        pixel_length=pixel_length,
+        frames=frames,
+        patient_id=v.get("PatientID", ""),
+        patient_name=v.get("PatientName", ""),
+        patient_birth_date=v.get("PatientBirthDate", ""),
+    )

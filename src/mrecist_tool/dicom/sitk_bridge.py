@@ -1,0 +1,53 @@
+"""Conversion between :class:`Volume` and SimpleITK images, geometry intact.
+
+SimpleITK's numpy view is ``[z, y, x]`` like ours; its spacing and origin are ``(x, y, z)``
+and its direction is the row-major flattening of the 3×3 matrix whose columns are the x, y, z
+index axes -- exactly :attr:`Volume.direction`.  Both use LPS millimetres.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import MissingDependencyError
+from .volume import Volume
+
+
+def _sitk() -> Any:
+    try:
+        import SimpleITK
+    except ImportError as exc:  # pragma: no cover - SimpleITK is a core dependency
+        raise MissingDependencyError(
+            "SimpleITK is needed for this conversion: pip install SimpleITK"
+        ) from exc
+    return SimpleITK
+
+
+def to_sitk(volume: Volume) -> Any:
+    """A ``SimpleITK.Image`` with the volume's pixels (copied), spacing, origin and direction."""
+    sitk = _sitk()
+    image = sitk.GetImageFromArray(np.ascontiguousarray(volume.array))
+    sz, sy, sx = volume.spacing
+    image.SetSpacing((sx, sy, sz))
+    image.SetOrigin(tuple(volume.origin))
+    image.SetDirection(tuple(float(v) for v in volume.direction.ravel()))
+    return image
+
+
+def from_sitk(image: Any, **metadata: Any) -> Volume:
+    """A :class:`Volume` from a 3-D ``SimpleITK.Image``; ``metadata`` fills the other fields
+    (``series_uid``, ``modality``, ``phase``, …)."""
+    sitk = _sitk()
+    if image.GetDimension() != 3:
+        raise ValueError(f"expected a 3-D image, got {image.GetDimension()}-D")
+    array = sitk.GetArrayFromImage(image)
+    sx, sy, sz = image.GetSpacing()
+    return Volume(
+        array=array,
+        spacing=(sz, sy, sx),
+        origin=tuple(image.GetOrigin()),
+        direction=np.asarray(image.GetDirection(), dtype=float).reshape(3, 3),
+        **metadata,
+    )
