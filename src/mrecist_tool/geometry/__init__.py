@@ -1,0 +1,48 @@
+"""Measurement geometry on masks: lines, diameters, short axes, gaps and margins (no GUI).
+
+Masks are numpy arrays indexed (z, y, x) with spacing (z, y, x) in mm; end points come back as
+(x, y, z) in DICOM LPS patient coordinates when an ``origin`` (and ``direction``) is given, and
+in index millimetres otherwise (see :mod:`mrecist_tool.geometry.grid`).
+
+* :func:`line_length_mm` -- length of a line in patient coordinates;
+* :func:`longest_axial_diameter`, :func:`axial_measurements`, :func:`slice_measurement`,
+  :func:`short_axis` -- maximum in-plane Feret diameter with end points and the perpendicular
+  short axis, per slice and overall (MR-V1, REC-M1);
+* :func:`viable_diameter` -- several separate viable foci, largest or sum (MR-V3);
+* :func:`gap_mm`, :func:`nearest_gap` -- gap from a focus to an ablation zone, 0 when touching;
+* :func:`ablative_margin` -- minimal ablative margin on registered masks (MAR-4, MAR-7).
+"""
+
+from __future__ import annotations
+
+from .diameters import (
+    AxialMeasurement,
+    Segment,
+    ViableDiameter,
+    axial_measurements,
+    longest_axial_diameter,
+    short_axis,
+    slice_measurement,
+    viable_diameter,
+)
+from .distance import Gap, Margin, ablative_margin, gap_mm, nearest_gap
+from .grid import Grid, line_length_mm, make_grid
+
+__all__ = [
+    "AxialMeasurement",
+    "Gap",
+    "Grid",
+    "Margin",
+    "Segment",
+    "ViableDiameter",
+    "ablative_margin",
+    "axial_measurements",
+    "gap_mm",
+    "line_length_mm",
+    "longest_axial_diameter",
+    "make_grid",
+    "nearest_gap",
+    "short_axis",
+    "slice_measurement",
+    "viable_diameter",
+]
