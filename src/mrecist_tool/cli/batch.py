@@ -94,7 +94,7 @@ def process_file(path: Path, cli: dict[str, Any], keep_rows: bool = False) -> tu
 
     name = str(path)
     try:
-        case = read_case(path)
+        case = read_case(path, criteria=cli.get("criteria"))
         settings = settings_for_case(case, **cli)
         if cli.get("criteria"):
             extra = [p for p in check_measurements(case, settings.criteria) if p.severity == "error"]

@@ -17,6 +17,8 @@ _COLS = [
 
 def print_timepoints(outputs: list[CaseOutput]) -> None:
     rows = [r for o in outputs for r in (o.timepoint_rows or [])]
+    if not rows:
+        return
     widths = {k: max(len(h), *(len(r[k]) for r in rows)) for k, h in _COLS}
     print("  ".join(h.ljust(widths[k]) for k, h in _COLS).rstrip())
     print("  ".join("-" * widths[k] for k, _ in _COLS))

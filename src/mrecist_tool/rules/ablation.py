@@ -143,6 +143,23 @@ def follow_ablated_lesion(ctx: CaseContext, lesion: Lesion) -> AblatedLesionResu
             tp_flags.append("equivocal focus at the ablation zone pending")
         last_adequate = tp.date
         viable = bool(own) or focus is not None
+        if not viable and phase in ("ablated", "residual") and (tp.date - last_ablation).days < low:
+            # A clean study before the technique-efficacy window is technical-success imaging
+            # (ABL-2), not the follow-up that establishes complete ablation (ABL-3): tissue seen
+            # later is still residual tumour, not LTP.
+            states.append(
+                LocalState(
+                    tp.id,
+                    tp.date,
+                    LOCAL_COMPLETE,
+                    ("ABL-2",),
+                    (
+                        *tp_flags,
+                        f"technical-success imaging {(tp.date - last_ablation).days} days after ablation, before the {low}-day window",
+                    ),
+                )
+            )
+            continue
         first_followup = not seen_adequate
         seen_adequate = True
         days = (tp.date - ablations[0]).days

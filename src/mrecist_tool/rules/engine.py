@@ -139,6 +139,8 @@ def assess_case(case: Case, settings: Settings | None = None) -> CaseAssessment:
             new_decision = _new_lesion_decision(nl, search_complete)
         cr_then_pr = False
         if overall.category == PR and evaluable and evaluable[-1][1] == CR:
+            # The toolkit cannot tell whether the CR was real (REC-C5): always flag for review.
+            flags.append("CR followed by PR – reviewer decision")
             if s.cr_then_pr_policy == "treat_as_pd":
                 overall = Decision(
                     PD,
@@ -148,7 +150,6 @@ def assess_case(case: Case, settings: Settings | None = None) -> CaseAssessment:
                 )
             else:
                 cr_then_pr = True
-                flags.append("CR followed by PR – reviewer decision")
                 overall = Decision(overall.category, (*overall.rules, "REC-C5"), overall.flags, overall.notes)
         if nl.equivocal:
             flags.append("equivocal new lesion pending: " + ", ".join(nl.equivocal))

@@ -84,6 +84,8 @@ def _own_target_value(
             notes.append(f"{lesion.id}: measured but without the diameter the criteria use")
             return None, ["REC-NE2"], ["measured lesion lacks its diameter"], notes
         rules.append("REC-S1" if lesion.is_node else ("MR-V1" if s.is_mrecist else "REC-B3"))
+        if s.is_mrecist and not lesion.is_node and value == ZERO:
+            rules.append("MR-V4")  # no enhancing tissue: 0 mm even if a mass or scar remains
         what = "short axis" if lesion.is_node else ("viable diameter" if s.is_mrecist else "LD")
         notes.append(f"{lesion.id}: {what} {display_mm(value)} mm")
         return value, rules, flags, notes
@@ -251,7 +253,17 @@ def nontarget_state(ctx: CaseContext, lesion: Lesion, tp: Timepoint) -> NonTarge
         rules.append("MR-O2")
         notes.append(f"{lesion.id}: viability phase not acquired, not evaluable")
 
-    # APP-4: viable tissue at the zone of an ablated non-target keeps it at least IR/SD.
+    # APP-4: viable tissue at the zone of an ablated non-target keeps it at least IR/SD; it may be
+    # recorded on the lesion itself (case-format.md) or as a focus next to it.
+    if (
+        state == "present"
+        and o is not None
+        and o.status in ("measured", "too-small", "present")
+        and ctx.ablated_before(lesion.id, tp.date)
+        and (o.gap_to_ablation_zone_mm is None or o.gap_to_ablation_zone_mm <= s.ltp_max_distance_mm)
+    ):
+        rules.append("APP-4")
+        notes.append(f"{lesion.id}: viable tissue at its ablation zone")
     for fid in ctx.foci_of.get(lesion.id, ()):
         fo = ctx.obs.get((fid, tp.id))
         if fo is None or fo.equivocal or fo.status in ("absent", "not-evaluable"):
