@@ -42,8 +42,12 @@ system-deps: $(SYSSTAMP)
 
 demo: $(STAMP)
 	$(BIN)/mrecist sample-data sample_data --if-missing
-	$(BIN)/mrecist assess sample_data/cases --out demo_output
-	$(BIN)/mrecist analyze demo_output --out demo_output/analysis
+	$(BIN)/mrecist assess sample_data --out demo_output/sample
+	$(BIN)/mrecist sample-data demo_output --cohort 668 --no-studies
+	$(BIN)/mrecist assess demo_output/cohort --out demo_output/cohort_results --print never
+	$(BIN)/mrecist analyze demo_output/cohort_results --out demo_output/report
+	@echo
+	@echo "Sample subjects: demo_output/sample/*.csv    Simulated trial report: demo_output/report/report.html"
 
 viewer: $(STAMP) $(SYSSTAMP)
 	$(BIN)/mrecist sample-data sample_data --if-missing

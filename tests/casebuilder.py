@@ -49,7 +49,7 @@ def _obs(lesion: Lesion, tp: str, spec: Any, criteria: str) -> Observation:
 
 def build(
     *,
-    tps: list[tuple[str, str]] | list[tuple[str, str, dict[str, Any]]],
+    tps: list[tuple[Any, ...]],
     lesions: dict[str, str | dict[str, Any]],
     obs: dict[tuple[str, str], Any],
     criteria: str = "mRECIST",
@@ -60,7 +60,7 @@ def build(
     timepoints = []
     for i, item in enumerate(tps):
         tp_id, when = item[0], item[1]
-        extra = dict(item[2]) if len(item) > 2 else {}  # type: ignore[misc]
+        extra: dict[str, Any] = dict(item[2]) if len(item) > 2 else {}
         if "series" in extra and extra["series"] is not None:
             extra["series"] = tuple(Series(uid=f"1.2.3.{i}.{j}", phase=p) for j, p in enumerate(extra["series"]))
         timepoints.append(Timepoint(tp_id, d(when), baseline=(i == 0), **extra))

@@ -1,1 +1,15 @@
-"""mrecist_tool."""
+"""Trial analysis of NCT04562727 (response-rules.md §6): endpoints, statistics, plots, report.
+
+Modules (import them directly; this package imports nothing heavy):
+
+* :mod:`.endpoints` — per subject / per tumour time and event code of OS, DFS, CSS, LTP, LTPFS
+  (pure Python; ``mrecist assess`` uses it for the endpoint columns of subjects.csv);
+* :mod:`.dataset` — the analysis dataset from assessment tables, an ``mrecist assess`` output
+  folder, or case files;
+* :mod:`.proportions` — ORR and DCR with Clopper–Pearson intervals and the arm difference;
+* :mod:`.survival` — Kaplan–Meier, reverse KM, log-rank, Cox, Aalen–Johansen (lifelines);
+* :mod:`.plots` — waterfall, spider, swimmer, KM and cumulative-incidence plots (matplotlib);
+* :mod:`.report` — the self-contained ``report.html``;
+* :mod:`.run` — everything above, written to a folder (``mrecist analyze``);
+* :mod:`.worker` — the process that draws the plots in parallel.
+"""

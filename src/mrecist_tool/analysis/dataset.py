@@ -1,0 +1,279 @@
+"""The analysis dataset: the engine's tables plus the long endpoint table, as pandas frames.
+
+Three ways in, all ending in :class:`AnalysisData`:
+
+* :func:`from_tables` — the row dicts of :func:`mrecist_tool.export.tables.assessment_tables`;
+* :func:`from_results_dir` — the CSV files ``mrecist assess --out DIR`` wrote;
+* :func:`from_case_paths` — case files (or folders of them), assessed here with
+  :func:`mrecist_tool.rules.assess_case`.  A file that cannot be read is reported in
+  ``AnalysisData.problems`` and the rest are analysed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import endpoints as ep
+
+TABLES = ("subjects", "timepoints", "ablations", "lesions")
+_SIM_ID = re.compile(r"^SIM-\d{4,}$")
+
+
+@dataclass
+class AnalysisData:
+    """Everything the statistics, plots and report read."""
+
+    subjects: pd.DataFrame
+    timepoints: pd.DataFrame
+    ablations: pd.DataFrame
+    endpoints: pd.DataFrame
+    settings: Any = None
+    simulated: bool = False
+    simulated_reason: str = ""
+    source: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def arms(self) -> list[str]:
+        """Arm labels in a stable order (sorted; subjects with no arm are ``"(none)"``)."""
+        return sorted(set(self.subjects["arm"])) if len(self.subjects) else []
+
+
+def _cell(value: Any) -> str:
+    """One table cell as the text ``subjects.csv`` would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, list | tuple):
+        return ";".join(_cell(v) for v in value)
+    if isinstance(value, Mapping):
+        return json.dumps(dict(value), sort_keys=True, default=str)
+    if isinstance(value, float) and value != value:  # NaN
+        return ""
+    return str(value)
+
+
+def _frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    rows = [{k: _cell(v) for k, v in r.items()} for r in rows]
+    return pd.DataFrame(rows, dtype=object) if rows else pd.DataFrame()
+
+
+def _num(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series([float("nan")] * len(frame), index=frame.index, dtype=float)
+    return pd.to_numeric(frame[column].replace("", None), errors="coerce").astype(float)
+
+
+def _is_simulated(subjects: pd.DataFrame, case_flags: Sequence[bool] = ()) -> tuple[bool, str]:
+    if case_flags and all(case_flags):
+        return True, 'every case file is marked "simulated": true'
+    if "simulated" in subjects and len(subjects) and subjects["simulated"].map(ep.parse_bool).all():
+        return True, "every subject is marked simulated"
+    if len(subjects) and subjects["subject"].map(lambda s: bool(_SIM_ID.match(s))).all():
+        return True, "every subject id has the simulator's form SIM-nnnn"
+    return False, ""
+
+
+def from_tables(
+    tables: Mapping[str, Iterable[Mapping[str, Any]]],
+    settings: Any = None,
+    *,
+    simulated_flags: Sequence[bool] = (),
+    source: str = "",
+    problems: Iterable[str] = (),
+) -> AnalysisData:
+    """Build the dataset from ``assessment_tables`` row dicts (or rows read from the CSVs)."""
+    subjects = _frame(tables.get("subjects", ()))
+    if subjects.empty:
+        subjects = pd.DataFrame(columns=["subject", "arm"], dtype=object)
+    for col in ("subject", "arm"):
+        if col not in subjects:
+            subjects[col] = ""
+    subjects["arm"] = subjects["arm"].replace("", "(none)")
+    timepoints = _frame(tables.get("timepoints", ()))
+    ablations = _frame(tables.get("ablations", ()))
+    problems = list(problems)
+    where = (str(Path(source) / "subjects.csv") if source and Path(source).is_dir()
+             else "subjects table")
+    long_rows, bad = _endpoint_rows(subjects, ablations, settings, where)
+    if bad:
+        problems.extend(bad.values())
+        subjects = subjects[~subjects["subject"].isin(bad)].reset_index(drop=True)
+    endpoints = pd.DataFrame(long_rows, columns=list(ep.LONG_COLUMNS))
+    # Whole days and event codes stay integers in endpoints.csv (nullable: empty when the
+    # endpoint is not defined for the row).
+    endpoints["time_days"] = pd.to_numeric(endpoints["time_days"], errors="coerce").astype("Int64")
+    endpoints["time_months"] = pd.to_numeric(endpoints["time_months"], errors="coerce")
+    endpoints["event"] = pd.to_numeric(endpoints["event"], errors="coerce").astype("Int64")
+    simulated, why = _is_simulated(subjects, simulated_flags)
+    return AnalysisData(
+        subjects=subjects,
+        timepoints=timepoints,
+        ablations=ablations,
+        endpoints=endpoints,
+        settings=settings,
+        simulated=simulated,
+        simulated_reason=why,
+        source=source,
+        problems=problems,
+    )
+
+
+def _endpoint_rows(
+    subjects: pd.DataFrame, ablations: pd.DataFrame, settings: Any, where: str
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Long endpoint rows; a subject whose values cannot be read is left out and reported."""
+    by_subject: dict[str, list[dict[str, Any]]] = {}
+    if not ablations.empty and "subject" in ablations:
+        for row in ablations.to_dict("records"):
+            by_subject.setdefault(str(row["subject"]), []).append(row)
+    rows: list[dict[str, Any]] = []
+    tumour_rows: list[dict[str, Any]] = []
+    bad: dict[str, str] = {}
+    for subject in subjects.to_dict("records"):
+        sid = str(subject["subject"])
+        try:
+            mine = ep.subject_endpoints(subject, settings)
+            theirs = [r for a in by_subject.get(sid, [])
+                      for r in ep.tumour_endpoints(a, subject, settings)]
+        except ValueError as exc:
+            bad[sid] = f"{where}: subject {sid}: {exc}; subject left out of the analysis"
+            continue
+        rows.extend(mine)
+        tumour_rows.extend(theirs)
+    return rows + tumour_rows, bad
+
+
+def is_results_dir(path: str | Path) -> bool:
+    """True for a folder written by ``mrecist assess --out`` (it holds ``subjects.csv``)."""
+    return Path(path).is_dir() and (Path(path) / "subjects.csv").is_file()
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def from_results_dir(directory: str | Path, settings: Any = None) -> AnalysisData:
+    """Read ``subjects.csv``, ``timepoints.csv``, ``ablations.csv`` (and ``lesions.csv``) of DIR.
+
+    Only ``subjects.csv`` is required; a missing table is taken as empty.
+    """
+    folder = Path(directory)
+    subjects_csv = folder / "subjects.csv"
+    if not subjects_csv.is_file():
+        raise FileNotFoundError(f"{folder}: no subjects.csv (expected mrecist assess output)")
+    tables: dict[str, list[dict[str, str]]] = {}
+    for name in ("subjects", "timepoints", "ablations"):
+        path = folder / f"{name}.csv"
+        if path.is_file():
+            try:
+                tables[name] = _read_csv(path)
+            except (csv.Error, UnicodeDecodeError) as exc:
+                raise ValueError(f"{path}: not a readable CSV table ({exc})") from None
+    rows = tables.get("subjects", [])
+    if rows and "subject" not in rows[0]:
+        raise ValueError(f"{subjects_csv}: expected a 'subject' column")
+    return from_tables(tables, settings, source=str(folder))
+
+
+def from_case_paths(
+    paths: Sequence[str | Path],
+    settings: Any = None,
+    *,
+    cli: Mapping[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> AnalysisData:
+    """Read, assess and tabulate case files (folders are searched for case files).
+
+    Each case is assessed with its own effective settings (its profile, criteria and settings,
+    then ``cli``: ``{"profile", "criteria", "overrides"}`` as on the command line).  ``settings``
+    are the cohort-level endpoint settings (one DFS definition for the whole analysis).  A file
+    that cannot be read or assessed is listed in ``problems`` and the rest are analysed.
+    ``progress(done, total)`` is called as files are assessed.
+    """
+    from ..casefile import discover_case_files, read_case
+    from ..errors import CaseFileError
+    from ..export.tables import assessment_tables
+    from ..rules import assess_case, settings_for_case
+
+    files, found = discover_case_files([Path(p) for p in paths])
+    problems = [str(p) for p in found if p.severity == "error"]
+    assessments = []
+    flags: list[bool] = []
+    options = dict(cli or {})
+    for i, f in enumerate(files, 1):
+        try:
+            case = read_case(f)
+            assessments.append(assess_case(case, settings_for_case(case, **options)))
+            flags.append(bool(case.extra.get("simulated") or case.subject.extra.get("simulated")))
+        except CaseFileError as exc:
+            problems.extend([str(p) for p in exc.problems] or [str(exc)])
+        except (ValueError, OSError) as exc:
+            problems.append(f"{f}: {exc}")
+        except Exception as exc:  # an engine defect in one case must not stop the cohort
+            problems.append(f"{f}: internal error while assessing ({type(exc).__name__}: {exc})")
+        if progress:
+            progress(i, len(files))
+    tables = assessment_tables(assessments)
+    return from_tables(
+        tables,
+        settings,
+        simulated_flags=flags,
+        source=", ".join(str(p) for p in paths),
+        problems=problems,
+    )
+
+
+def best_change(data: AnalysisData) -> pd.DataFrame:
+    """Per subject: arm, best response and best % change of the target sum (waterfall)."""
+    s = data.subjects
+    out = pd.DataFrame({
+        "subject": s["subject"],
+        "arm": s["arm"],
+        "best_overall_response": s.get("best_overall_response", pd.Series("", index=s.index)),
+        "best_change_pct": _num(s, "best_change_from_baseline_pct"),
+    })
+    if out["best_change_pct"].isna().all() and not data.timepoints.empty:
+        tp = data.timepoints.assign(change=_num(data.timepoints, "change_from_baseline_pct"))
+        best = tp.groupby("subject")["change"].min()
+        out["best_change_pct"] = out["subject"].map(best)
+    return out
+
+
+def change_over_time(data: AnalysisData) -> pd.DataFrame:
+    """Per subject and post-baseline timepoint: months from origin and % change (spider plot)."""
+    tp = data.timepoints
+    if tp.empty or "change_from_baseline_pct" not in tp:
+        return pd.DataFrame(columns=["subject", "arm", "months", "change_pct"])
+    arm = data.subjects.set_index("subject")["arm"]
+    days = _num(tp, "days_from_origin")
+    if days.isna().all():
+        origin = data.subjects.set_index("subject").apply(
+            lambda r: ep.origin_of(r.to_dict()), axis=1
+        )
+        dates = pd.to_datetime(tp["date"], errors="coerce")
+        days = (dates - pd.to_datetime(tp["subject"].map(origin))).dt.days.astype(float)
+    out = pd.DataFrame({
+        "subject": tp["subject"],
+        "arm": tp["subject"].map(arm),
+        "months": days / ep.DAYS_PER_MONTH,
+        "change_pct": _num(tp, "change_from_baseline_pct"),
+        "overall_response": tp.get("overall_response", pd.Series("", index=tp.index)),
+    })
+    return out.dropna(subset=["months", "change_pct"])

@@ -1,0 +1,418 @@
+"""``report.html``: one self-contained page a trial team can open in a browser.
+
+Everything is inline — CSS in a ``<style>`` element, plots as base64 PNG ``<img>`` — so the page
+loads with no network and no other file; it has no JavaScript.  Only subject pseudonyms appear
+(in the swimmer plot), never names or hospital numbers.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .. import RULES_VERSION, __version__
+from .dataset import AnalysisData
+from .endpoints import ENDPOINT_LABELS, parse_bool
+from .survival import LANDMARKS_MONTHS
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
+margin:0 auto;max-width:1280px;padding:1rem 2rem;color:#1b1b1b;line-height:1.4}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{border-bottom:2px solid #ddd;padding-bottom:.2rem;
+margin-top:2rem}h3{margin-bottom:.3rem}
+table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.85rem}
+th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right;vertical-align:top}
+th{background:#f2f4f7}td.l,th.l{text-align:left}td:not(.l){white-space:nowrap}
+.banner{background:#fff3cd;border:2px solid #d39e00;padding:.6rem 1rem;font-weight:600;
+margin:1rem 0}.meta{color:#555;font-size:.85rem}.note{color:#444;font-size:.85rem}
+figure{margin:1rem 0 2rem}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.85rem;color:#444}.problems{background:#fdecea;border:1px solid #e57373;
+padding:.5rem 1rem}code{background:#f5f5f5;padding:0 .2rem}
+"""
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _num(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def fmt_months(value: Any) -> str:
+    v = _num(value)
+    if math.isinf(v):
+        return "NR"
+    return "–" if math.isnan(v) else f"{v:.1f}"
+
+
+def fmt_pct(value: Any) -> str:
+    v = _num(value)
+    return "–" if math.isnan(v) else f"{100 * v:.1f}"
+
+
+def fmt_p(value: Any) -> str:
+    v = _num(value)
+    if math.isnan(v):
+        return "–"
+    return "<0.001" if v < 0.001 else f"{v:.3f}"
+
+
+def est_ci(estimate: Any, low: Any, high: Any, fmt: Any) -> str:
+    """``estimate (low–high)``, or a dash when the estimate is not estimable."""
+    if math.isnan(_num(estimate)):
+        return "–"
+    return f"{fmt(estimate)} ({fmt(low)}–{fmt(high)})"
+
+
+def _table(
+    header: Sequence[str], rows: Sequence[Sequence[Any]], left: int = 1, last_left: bool = False
+) -> str:
+    """An HTML table; the first ``left`` columns (and the last one if asked) are left-aligned."""
+    last = len(header) - 1 if last_left else -1
+
+    def aligned(i: int) -> bool:
+        return i < left or i == last
+
+    cells = "".join(
+        f'<th class="l">{_esc(h)}</th>' if aligned(i) else f"<th>{_esc(h)}</th>"
+        for i, h in enumerate(header)
+    )
+    body = []
+    for row in rows:
+        tds = "".join(
+            f'<td class="l">{_esc(v)}</td>' if aligned(i) else f"<td>{_esc(v)}</td>"
+            for i, v in enumerate(row)
+        )
+        body.append(f"<tr>{tds}</tr>")
+    return f"<table><thead><tr>{cells}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _count(frame: pd.DataFrame, column: str, pred: Any = None) -> int:
+    if column not in frame:
+        return 0
+    values = frame[column].fillna("").astype(str).str.strip()
+    return int(values.map(pred).sum()) if pred else int((values != "").sum())
+
+
+def cohort_summary(data: AnalysisData, survival_rows: pd.DataFrame) -> str:
+    """Per arm: subjects, target disease, tumours, visits, events, follow-up."""
+    s, arms = data.subjects, data.arms
+    groups = [(a, s[s["arm"] == a]) for a in arms] + [("all", s)]
+    header = ["", *[g[0] for g in groups]]
+    tp = data.timepoints
+    abl = data.ablations
+
+    def per(fn: Any) -> list[Any]:
+        return [fn(part) for _, part in groups]
+
+    def tumours(part: pd.DataFrame) -> int:
+        return int(abl["subject"].isin(part["subject"]).sum()) if not abl.empty else 0
+
+    def visits(part: pd.DataFrame) -> str:
+        if tp.empty:
+            return "–"
+        counts = tp[tp["subject"].isin(part["subject"])].groupby("subject").size()
+        return f"{counts.median():.0f}" if len(counts) else "–"
+
+    def kinds(part: pd.DataFrame, kind: str) -> int:
+        col = part.get("first_recurrence_kinds", pd.Series("", index=part.index))
+        return int(col.fillna("").astype(str).str.contains(kind).sum())
+
+    def deaths(part: pd.DataFrame, cause: str | None = None) -> int:
+        died = part.get("death_date", pd.Series("", index=part.index)).fillna("") != ""
+        if cause is None:
+            return int(died.sum())
+        causes = part.get("death_cause", pd.Series("", index=part.index)).fillna("")
+        causes = causes.replace("", "unknown")
+        return int((died & (causes == cause)).sum())
+
+    def followup(arm: str) -> str:
+        row = survival_rows[(survival_rows["statistic"] == "median_follow_up")
+                            & (survival_rows["arm"] == arm)]
+        if row.empty:
+            return "–"
+        r = row.iloc[0]
+        return est_ci(r["estimate"], r["ci_low"], r["ci_high"], fmt_months)
+
+    rows = [
+        ["Subjects randomised", *per(len)],
+        ["With target (mRECIST-measurable) disease",
+         *per(lambda p: _count(p, "has_target_disease", lambda v: parse_bool(v) or v == ""))],
+        ["Ablated tumours", *per(tumours)],
+        ["Imaging timepoints per subject (median)", *per(visits)],
+        ["Never disease-free (END-DFS-4)",
+         *per(lambda p: _count(p, "never_disease_free", parse_bool))],
+        ["First recurrence including LTP", *per(lambda p: kinds(p, "LTP"))],
+        ["First recurrence including IDP", *per(lambda p: kinds(p, "IDP"))],
+        ["First recurrence including EHP", *per(lambda p: kinds(p, "EHP"))],
+        ["Deaths", *per(deaths)],
+        ["… cancer", *per(lambda p: deaths(p, "cancer"))],
+        ["… other cause", *per(lambda p: deaths(p, "other"))],
+        ["… unknown cause", *per(lambda p: deaths(p, "unknown"))],
+        ["Median follow-up, months (95% CI; reverse KM)", *[followup(a) for a, _ in groups]],
+    ]
+    return _table(header, rows)
+
+
+def bor_section(bor: pd.DataFrame, arms: Sequence[str]) -> str:
+    categories = list(dict.fromkeys(bor["best_overall_response"]))
+    header = ["Best overall response", *arms, "all"]
+    rows = []
+    for c in categories:
+        row: list[Any] = [c]
+        for arm in [*arms, "all"]:
+            hit = bor[(bor["arm"] == arm) & (bor["best_overall_response"] == c)]
+            row.append(f"{int(hit['n'].iloc[0])} ({_num(hit['pct'].iloc[0]):.1f}%)"
+                       if len(hit) else "0")
+        rows.append(row)
+    return _table(header, rows)
+
+
+def rate_section(table: pd.DataFrame, label: str) -> str:
+    header = ["Arm", "n (denominator)", label.split()[0], f"{label} %", "95% CI", "Method"]
+    rows = []
+    for _, r in table.iterrows():
+        diff = " - " in str(r["arm"])
+        value = f"{100 * _num(r['orr']):+.1f}" if diff else fmt_pct(r["orr"])
+        rows.append([
+            r["arm"], r["n"], "" if diff else r["responders"], value,
+            f"{fmt_pct(r['ci_low'])} to {fmt_pct(r['ci_high'])}", r["method"],
+        ])
+    return _table(header, rows, last_left=True)
+
+
+def survival_section(sv: pd.DataFrame, arms: Sequence[str]) -> str:
+    """One table of KM medians and landmark rates, one of CIFs, one of comparisons."""
+    parts: list[str] = []
+    km = sv[sv["estimator"].astype(str).str.startswith("KM")]
+    header = ["Endpoint", "Arm", "n", "Events", "Competing", "Median, months (95% CI)",
+              *[f"{t} mo % (95% CI)" for t in LANDMARKS_MONTHS]]
+    rows = []
+    for (endpoint, arm), g in km.groupby(["endpoint", "arm"], sort=False):
+        med = g[g["statistic"] == "median"].iloc[0]
+        label = ENDPOINT_LABELS.get(str(endpoint), str(endpoint))
+        if str(g["estimator"].iloc[0]).endswith("(cause-specific)"):
+            label += " [cause-specific KM]"
+        row: list[Any] = [
+            label, arm, med["n"], med["events"], med["competing"],
+            est_ci(med["estimate"], med["ci_low"], med["ci_high"], fmt_months),
+        ]
+        for t in LANDMARKS_MONTHS:
+            lm = g[g["statistic"] == f"survival_{t}m"]
+            row.append(est_ci(lm["estimate"].iloc[0], lm["ci_low"].iloc[0],
+                              lm["ci_high"].iloc[0], fmt_pct) if len(lm) else "–")
+        rows.append(row)
+    parts.append("<h3>Kaplan–Meier estimates</h3>" + _table(header, rows, left=2))
+    parts.append('<p class="note">KM rows marked "cause-specific" censor competing events '
+                 "(other-cause death, resection); their 1 − KM overstates incidence when "
+                 "competing events are common (END-LTP-3). NR: not reached. "
+                 "– : not estimable (no follow-up that long).</p>")
+
+    cif = sv[sv["estimator"].astype(str).str.startswith("CIF")]
+    if not cif.empty:
+        header = ["Endpoint", "Arm", "n", "Patients", "Tumours", "Events", "Competing",
+                  *[f"{t} mo % (95% CI)" for t in LANDMARKS_MONTHS]]
+        rows = []
+        for (endpoint, arm), g in cif.groupby(["endpoint", "arm"], sort=False):
+            first = g.iloc[0]
+            row = [ENDPOINT_LABELS.get(str(endpoint), str(endpoint)), arm, first["n"],
+                   first["n_patients"], first["n_tumours"] or "–", first["events"],
+                   first["competing"]]
+            for t in LANDMARKS_MONTHS:
+                lm = g[g["statistic"] == f"cumulative_incidence_{t}m"]
+                row.append(est_ci(lm["estimate"].iloc[0], lm["ci_low"].iloc[0],
+                                  lm["ci_high"].iloc[0], fmt_pct) if len(lm) else "–")
+            rows.append(row)
+        parts.append("<h3>Cumulative incidence with competing risks (Aalen–Johansen)</h3>"
+                     + _table(header, rows, left=2))
+
+    tests = sv[sv["statistic"].isin(
+        ["logrank_chi2", "logrank_stratified_chi2", "hazard_ratio", "hazard_ratio_stratified",
+         "ph_test"])]
+    if not tests.empty:
+        header = ["Endpoint", "Comparison", "Statistic", "Estimate (95% CI)", "p", "Method"]
+        rows = []
+        for _, r in tests.iterrows():
+            if r["statistic"].startswith("hazard_ratio"):
+                est = (f"HR {_num(r['estimate']):.2f} ({_num(r['ci_low']):.2f}–"
+                       f"{_num(r['ci_high']):.2f})") if not math.isnan(_num(r["estimate"])) else "–"
+            else:
+                est = "–" if math.isnan(_num(r["estimate"])) else f"χ² {_num(r['estimate']):.2f}"
+            rows.append([ENDPOINT_LABELS.get(str(r["endpoint"]), r["endpoint"]), r["arm"],
+                         r["statistic"], est, fmt_p(r["p_value"]), r["method"]])
+        parts.append("<h3>Comparisons between arms</h3>"
+                     + _table(header, rows, left=3, last_left=True))
+    return "\n".join(parts)
+
+
+def te_section(table: pd.DataFrame | None) -> str:
+    """Technique efficacy per tumour (END-TE), with patient-clustered intervals (STAT-6)."""
+    if table is None or table.empty:
+        return ""
+    names = {"TE_PRIMARY": "Primary technique efficacy",
+             "TE_ASSISTED": "Assisted (secondary) technique efficacy"}
+    rows = [[names.get(str(r["endpoint"]), r["endpoint"]), r["arm"], r["n_tumours"],
+             r["n_patients"], r["successes"], fmt_pct(r["proportion"]),
+             f"{fmt_pct(r['ci_low'])} to {fmt_pct(r['ci_high'])}", r["method"]]
+            for _, r in table.iterrows()]
+    header = ["Endpoint", "Arm", "Tumours", "Patients", "Complete ablation", "%", "95% CI",
+              "Method"]
+    return ("<h3>Technique efficacy per ablated tumour (END-TE, ABL-3)</h3>"
+            '<p class="note">Denominator: ablated tumours with an evaluable first follow-up. '
+            "Assisted efficacy also counts complete ablation after re-treatment of residual "
+            "tumour.</p>" + _table(header, rows, left=2, last_left=True))
+
+
+_CAPTIONS = {
+    "km_os": "Overall survival, Kaplan–Meier by arm with 95% log(−log) bands and numbers at risk.",
+    "km_dfs": "Disease-free survival (primary endpoint), Kaplan–Meier by arm.",
+    "km_ltpfs": "LTP-free survival per patient (LTP or death), Kaplan–Meier by arm.",
+    "cif_ltp_tumour": "Cumulative incidence of LTP per ablated tumour from its ablation; "
+                      "death and resection as competing risks (END-LTP).",
+    "cif_ltp": "Cumulative incidence of first LTP per patient from randomisation; death "
+               "without LTP as a competing risk.",
+    "cif_css": "Cumulative incidence of cancer death; other-cause death as a competing risk "
+               "(END-CSS).",
+    "waterfall": "Best change in the target lesion sum, coloured by best overall response "
+                 "(dashed: +20% and −30%).",
+    "spider": "Change in the target lesion sum over time, one line per subject.",
+    "swimmer": "Each subject's course: ablations, first response, LTP, distant recurrence, "
+               "death.",
+}
+
+
+def plots_section(plots: Mapping[str, Mapping[str, Path]]) -> str:
+    parts = []
+    for name, paths in plots.items():
+        data = base64.b64encode(Path(paths["png"]).read_bytes()).decode("ascii")
+        caption = _CAPTIONS.get(name, name)
+        svg = Path(paths["svg"]).name
+        parts.append(
+            f'<figure id="fig-{_esc(name)}"><img alt="{_esc(caption)}" '
+            f'src="data:image/png;base64,{data}"><figcaption>{_esc(caption)} '
+            f"(vector version: <code>{_esc(svg)}</code>)</figcaption></figure>"
+        )
+    return "\n".join(parts)
+
+
+def settings_section(settings: Any) -> str:
+    if settings is None:
+        return "<p>Default settings.</p>"
+    values = settings.as_dict() if hasattr(settings, "as_dict") else dict(settings)
+    endpoint_keys = ("dfs_definition", "dfs_never_disease_free", "css_unknown_cause",
+                     "missed_assessments_policy", "assessment_interval_days")
+    first = [[k, values.get(k, "")] for k in endpoint_keys if k in values]
+    rest = [[k, v] for k, v in values.items() if k not in endpoint_keys]
+    return ("<h3>Endpoint settings</h3>" + _table(["Setting", "Value"], first, left=2)
+            + "<h3>Response-rule settings (as resolved for the analysis)</h3>"
+            + _table(["Setting", "Value"], rest, left=2)
+            + '<p class="note">The response categories come from the assessment; when it was '
+              "run from case files each case's own profile, criteria and settings applied.</p>")
+
+
+def _dfs_wording(settings: Any) -> str:
+    def get(name: str, default: str) -> str:
+        if settings is None:
+            return default
+        if isinstance(settings, Mapping):
+            return str(settings.get(name, default))
+        return str(getattr(settings, name, default))
+
+    definition = get("dfs_definition", "registry")
+    if definition == "datecan":
+        text = "DFS (DATECAN): recurrence or death from any cause."
+    else:
+        text = ("DFS (registry definition, §6.0): recurrence (LTP, IDP, EHP) or death due to "
+                "disease; other-cause death is a competing event.")
+    never = get("dfs_never_disease_free", "event_day0")
+    text += (" Never disease-free: event at day 0 (END-DFS-4)." if never == "event_day0"
+             else " Never disease-free: excluded from DFS (END-DFS-4).")
+    unknown = get("css_unknown_cause", "cancer")
+    counted = "cancer" if unknown == "cancer" else "other-cause"
+    text += f" Deaths of unknown cause counted as {counted} deaths (END-CSS-3)."
+    return text
+
+
+def render(
+    data: AnalysisData,
+    *,
+    orr: pd.DataFrame,
+    dcr: pd.DataFrame,
+    bor: pd.DataFrame,
+    survival_rows: pd.DataFrame,
+    plots: Mapping[str, Mapping[str, Path]],
+    technique_efficacy: pd.DataFrame | None = None,
+) -> str:
+    """The whole page as a string."""
+    arms = data.arms
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    banner = ""
+    if data.simulated:
+        banner = (
+            '<div class="banner" role="alert">SIMULATED DATA — these subjects were generated by '
+            "mrecist_tool.sample.cohort to exercise the pipeline; the results say nothing about "
+            f"the trial. ({_esc(data.simulated_reason)})</div>"
+        )
+    problems = ""
+    if data.problems:
+        shown = data.problems[:50]
+        items = "".join(f"<li>{_esc(p)}</li>" for p in shown)
+        if len(data.problems) > len(shown):
+            items += f"<li>… and {len(data.problems) - len(shown)} more</li>"
+        problems = (f'<div class="problems"><strong>{len(data.problems)} input(s) could not be '
+                    f"analysed:</strong><ul>{items}</ul></div>")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Trial analysis — mrecist-tool</title>
+<style>{_CSS}</style></head>
+<body>
+<h1>Trial analysis report</h1>
+<p class="meta">NCT04562727 endpoints (response-rules.md §6) · generated {_esc(now)} by
+mrecist-tool {_esc(__version__)} · rules version: <strong>{_esc(RULES_VERSION)}</strong><br>
+Source: {_esc(data.source or "(tables)")}</p>
+{banner}
+{problems}
+<h2>Cohort summary</h2>
+{cohort_summary(data, survival_rows)}
+<h2>Tumour response (mRECIST)</h2>
+<h3>Best overall response, all randomised subjects</h3>
+{bor_section(bor, arms)}
+<h3>Objective response rate (CR + PR; END-ORR)</h3>
+<p class="note">Denominator: randomised subjects with measurable target disease at baseline
+(END-ORR-2, ITT; no evaluable post-baseline assessment counts as non-response). Subjects with
+non-target disease only are excluded (END-ORR-3). Confidence intervals: Clopper–Pearson exact
+(STAT-5); difference between arms: Newcombe hybrid score interval.</p>
+{rate_section(orr, "ORR")}
+<h3>Disease control rate (CR + PR + SD meeting the minimum duration; END-DCR)</h3>
+{rate_section(dcr, "DCR")}
+{te_section(technique_efficacy)}
+<h2>Time-to-event endpoints</h2>
+<p class="note">Origin: randomisation (END-GEN-1); per-tumour LTP from the tumour's ablation.
+Times in months (days / 30.4375). {_esc(_dfs_wording(data.settings))} Not computed: Gray's test and
+Fine–Gray regression (competing-risk endpoints are compared by cause-specific log-rank and Cox
+instead), interval-censored sensitivity analyses (STAT-7), local control after repeat
+treatment (END-LTP-5).</p>
+{survival_section(survival_rows, arms)}
+<h2>Plots</h2>
+{plots_section(plots)}
+<h2>Settings and rules</h2>
+<p>Rules version: <strong>{_esc(RULES_VERSION)}</strong>; mrecist-tool {_esc(__version__)}.</p>
+{settings_section(data.settings)}
+<p class="note">Tables for R or pandas: <code>endpoints.csv</code> (long format: one row per
+subject or tumour and endpoint; event 0 censored, 1 event, 2 competing), <code>orr.csv</code>,
+<code>dcr.csv</code>, <code>bor.csv</code>, <code>technique_efficacy.csv</code>,
+<code>survival.csv</code>.</p>
+</body></html>
+"""

@@ -1,0 +1,109 @@
+"""Run the whole analysis of a cohort and write its files (what ``mrecist analyze`` does).
+
+Files written to the output folder (all atomically):
+
+* ``endpoints.csv`` — long format, one row per subject (or tumour) and endpoint
+  (:data:`mrecist_tool.analysis.endpoints.LONG_COLUMNS`; event 0 censored, 1 event, 2 competing);
+* ``orr.csv`` and ``dcr.csv`` — rates per arm, overall and the difference between two arms
+  (``endpoint, arm, n, responders, orr, ci_low, ci_high, method, excluded_no_target``);
+* ``bor.csv`` — best overall response counts per arm;
+* ``technique_efficacy.csv`` — primary and assisted technique efficacy per tumour (END-TE) with
+  patient-clustered intervals;
+* ``survival.csv`` — estimates and tests per endpoint and arm
+  (:data:`mrecist_tool.analysis.survival.SURVIVAL_COLUMNS`);
+* ``plots/NAME.png`` and ``plots/NAME.svg`` for every plot;
+* ``report.html`` — the self-contained report.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from . import proportions, report, survival
+from .dataset import AnalysisData
+from .worker import PlotWorker, WorkerResult
+
+Progress = Callable[[str], None]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; use the usual mode
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """Write a table as UTF-8 CSV (no index), atomically."""
+    _write_text(path, frame.to_csv(index=False, lineterminator="\n"))
+    return path
+
+
+def run_analysis(
+    data: AnalysisData,
+    out_dir: str | Path,
+    progress: Progress | None = None,
+    plot_worker: PlotWorker | None = None,
+) -> dict[str, Path]:
+    """Compute every table and plot of ``data`` and write them to ``out_dir``.
+
+    With a :class:`PlotWorker` the plots are drawn in that process in parallel with the
+    statistics (which take about as long); the files are the same either way.
+    """
+    say = progress or (lambda _msg: None)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    arms = data.arms
+    files: dict[str, Path] = {}
+    pending = plot_worker.submit(data, out / "plots") if plot_worker is not None else None
+    if pending is not None:
+        say("plots: drawing in a parallel process")
+    say(f"endpoints: {len(data.endpoints)} rows")
+    files["endpoints"] = write_csv(data.endpoints, out / "endpoints.csv")
+    say("response rates and technique efficacy")
+    orr = proportions.orr_table(data.subjects, arms)
+    dcr = proportions.dcr_table(data.subjects, arms)
+    bor = proportions.bor_distribution(data.subjects, arms)
+    te = proportions.technique_efficacy_table(data.ablations, arms)
+    files["orr"] = write_csv(orr, out / "orr.csv")
+    files["dcr"] = write_csv(dcr, out / "dcr.csv")
+    files["bor"] = write_csv(bor, out / "bor.csv")
+    files["technique_efficacy"] = write_csv(te, out / "technique_efficacy.csv")
+    say("survival statistics")
+    sv = survival.survival_table(data.endpoints, data.subjects, arms)
+    files["survival"] = write_csv(sv, out / "survival.csv")
+    plots: WorkerResult | None = None
+    if pending is not None:
+        say("plots: waiting for the parallel process")
+        try:
+            plots = pending.result()
+        except Exception as exc:  # a broken worker must not lose the analysis
+            say(f"plots: parallel process failed ({type(exc).__name__}); drawing here")
+    if plots is None:
+        from . import plots as plotting  # only here: with a worker, matplotlib is not needed
+
+        plots = plotting.all_plots(data, out / "plots", progress=lambda n: say(f"plot {n}"))
+    for name, paths in plots.items():
+        files[f"plot_{name}"] = paths["png"]
+    say("report.html")
+    page = report.render(data, orr=orr, dcr=dcr, bor=bor, survival_rows=sv, plots=plots,
+                         technique_efficacy=te)
+    files["report"] = out / "report.html"
+    _write_text(files["report"], page)
+    return files

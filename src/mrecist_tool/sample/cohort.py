@@ -1,0 +1,386 @@
+"""A simulated two-arm trial cohort as case files (SIMULATED DATA, not patients).
+
+The cohort mimics the design of NCT04562727 — thermal ablation of colorectal liver metastases
+with perioperative versus postoperative chemotherapy — closely enough to exercise every endpoint
+of response-rules.md §6 and the whole ``mrecist assess`` → ``mrecist analyze`` pipeline:
+
+* 1:1 block randomisation (blocks of 4) to ``perioperative`` and ``postoperative``, accrual over
+  18 months; a data cut 48 months after the last randomisation, follow-up up to 60 months;
+* baseline CT 3–10 days before randomisation with 1–4 liver metastases of 10–40 mm (the trial's
+  eligibility), the first one or two as mRECIST targets and the rest as non-targets;
+* one ablation session of every metastasis 14–28 days after randomisation; first follow-up
+  28–42 days after it, then visits due every 3 months from randomisation to month 24 and every
+  6 months to month 60 (±10 days);
+* residual unablated tumour at the first follow-up in about 6 % of tumours (most re-ablated,
+  giving assisted technique efficacy; the rest never disease-free), LTP in about 15 % of tumours
+  (earlier more likely), intrahepatic distant and extrahepatic progression with an arm effect
+  (fewer and later distant recurrences in the perioperative arm: cure fraction 30 % versus
+  22 %, hazard ratio 0.72 among the others), cancer, other-cause and
+  unknown-cause deaths, loss to follow-up, missed visits and an occasional visit without imaging.
+
+Every file is marked ``"simulated": true`` (top level) and its subject ids are ``SIM-nnnn``; the
+analysis report shows a "simulated data" banner for such cohorts.  The output is a deterministic
+function of ``(n, seed, visits)``: each subject is drawn from its own seeded generator, so the
+first subjects of a larger cohort are the same as those of a smaller one (arms apart).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+ARMS = ("perioperative", "postoperative")
+SIMULATOR = "mrecist-cohort-simulator"
+ACCRUAL_START = date(2021, 1, 4)
+ACCRUAL_DAYS = 548  # about 18 months
+FOLLOW_UP_AFTER_LAST_DAYS = 1461  # data cut 48 months after the last randomisation
+# The registry's time frame is 60 months; the month-60 visit may fall a few days after it.
+MAX_FOLLOW_UP_DAYS = 1826 + 10
+MONTH = 30.4375
+
+
+def _months(m: float) -> int:
+    return round(m * MONTH)
+
+
+class _Timeline:
+    """Imaging visits of one subject and the observations recorded at each."""
+
+    def __init__(self) -> None:
+        self.timepoints: list[dict[str, Any]] = []
+        self.observations: list[dict[str, Any]] = []
+
+    def add(self, tp_id: str, when: date, *, baseline: bool = False, imaging: bool = True) -> None:
+        entry: dict[str, Any] = {"id": tp_id, "date": when.isoformat()}
+        if baseline:
+            entry["baseline"] = True
+        if not imaging:
+            entry["imaging"] = "not-done"
+        self.timepoints.append(entry)
+
+    def observe(self, lesion: str, tp_id: str, status: str, mm: float | None = None,
+                **more: Any) -> None:
+        obs: dict[str, Any] = {"lesion": lesion, "timepoint": tp_id, "status": status}
+        if mm is not None:
+            obs["viable_diameter_mm"] = round(mm, 1)
+        obs.update(more)
+        self.observations.append(obs)
+
+
+def _schedule(first_fu: date, origin: date, stop: date, visits: int | None,
+              rng: random.Random) -> list[date]:
+    """Follow-up dates: the first follow-up after ablation, then visits due every 3 months from
+    randomisation to month 24 and every 6 months to month 60, each within ±10 days of its due
+    date; a due visit within 6 weeks of the first follow-up is not held."""
+    months = [*range(3, 25, 3), *range(30, 61, 6)]
+    if visits is not None:  # benchmarks: as many visits as asked, 6-monthly beyond month 60
+        months += list(range(66, 66 + 6 * visits, 6))
+    dates = [first_fu]
+    for m in months:
+        when = origin + timedelta(days=_months(m) + rng.randint(-10, 10))
+        if (when - first_fu).days < 42:
+            continue
+        if visits is None and when > stop:
+            break
+        if visits is not None and len(dates) >= visits:
+            break
+        dates.append(when)
+    return dates
+
+
+def _subject(index: int, arm: str, seed: int, visits: int | None) -> dict[str, Any]:
+    rng = random.Random(seed * 1_000_003 + index)
+    sid = f"SIM-{index + 1:04d}"
+    randomised = ACCRUAL_START + timedelta(days=rng.randrange(ACCRUAL_DAYS))
+    data_cut = ACCRUAL_START + timedelta(days=ACCRUAL_DAYS + FOLLOW_UP_AFTER_LAST_DAYS)
+    baseline = randomised - timedelta(days=rng.randint(3, 10))
+    ablation = randomised + timedelta(days=rng.randint(14, 28))
+    first_fu = ablation + timedelta(days=rng.randint(28, 42))
+    n_mets = rng.choices((1, 2, 3, 4), weights=(45, 30, 15, 10))[0]
+    n_targets = min(2, n_mets)
+    perioperative = arm == ARMS[0]
+
+    # --- latent event times (days from randomisation) --------------------------------------
+    # Distant recurrence: 22 % (postoperative) / 30 % (perioperative) never recur; the rest
+    # exponential with median 16 months, hazard ratio 0.72 for perioperative chemotherapy.
+    distant_t: float | None = None
+    if rng.random() > (0.30 if perioperative else 0.22):
+        median = 16.0 / (0.72 if perioperative else 1.0)
+        distant_t = rng.expovariate(math.log(2) / median) * MONTH
+    distant_kind = rng.choices(("IDP", "EHP", "both"), weights=(55, 35, 10))[0]
+    other_death_t = rng.expovariate(0.012 / 365.25 * 1.0) if rng.random() < 0.9 else math.inf
+    dropout_t = rng.uniform(90, MAX_FOLLOW_UP_DAYS) if rng.random() < 0.05 else math.inf
+
+    lesions: list[dict[str, Any]] = []
+    sizes: dict[str, float] = {}
+    ltp_t: dict[str, float] = {}
+    residual: dict[str, str] = {}  # lesion -> "retreated" | "persistent"
+    segments = ["II", "III", "IVa", "IVb", "V", "VI", "VII", "VIII"]
+    rng.shuffle(segments)
+    for k in range(n_mets):
+        lid = f"L{k + 1}"
+        role = "target" if k < n_targets else "non-target"
+        lesions.append({"id": lid, "role": role, "organ": "liver",
+                        "site": f"segment {segments[k]}"})
+        sizes[lid] = rng.uniform(10.0, 40.0) if role == "target" else rng.uniform(8.0, 30.0)
+        if rng.random() < 0.06 + 0.002 * max(0.0, sizes[lid] - 30):
+            residual[lid] = "retreated" if rng.random() < 0.7 else "persistent"
+        elif rng.random() < 0.15 + (0.004 * (sizes[lid] - 25)):
+            # Early LTP more likely: 3 months plus an exponential with mean 8 months.
+            ltp_t[lid] = (3.0 + rng.expovariate(1 / 8.0)) * MONTH
+
+    # Cancer death follows a distant recurrence or never-cleared residual tumour (median 26
+    # months after it); LTP alone is usually re-treated and leads to it in 40 % (median 36).
+    systemic = min([distant_t or math.inf]
+                   + ([float((first_fu - randomised).days)]
+                      if "persistent" in residual.values() else []))
+    cancer_death_t = math.inf
+    if systemic < math.inf:
+        cancer_death_t = systemic + rng.expovariate(math.log(2) / 26.0) * MONTH
+    if ltp_t and rng.random() < 0.4:
+        local = min(ltp_t.values()) + rng.expovariate(math.log(2) / 36.0) * MONTH
+        cancer_death_t = min(cancer_death_t, local)
+    # Deaths before the first ablation would make the case inconsistent; move them after it.
+    earliest = (ablation - randomised).days + 30.0
+    cancer_death_t = max(cancer_death_t, earliest)
+    other_death_t = max(other_death_t, earliest)
+    death_t = min(cancer_death_t, other_death_t)
+
+    procedures: list[dict[str, Any]] = [{
+        "id": "ABL1", "type": "ablation", "date": ablation.isoformat(),
+        "lesions": [les["id"] for les in lesions],
+        "technique": rng.choices(("MWA", "RFA"), weights=(70, 30))[0],
+    }]
+    retreat_date = first_fu + timedelta(days=rng.randint(10, 21))
+    retreat_day = (retreat_date - randomised).days
+    if (any(v == "retreated" for v in residual.values())
+            and retreat_day < min(death_t, dropout_t)):
+        procedures.append({
+            "id": "ABL2", "type": "ablation", "date": retreat_date.isoformat(),
+            "lesions": [lid for lid, v in residual.items() if v == "retreated"],
+            "technique": "MWA",
+        })
+
+    stop_imaging = min(data_cut, randomised + timedelta(days=MAX_FOLLOW_UP_DAYS))
+    planned = _schedule(first_fu, randomised, stop_imaging, visits, rng)
+
+    tl = _Timeline()
+    tl.add("BL", baseline, baseline=True)
+    for les in lesions:
+        lid = les["id"]
+        if les["role"] == "target":
+            tl.observe(lid, "BL", "measured", sizes[lid])
+        else:
+            tl.observe(lid, "BL", "present")
+
+    progressed_at: float | None = None  # day of the first visit showing any progression
+    visits_after_progression = rng.randint(0, 2)
+    new_lesions: list[dict[str, Any]] = []
+    first_new: dict[str, str] = {}
+    persistent_growth = 1.0
+    ltp_growth: dict[str, float] = {}
+    last_visit_day = 0
+    fu_no = 0
+    for when in planned:
+        day = (when - randomised).days
+        fixed = visits is not None
+        if not fixed and (day >= death_t or day >= dropout_t):
+            break
+        if not fixed and progressed_at is not None:
+            if visits_after_progression <= 0:
+                break
+            visits_after_progression -= 1
+        fu_no += 1
+        tp = f"FU{fu_no}"
+        # Missed visits (5 %; never the first follow-up) are simply absent; 2 % happen without
+        # imaging, which the engine reads as NE.
+        if not fixed and fu_no > 1 and rng.random() < 0.05:
+            fu_no -= 1
+            continue
+        if not fixed and fu_no > 1 and rng.random() < 0.02:
+            tl.add(tp, when, imaging=False)
+            continue
+        tl.add(tp, when)
+        last_visit_day = day
+        event_here = False
+        for les in lesions:
+            lid = les["id"]
+            state = residual.get(lid)
+            if state is not None and fu_no == 1:
+                # ABL-4: viable tissue at the zone's edge on the first follow-up.
+                tl.observe(lid, tp, "measured", max(6.0, sizes[lid] * rng.uniform(0.3, 0.5)),
+                           gap_to_ablation_zone_mm=0)
+                continue
+            if state == "persistent":
+                persistent_growth *= 1.35
+                tl.observe(lid, tp, "measured",
+                           max(6.0, sizes[lid] * 0.45) * persistent_growth,
+                           gap_to_ablation_zone_mm=0)
+                event_here = True
+                continue
+            t_ltp = ltp_t.get(lid)
+            if t_ltp is not None and day >= t_ltp and when > first_fu:
+                growth = ltp_growth.get(lid)
+                growth = rng.uniform(8.0, 18.0) if growth is None else growth * 1.3
+                ltp_growth[lid] = growth
+                tl.observe(lid, tp, "measured", growth, gap_to_ablation_zone_mm=0)
+                event_here = True
+                continue
+            tl.observe(lid, tp, "absent")
+        if distant_t is not None and day >= distant_t and when > first_fu:
+            kinds = ("IDP", "EHP") if distant_kind == "both" else (distant_kind,)
+            for kind in kinds:
+                nid = first_new.get(kind)
+                if nid is None:
+                    nid = f"N{len(new_lesions) + 1}"
+                    first_new[kind] = nid
+                    if kind == "IDP":
+                        new_lesions.append({"id": nid, "role": "new", "organ": "liver",
+                                            "location": "intrahepatic",
+                                            "site": f"segment {segments[-1]}"})
+                    else:
+                        new_lesions.append({"id": nid, "role": "new",
+                                            "organ": rng.choice(("lung", "peritoneum")),
+                                            "location": "extrahepatic"})
+                if kind == "IDP":
+                    tl.observe(nid, tp, "measured", rng.uniform(11.0, 25.0),
+                               enhancement="typical")
+                else:
+                    tl.observe(nid, tp, "present")
+            event_here = True
+        if event_here and progressed_at is None:
+            progressed_at = day
+
+    horizon = min((data_cut - randomised).days, MAX_FOLLOW_UP_DAYS)
+    subject: dict[str, Any] = {
+        "id": sid,
+        "arm": arm,
+        "randomization_date": randomised.isoformat(),
+        "strata": {"metastases": "1" if n_mets == 1 else "2-4"},
+    }
+    fixed = visits is not None
+    if fixed:
+        death_t = max(death_t, last_visit_day + 1.0)
+    if death_t <= horizon and death_t < dropout_t and death_t > last_visit_day:
+        cause = "cancer" if cancer_death_t <= other_death_t else "other"
+        if rng.random() < 0.1:
+            cause = "unknown"
+        subject["death"] = {"date": (randomised + timedelta(days=int(death_t))).isoformat(),
+                            "cause": cause}
+        subject["last_known_alive"] = subject["death"]["date"]
+    else:
+        alive_until = min(horizon, dropout_t)
+        alive_until = max(alive_until, last_visit_day)
+        subject["last_known_alive"] = (randomised + timedelta(days=int(alive_until))).isoformat()
+
+    return {
+        "format": "mrecist-case",
+        "version": 1,
+        "simulated": True,
+        "reader": SIMULATOR,
+        "profile": "nct04562727",
+        "criteria": "mRECIST",
+        "subject": subject,
+        "timepoints": tl.timepoints,
+        "procedures": procedures,
+        "lesions": lesions + new_lesions,
+        "observations": tl.observations,
+    }
+
+
+def _arms(n: int, seed: int) -> list[str]:
+    """1:1 permuted-block randomisation, blocks of four."""
+    rng = random.Random(seed)
+    arms: list[str] = []
+    while len(arms) < n:
+        block = [ARMS[0], ARMS[0], ARMS[1], ARMS[1]]
+        rng.shuffle(block)
+        arms.extend(block)
+    return arms[:n]
+
+
+def generate_cohort(n: int, seed: int = 0, visits: int | None = None) -> list[dict[str, Any]]:
+    """Case-file dicts (case-format.md v1) for ``n`` simulated subjects in two arms.
+
+    Parameters
+    ----------
+    n
+        Number of subjects (the trial enrols 668).
+    seed
+        Seed of the generator; the output is a deterministic function of ``(n, seed, visits)``.
+    visits
+        ``None`` for the realistic schedule (follow-up stops at death, loss to follow-up, the data
+        cut, or a few visits after progression).  An integer gives every subject exactly that
+        many follow-up timepoints (plus the baseline), with no missed visits — for benchmarks.
+    """
+    if n < 0:
+        raise ValueError(f"expected a number of subjects >= 0, found {n}")
+    if visits is not None and visits < 1:
+        raise ValueError(f"expected visits >= 1, found {visits}")
+    return [_subject(i, arm, seed, visits) for i, arm in enumerate(_arms(n, seed))]
+
+
+_README = """# Simulated trial cohort (SIMULATED DATA — not patients)
+
+These {n} case files were generated by `mrecist sample-data --cohort {n}` (seed {seed}) with
+`mrecist_tool.sample.cohort`. They imitate the design of NCT04562727 (thermal ablation of
+colorectal liver metastases, perioperative versus postoperative chemotherapy) so that the whole
+pipeline — `mrecist assess` then `mrecist analyze` — can be run end to end. Every number in them
+is random: they say nothing about the trial's results. Each file carries `"simulated": true`.
+"""
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; use the usual mode
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _is_simulated_file(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("simulated") is True and data.get("reader") == SIMULATOR
+
+
+def write_cohort(
+    out_dir: str | Path, n: int, seed: int = 0, visits: int | None = None
+) -> list[Path]:
+    """Write ``n`` simulated case files (``SIM-nnnn.json``) and a README into ``out_dir``.
+
+    Returns the paths of the case files.  Files are written atomically; an existing folder is
+    reused, files of the same names are replaced, and simulated case files left there by a
+    larger earlier cohort are removed (so the folder holds exactly this cohort).
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    for case in generate_cohort(n, seed, visits):
+        path = out / f"{case['subject']['id']}.json"
+        _write_atomic(path, json.dumps(case, indent=1) + "\n")
+        paths.append(path)
+    keep = {p.name for p in paths}
+    for stale in out.glob("SIM-*.json"):
+        if stale.name not in keep and _is_simulated_file(stale):
+            stale.unlink()
+    _write_atomic(out / "README.md", _README.format(n=n, seed=seed))
+    return paths

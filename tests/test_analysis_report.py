@@ -1,0 +1,170 @@
+"""``mrecist analyze`` end to end on a simulated cohort: tables, plots and report.html.
+
+The report is opened in headless Chromium (Debian's ``chromium``), which must load it with every
+image decoded and no console error.  A missing Chromium is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mrecist_tool import RULES_VERSION
+from mrecist_tool.cli.main import main
+from mrecist_tool.sample.cohort import write_cohort
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+N_SUBJECTS = 48
+
+
+@pytest.fixture(scope="module")
+def analysis(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("analyze")
+    write_cohort(root / "cohort", N_SUBJECTS, seed=4)
+    out = root / "out"
+    assert main(["analyze", str(root / "cohort"), "--out", str(out), "-q",
+                 "--profile", "nct04562727"]) == 0
+    return out
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_analyze_writes_every_table(analysis: Path) -> None:
+    for name in ("endpoints.csv", "orr.csv", "dcr.csv", "bor.csv", "survival.csv",
+                 "technique_efficacy.csv", "report.html"):
+        assert (analysis / name).is_file(), name
+    orr = _rows(analysis / "orr.csv")
+    assert {"arm", "n", "responders", "orr", "ci_low", "ci_high", "method"} <= set(orr[0])
+    assert [r["arm"] for r in orr] == ["perioperative", "postoperative", "all",
+                                       "perioperative - postoperative"]
+    assert int(orr[2]["n"]) <= N_SUBJECTS
+    endpoints = _rows(analysis / "endpoints.csv")
+    patient = [r for r in endpoints if r["unit"] == "patient"]
+    assert len(patient) == 5 * N_SUBJECTS
+    assert {r["event"] for r in endpoints} <= {"0", "1", "2", ""}
+    survival = _rows(analysis / "survival.csv")
+    assert {r["endpoint"] for r in survival} >= {"OS", "DFS", "CSS", "LTP", "LTP_TUMOUR"}
+    assert any(r["statistic"] == "hazard_ratio" for r in survival)
+
+
+def test_analyze_writes_png_and_svg_plots(analysis: Path) -> None:
+    for name in ("km_os", "km_dfs", "cif_ltp_tumour", "cif_css", "waterfall", "spider",
+                 "swimmer"):
+        png = analysis / "plots" / f"{name}.png"
+        svg = analysis / "plots" / f"{name}.svg"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "<svg" in svg.read_text(encoding="utf-8")[:2000]
+
+
+def test_report_is_self_contained_and_says_simulated(analysis: Path) -> None:
+    page = (analysis / "report.html").read_text(encoding="utf-8")
+    assert "SIMULATED DATA" in page
+    assert RULES_VERSION in html.unescape(page)
+    # no external resource: every src is inline data, no stylesheet or script links
+    assert all(src.startswith("data:image/png;base64,")
+               for src in re.findall(r'src="([^"]*)"', page))
+    assert not re.search(r'<link\b|<script\b|https?://', page)
+    for heading in ("Cohort summary", "Objective response rate", "Kaplan–Meier estimates",
+                    "Comparisons between arms", "Technique efficacy", "Settings and rules"):
+        assert heading in page
+
+
+_CHECK = """<script>
+window.__errors = [];
+window.addEventListener("error", function (e) {
+  window.__errors.push(String(e.message || (e.target && e.target.src) || e.type));
+}, true);
+window.addEventListener("load", function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
+  var pre = document.createElement("pre");
+  pre.id = "mrecist-check";
+  pre.textContent = JSON.stringify({images: imgs.length, loaded: ok, errors: window.__errors});
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def test_report_loads_in_headless_chromium(analysis: Path, tmp_path: Path) -> None:
+    assert Path(CHROMIUM).exists(), "chromium is required for this test (apt-get install chromium)"
+    page = (analysis / "report.html").read_text(encoding="utf-8")
+    probe = tmp_path / "report-probe.html"
+    # The probe script goes first in <head> so it sees every error the page itself raises.
+    probe.write_text(page.replace("<head>", "<head>" + _CHECK, 1), encoding="utf-8")
+    done = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr",
+         "--v=0", "--virtual-time-budget=10000", "--dump-dom", probe.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    match = re.search(r'<pre id="mrecist-check">(.*?)</pre>', done.stdout, re.S)
+    assert match, f"no result from the page (exit {done.returncode}): {done.stderr[-2000:]}"
+    result = json.loads(html.unescape(match.group(1)))
+    assert result["images"] >= 9
+    assert result["loaded"] == result["images"], result
+    assert result["errors"] == []
+    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
+    assert console == [], console
+
+
+def test_analyze_reads_an_assess_output_folder(tmp_path: Path) -> None:
+    write_cohort(tmp_path / "cases", 16, seed=9)
+    assert main(["assess", str(tmp_path / "cases"), "--out", str(tmp_path / "res"),
+                 "--print", "never", "--progress", "never"]) == 0
+    assert main(["analyze", str(tmp_path / "res"), "--out", str(tmp_path / "ana"), "-q",
+                 "--set", "dfs_definition=datecan", "--jobs", "1"]) == 0
+    page = (tmp_path / "ana" / "report.html").read_text(encoding="utf-8")
+    assert "SIMULATED DATA" in page and "datecan" in page
+    dfs = [r for r in _rows(tmp_path / "ana" / "endpoints.csv") if r["endpoint"] == "DFS"]
+    assert len(dfs) == 16
+
+
+def test_one_bad_case_file_does_not_stop_the_analysis(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    write_cohort(tmp_path / "cases", 12, seed=2)
+    bad = tmp_path / "cases" / "SIM-0003.json"
+    data = json.loads(bad.read_text())
+    data["timepoints"][0]["date"] = "not a date"
+    bad.write_text(json.dumps(data))
+    code = main(["analyze", str(tmp_path / "cases"), "--out", str(tmp_path / "out"), "-q",
+                 "--jobs", "1"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "SIM-0003.json" in err and "$.timepoints[0].date" in err
+    assert "Traceback" not in err
+    assert len(_rows(tmp_path / "out" / "orr.csv")) == 4
+    assert "could not be analysed" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_usage_errors_exit_2_without_traceback(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
+    assert main(["analyze", str(tmp_path), "--out", str(tmp_path / "o"),
+                 "--set", "dfs_definition=sometimes"]) == 2
+    err = capsys.readouterr().err
+    assert "no such file or folder" in err and "dfs_definition" in err
+    assert "Traceback" not in err
+
+
+def test_a_subject_with_an_unreadable_date_is_reported_and_left_out() -> None:
+    from mrecist_tool.analysis.dataset import from_tables
+
+    good = {"subject": "S1", "arm": "A", "randomization_date": "2022-01-10",
+            "last_known_alive": "2022-06-01"}
+    bad = {"subject": "S2", "arm": "A", "randomization_date": "2022-13-10"}
+    data = from_tables({"subjects": [good, bad]})
+    assert list(data.subjects["subject"]) == ["S1"]
+    assert set(data.endpoints["subject"]) == {"S1"}
+    (problem,) = data.problems
+    assert "S2" in problem and "2022-13-10" in problem
