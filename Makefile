@@ -51,7 +51,7 @@ demo: $(STAMP)
 
 viewer: $(STAMP) $(SYSSTAMP)
 	$(BIN)/mrecist sample-data sample_data --if-missing
-	$(BIN)/mrecist view sample_data/cases/CRLM-S003.json
+	$(BIN)/mrecist view sample_data/studies/SYN-003/SYN-003.json
 
 test: $(STAMP) $(SYSSTAMP)
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)

@@ -10,17 +10,16 @@ reads like the example in case-format.md), and the file is replaced atomically.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .errors import Problem, SaveError
+from .atomic import atomic_write_text  # noqa: F401  (re-exported: part of this module's API)
+from .errors import Problem
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # 20 MiB: a real case file is a few tens of kB
 MAX_DEPTH = 64  # deeper than any case file needs; protects the recursive code downstream
@@ -312,37 +311,3 @@ def _emit(value: Any, indent: int, out: list[str], path: str) -> None:
     out.append(_scalar(value, path))
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically: temp file in the same folder, fsync,
-    ``os.replace``.  On failure the previous file is untouched, the temp file removed, and
-    :class:`SaveError` names the file."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    tmp: str | None = None
-    try:
-        data = text.encode("utf-8")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        with contextlib.suppress(OSError):
-            # Keep the permissions of the file being replaced (mkstemp makes it 0600).
-            mode = os.stat(path).st_mode & 0o777 if path.exists() else 0o644
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-        tmp = None
-        with contextlib.suppress(OSError):  # make the rename itself durable where supported
-            dir_fd = os.open(folder, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-    except (OSError, UnicodeEncodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise SaveError(f"{path}: could not save the case file ({reason}); the previous "
-                        "file, if any, is unchanged") from exc
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)

@@ -17,13 +17,12 @@ Files written to the output folder (all atomically):
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
+from ..atomic import atomic_write_text
 from . import proportions, report, survival
 from .dataset import AnalysisData
 from .worker import PlotWorker, WorkerResult
@@ -31,27 +30,9 @@ from .worker import PlotWorker, WorkerResult
 Progress = Callable[[str], None]
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; use the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     """Write a table as UTF-8 CSV (no index), atomically."""
-    _write_text(path, frame.to_csv(index=False, lineterminator="\n"))
+    atomic_write_text(path, frame.to_csv(index=False, lineterminator="\n"))
     return path
 
 
@@ -105,5 +86,5 @@ def run_analysis(
     page = report.render(data, orr=orr, dcr=dcr, bor=bor, survival_rows=sv, plots=plots,
                          technique_efficacy=te)
     files["report"] = out / "report.html"
-    _write_text(files["report"], page)
+    atomic_write_text(files["report"], page)
     return files

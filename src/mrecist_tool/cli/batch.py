@@ -196,7 +196,7 @@ def _header(columns: list[str]) -> str:
 
 
 def write_outputs(result: BatchResult, out: Path, *, parquet: bool = False, generated: str = "") -> None:
-    from ..casefile_json import atomic_write_text
+    from ..atomic import atomic_write_text
     from ..export.assessment_json import assessment_document
 
     out.mkdir(parents=True, exist_ok=True)

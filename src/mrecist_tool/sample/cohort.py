@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
-import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+
+from ..atomic import atomic_write_text
 
 ARMS = ("perioperative", "postoperative")
 SIMULATOR = "mrecist-cohort-simulator"
@@ -336,24 +336,6 @@ is random: they say nothing about the trial's results. Each file carries `"simul
 """
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; use the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _is_simulated_file(path: Path) -> bool:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -376,11 +358,11 @@ def write_cohort(
     paths: list[Path] = []
     for case in generate_cohort(n, seed, visits):
         path = out / f"{case['subject']['id']}.json"
-        _write_atomic(path, json.dumps(case, indent=1) + "\n")
+        atomic_write_text(path, json.dumps(case, indent=1) + "\n")
         paths.append(path)
     keep = {p.name for p in paths}
     for stale in out.glob("SIM-*.json"):
         if stale.name not in keep and _is_simulated_file(stale):
             stale.unlink()
-    _write_atomic(out / "README.md", _README.format(n=n, seed=seed))
+    atomic_write_text(out / "README.md", _README.format(n=n, seed=seed))
     return paths

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from .. import geometry
+from ..atomic import atomic_write_text
 from .dicom_writer import SeriesInfo, StudyInfo, make_uid, write_series
 from .render import AxialGrid, render_slabs, shapes_mask
 from .scenarios import LesionAtVisit, SubjectPlan, Visit, anatomy, lesion_layers, plans
@@ -250,21 +251,9 @@ def _write_case(case: dict[str, Any], path: Path) -> None:
     try:
         from ..casefile import case_from_dict, write_case
     except ImportError:  # pragma: no cover - the case-file module is part of the toolkit
-        _atomic_text(path, json.dumps(case, indent=2, default=str) + "\n")
+        atomic_write_text(path, json.dumps(case, indent=2, default=str) + "\n")
         return
     write_case(case_from_dict(case, file=path), path)
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _manifest(seed: int, full_size: bool, subjects: Sequence[str]) -> dict[str, Any]:
@@ -340,7 +329,7 @@ def generate_studies(
             raise
         case_files.append(final / case.name)
     manifest["dicom_files"] = n_files
-    _atomic_text(studies_dir / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    atomic_write_text(studies_dir / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     return GenerationResult(studies_dir, tuple(case_files), n_files, False,
                             time.perf_counter() - t0)
 

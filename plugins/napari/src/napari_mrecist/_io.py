@@ -1,0 +1,189 @@
+"""Saving and opening a session: the case file (atomic, via :mod:`mrecist_tool.casefile`), its
+masks as NIfTI files under ``masks/`` next to it, and the autosave side file (no Qt).
+
+Masks are written on the grid of the series they were painted on (spacing, origin and direction
+in LPS, through SimpleITK), so any tool can overlay them on the DICOM.  A case file's mask paths
+are relative to its folder (case-format.md).  The autosave is ``<case>.autosave.json`` with its
+masks in ``<case stem>.autosave-masks/``; it is removed after a successful save.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from mrecist_tool.model import Geometry
+
+from ._session import MASK_VIABLE, MASK_ZONE, MaskEntry, Session
+
+MASK_DIR = "masks"
+
+
+def autosave_path(case_path: Path) -> Path:
+    return case_path.with_name(case_path.name.removesuffix(".json") + ".autosave.json")
+
+
+def _autosave_mask_dir(case_path: Path) -> str:
+    return case_path.name.removesuffix(".json") + ".autosave-masks"
+
+
+def default_scratch_path(subject_id: str) -> Path:
+    """Where a case opened from DICOM (never saved yet) is autosaved."""
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "napari-mrecist"
+    return base / f"{subject_id}.json"
+
+
+def _write_mask(entry: MaskEntry, path: Path) -> None:
+    import SimpleITK as sitk
+
+    from mrecist_tool.dicom import Volume, to_sitk
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    vol = Volume(array=entry.array.astype(np.uint8), spacing=entry.spacing, origin=entry.origin,
+                 direction=entry.direction)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".nii.gz")
+    os.close(fd)
+    try:
+        sitk.WriteImage(to_sitk(vol), tmp, True)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_mask(path: Path) -> MaskEntry:
+    import SimpleITK as sitk
+
+    from mrecist_tool.dicom import from_sitk
+
+    vol = from_sitk(sitk.ReadImage(str(path)))
+    return MaskEntry(vol.array > 0, vol.spacing, vol.origin, vol.direction, path=None, dirty=False)
+
+
+def _mask_name(lesion: str, tp: str, kind: str) -> str:
+    return f"{lesion}_{tp}_{kind}.nii.gz"
+
+
+def _write_masks(session: Session, folder: Path, subdir: str, only_dirty: bool,
+                 keep_names: bool = True) -> list[str]:
+    """Write the masks and point the observations' geometry at them; returns warnings.
+
+    A mask read from a file keeps its relative path (``keep_names``), so a case opened and saved
+    again points at the same files; a new mask is named ``<subdir>/<lesion>_<tp>_<kind>.nii.gz``.
+    """
+    warnings: list[str] = []
+    for (lesion, tp, kind), entry in sorted(session.masks.items()):
+        obs = session.observations.get((lesion, tp))
+        if obs is None:
+            warnings.append(f"{kind} mask of {lesion} at {tp} not saved: record an observation first")
+            continue
+        rel = entry.path if (keep_names and entry.path) else f"{subdir}/{_mask_name(lesion, tp, kind)}"
+        target = folder / rel
+        empty = not entry.array.any()
+        if empty:
+            rel_or_none: str | None = None
+        else:
+            if not only_dirty or entry.dirty or not target.exists():
+                _write_mask(entry, target)
+            rel_or_none = rel
+            if keep_names:
+                entry.path = rel
+        geo = obs.geometry or Geometry()
+        if kind == MASK_VIABLE:
+            geo = dataclasses.replace(geo, mask=rel_or_none)
+        else:
+            geo = dataclasses.replace(geo, ablation_zone_mask=rel_or_none)
+        # File bookkeeping, not a new reading: the reader stamp is left as it is.
+        session.observations[(lesion, tp)] = dataclasses.replace(obs, geometry=geo)
+    return warnings
+
+
+def save_session(session: Session, path: Path | None = None) -> list[str]:
+    """Save the case (atomic) and its masks; remove the autosave.  Returns warnings."""
+    from mrecist_tool.casefile import write_case
+
+    target = Path(path or session.path or "")
+    if not str(target):
+        raise ValueError("no file name to save to")
+    moved = session.path is not None and target.resolve() != Path(session.path).resolve()
+    warnings = _write_masks(session, target.parent, MASK_DIR, only_dirty=not moved)
+    case = session.to_case()
+    write_case(case, target)
+    for entry in session.masks.values():
+        entry.dirty = False
+    # A case begun from DICOM was autosaved in the cache until now.
+    old_autosave = autosave_path(Path(session.path) if session.path else default_scratch_path(session.subject.id))
+    session.path = target
+    for p in {autosave_path(target), old_autosave}:
+        if p is not None:
+            remove_autosave(p)
+    return warnings
+
+
+def remove_autosave(autosave_file: Path) -> None:
+    autosave_file.unlink(missing_ok=True)
+    case_like = autosave_file.with_name(autosave_file.name.replace(".autosave.json", ".json"))
+    shutil.rmtree(case_like.parent / _autosave_mask_dir(case_like), ignore_errors=True)
+
+
+def write_autosave(session: Session) -> Path:
+    """Write the side file (atomic) with the masks painted so far; the case file is untouched."""
+    from mrecist_tool.casefile import write_case
+
+    case_path = Path(session.path) if session.path else default_scratch_path(session.subject.id)
+    case_path.parent.mkdir(parents=True, exist_ok=True)
+    side = autosave_path(case_path)
+    # Work on a copy so the saved case's mask paths are not redirected to the autosave folder.
+    shadow = dataclasses.replace(session, observations=dict(session.observations),
+                                 masks={k: dataclasses.replace(v) for k, v in session.masks.items()},
+                                 _listeners=[], _assessment=None)
+    _write_masks(shadow, case_path.parent, _autosave_mask_dir(case_path), only_dirty=False, keep_names=False)
+    write_case(shadow.to_case(), side)
+    return side
+
+
+def newer_autosave(case_path: Path) -> Path | None:
+    """The autosave of ``case_path`` when it is newer than the case file itself."""
+    side = autosave_path(case_path)
+    if side.exists() and (not case_path.exists() or side.stat().st_mtime >= case_path.stat().st_mtime):
+        return side
+    return None
+
+
+def open_session(path: Path, reader: str | None = None, use_autosave: bool = True) -> tuple[Session, list[str]]:
+    """Open a case file (or its newer autosave) with its masks.  Returns the session and notes
+    for the user (autosave restored, masks that could not be read)."""
+    from mrecist_tool.casefile import read_case
+
+    path = Path(path)
+    notes: list[str] = []
+    source = path
+    if use_autosave:
+        side = newer_autosave(path)
+        if side is not None:
+            source = side
+            notes.append(f"restored unsaved work from {side.name}")
+    case = read_case(source)
+    session = Session.from_case(case, path=path, reader=reader)
+    for obs in case.observations:
+        if obs.geometry is None:
+            continue
+        for kind, rel in ((MASK_VIABLE, obs.geometry.mask), (MASK_ZONE, obs.geometry.ablation_zone_mask)):
+            if not rel:
+                continue
+            mask_file = source.parent / rel
+            try:
+                entry = read_mask(mask_file)
+            except Exception as exc:  # a bad mask must not stop the case from opening
+                notes.append(f"{mask_file}: mask not read ({exc})")
+                continue
+            # Masks restored from the autosave are not yet in masks/: the next save writes them.
+            entry.path = rel if source == path else None
+            entry.dirty = source != path
+            session.masks[(obs.lesion, obs.timepoint, kind)] = entry
+    return session, notes
