@@ -167,6 +167,9 @@ def assess_paths(
             )
             _collect(result, files, results, bar)
     else:
+        import gc
+
+        gc.freeze()  # what is loaded so far (modules, settings) need not be rescanned
         keep = len(files) <= 20
         _collect(result, files, (process_file(f, cli, keep_rows=keep) for f in files), bar)
     return result

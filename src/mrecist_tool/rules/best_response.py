@@ -18,7 +18,7 @@ from .criteria import Settings
 from .results import CR, NE, NON_CR_NON_PD, PD, PR, SD, BestResponse
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Visit:
     timepoint: str
     date: date

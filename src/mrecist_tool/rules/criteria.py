@@ -170,7 +170,7 @@ class Settings:
     assessment_interval_days: int = 90
 
     # -- derived -----------------------------------------------------------------------------
-    @property
+    @functools.cached_property
     def is_mrecist(self) -> bool:
         return self.criteria == "mRECIST"
 

@@ -106,6 +106,18 @@ def _own_target_value(
     return None, ["REC-NE2"], flags, notes
 
 
+def _flag_distant_own_tissue(
+    ctx: CaseContext, lesion: Lesion, tp: Timepoint, o: Observation, own: Decimal, flags: list[str]
+) -> None:
+    """ABL-6: viable tissue recorded on an ablated lesion but far from its zone is a new lesion."""
+    gap = o.gap_to_ablation_zone_mm
+    if gap is not None and own > ZERO and gap > ctx.settings.ltp_max_distance_mm and ctx.ablated_before(lesion.id, tp.date):
+        flags.append(
+            f"{lesion.id}: viable tissue {display_mm(gap)} mm from the ablation zone, beyond "
+            f"ltp_max_distance_mm; record it as a new lesion (ABL-6)"
+        )
+
+
 def target_value(ctx: CaseContext, lesion: Lesion, tp: Timepoint) -> TargetValue:
     s = ctx.settings
     o = ctx.observation(lesion.id, tp.id)
@@ -137,6 +149,12 @@ def target_value(ctx: CaseContext, lesion: Lesion, tp: Timepoint) -> TargetValue
     own, rules, flags, notes = _own_target_value(ctx, lesion, o)
     if o is not None and o.status == "not-evaluable":
         return TargetValue(lesion.id, None, status, None, lesion.is_node, tuple(rules), tuple(flags), tuple(notes))
+    if not foci:
+        # The common case: no focus recorded next to this lesion at this visit.
+        if own is not None and o is not None:
+            _flag_distant_own_tissue(ctx, lesion, tp, o, own, flags)
+        viable = None if own is None or lesion.is_node else own > ZERO
+        return TargetValue(lesion.id, own, status, viable, lesion.is_node, tuple(rules), tuple(flags), tuple(notes))
 
     focus_values: list[Decimal] = []
     focus_unknown = False
@@ -187,13 +205,8 @@ def target_value(ctx: CaseContext, lesion: Lesion, tp: Timepoint) -> TargetValue
     else:
         measure = own
 
-    if o is not None and ctx.ablated_before(lesion.id, tp.date):
-        gap = o.gap_to_ablation_zone_mm
-        if gap is not None and gap > s.ltp_max_distance_mm and own > ZERO:
-            flags.append(
-                f"{lesion.id}: viable tissue {display_mm(gap)} mm from the ablation zone, beyond "
-                f"ltp_max_distance_mm; record it as a new lesion (ABL-6)"
-            )
+    if o is not None:
+        _flag_distant_own_tissue(ctx, lesion, tp, o, own, flags)
     viable = measure > ZERO if not lesion.is_node else None
     return TargetValue(
         lesion.id, measure, status, viable, lesion.is_node, tuple(dict.fromkeys(rules)), tuple(flags), tuple(notes)

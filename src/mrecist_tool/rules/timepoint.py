@@ -16,7 +16,7 @@ from .measure import NonTargetState, TargetValue, node_is_normal
 from .results import CR, IR_SD, NE, NON_CR_NON_PD, PD, PR, SD, Decision
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class History:
     """What earlier timepoints tell the current one."""
 
