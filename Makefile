@@ -64,8 +64,9 @@ bench: $(STAMP)
 	$(XVFB) $(BIN)/python benchmarks/viewer_bench.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src plugins/napari/src tests benchmarks
+	$(BIN)/ruff check src plugins/napari/src tests benchmarks scripts
 	$(BIN)/mypy
+	$(BIN)/mypy plugins/napari/src
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache .mypy_cache
