@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from ..errors import SettingsError
@@ -36,3 +37,12 @@ def parse_overrides(values: list[str]) -> dict[str, Any]:
 
 def cli_settings(args: argparse.Namespace) -> dict[str, Any]:
     return {"profile": args.profile, "criteria": args.criteria, "overrides": parse_overrides(args.overrides)}
+
+
+def settings_or_usage_error(args: argparse.Namespace, command: str) -> dict[str, Any] | None:
+    """:func:`cli_settings`, or ``None`` after printing the problem (the caller exits with 2)."""
+    try:
+        return cli_settings(args)
+    except SettingsError as exc:
+        print(f"mrecist {command}: {exc}", file=sys.stderr)
+        return None

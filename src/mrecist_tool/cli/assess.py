@@ -33,15 +33,11 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import SettingsError
+    from ._settings_options import settings_or_usage_error
     from .batch import assess_paths, write_outputs
 
-    try:
-        from ._settings_options import cli_settings
-
-        cli = cli_settings(args)
-    except SettingsError as exc:
-        print(f"mrecist assess: {exc}", file=sys.stderr)
+    cli = settings_or_usage_error(args, "assess")
+    if cli is None:
         return 2
     result = assess_paths(args.paths, cli=cli, progress=args.progress, jobs=args.jobs)
     generated = datetime.now(UTC).isoformat(timespec="seconds")

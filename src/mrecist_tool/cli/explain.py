@@ -23,12 +23,10 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import CaseFileError, SettingsError
     from ..rules import assess_case, settings_for_case
     from ..rules.explain import explain_timepoint
-    from ._settings_options import cli_settings
+    from ._settings_options import settings_or_usage_error
 
-    try:
-        cli = cli_settings(args)
-    except SettingsError as exc:
-        print(f"mrecist explain: {exc}", file=sys.stderr)
+    cli = settings_or_usage_error(args, "explain")
+    if cli is None:
         return 2
     try:
         case = read_case(args.case)

@@ -117,17 +117,15 @@ def _assess_all(paths: list[str], cli: dict[str, Any]) -> tuple[list[Any], list[
 
 
 def run_sdtm(args: argparse.Namespace) -> int:
-    from ..errors import SaveError, SettingsError
+    from ..errors import SaveError
     from ..export.sdtm import sdtm_tables, write_sdtm
-    from ._settings_options import cli_settings
+    from ._settings_options import settings_or_usage_error
 
     if not args.studyid.strip():
         print("mrecist export sdtm: --studyid must not be empty", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        cli = cli_settings(args)
-    except SettingsError as exc:
-        print(f"mrecist export sdtm: {exc}", file=sys.stderr)
+    cli = settings_or_usage_error(args, "export sdtm")
+    if cli is None:
         return EXIT_USAGE
     assessments, problems, n_bad = _assess_all(args.paths, cli)
     for problem in problems:
