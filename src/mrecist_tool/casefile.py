@@ -472,6 +472,8 @@ def _procedure_dict(p: m.Procedure) -> dict[str, Any]:
     if p.lesions or p.type in ("ablation", "resection"):
         out["lesions"] = list(p.lesions)
     _put(out, "technique", p.technique)
+    if p.protocol:
+        out["protocol"] = True
     return _with_extra(out, p.extra)
 
 

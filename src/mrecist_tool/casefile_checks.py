@@ -42,7 +42,7 @@ DEATH_KEYS = frozenset({"date", "cause"})
 TIMEPOINT_KEYS = frozenset({"id", "date", "baseline", "imaging", "new_lesion_search", "study_uid",
                             "series", "slice_thickness_mm"})
 SERIES_KEYS = frozenset({"uid", "phase", "description"})
-PROCEDURE_KEYS = frozenset({"id", "type", "date", "lesions", "technique"})
+PROCEDURE_KEYS = frozenset({"id", "type", "date", "lesions", "technique", "protocol"})
 LESION_KEYS = frozenset({"id", "role", "kind", "organ", "site", "location"})
 OBSERVATION_KEYS = frozenset({
     "lesion", "timepoint", "status", "viable_diameter_mm", "longest_diameter_mm",
@@ -393,9 +393,10 @@ def build_procedure(ck: Checker, i: int, value: Any) -> m.Procedure | None:
         ck.error(path + ".lesions", f"missing: {article} {ptype} needs the list of lesions "
                                     "treated, e.g. \"lesions\": [\"L1\"]")
     technique = ck.text(d["technique"], path + ".technique") if "technique" in d else None
-    if pid is None or ptype is None or when is None or not ok:
+    protocol = ck.boolean(d["protocol"], path + ".protocol") if "protocol" in d else False
+    if pid is None or ptype is None or when is None or not ok or protocol is None:
         return None
-    return m.Procedure(pid, ptype, when, tuple(lesions), technique, extra)
+    return m.Procedure(pid, ptype, when, tuple(lesions), technique, extra, protocol=protocol)
 
 
 def build_lesion(ck: Checker, i: int, value: Any, built: Built) -> m.Lesion | None:

@@ -114,6 +114,9 @@ class Procedure:
     lesions: tuple[str, ...] = ()
     technique: str | None = None
     extra: Extra = field(default_factory=_no_extra, compare=False)
+    # Added optional field: a systemic therapy that is part of the trial's treatment (e.g. the
+    # perioperative chemotherapy arm), so not a "new anticancer therapy" for REC-C2.
+    protocol: bool = False
 
 
 @dataclass(frozen=True)

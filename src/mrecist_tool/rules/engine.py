@@ -329,7 +329,8 @@ def _lesion_rows(ctx, tp: Timepoint, values, states, local_status) -> list[Lesio
 
 
 def _new_therapy_date(case: Case, baseline: date) -> date | None:
-    dates = [p.date for p in case.procedures if p.type == "systemic-therapy" and p.date > baseline]
+    # REC-C2: a new anticancer therapy; therapy the protocol prescribes does not count.
+    dates = [p.date for p in case.procedures if p.type == "systemic-therapy" and not p.protocol and p.date > baseline]
     return min(dates) if dates else None
 
 
