@@ -67,6 +67,23 @@ def read_fast(path: Path) -> FileHeader:
                 raise Unsupported from exc
 
 
+def _explicit_element(buf: bytes, pos: int) -> tuple[bytes, int, int]:
+    """VR, value length and value start of the explicit-VR element whose tag is at ``pos``.
+
+    The one place the element header is decoded, for the file meta, the data set and the items
+    of undefined-length sequences alike: a long form past the buffer asks for more of the file,
+    and bytes that are not a VR hand the file to pydicom.
+    """
+    vr = buf[pos + 4 : pos + 6]
+    if vr in _LONG_VRS:
+        if pos + 12 > len(buf):
+            raise _NeedMore
+        return vr, struct.unpack_from("<I", buf, pos + 8)[0], pos + 12
+    if vr.isalpha() and vr.isupper():
+        return vr, struct.unpack_from("<H", buf, pos + 6)[0], pos + 8
+    raise Unsupported  # not a VR: a mislabelled transfer syntax
+
+
 def _parse(path: Path, buf: bytes, eof: bool) -> FileHeader:
     unpack = struct.unpack_from
     pos = 132
@@ -77,13 +94,7 @@ def _parse(path: Path, buf: bytes, eof: bool) -> FileHeader:
         group, elem = unpack("<HH", buf, pos)
         if group != 0x0002:
             break
-        vr = buf[pos + 4 : pos + 6]
-        if vr in _LONG_VRS:
-            (length,) = unpack("<I", buf, pos + 8)
-            start = pos + 12
-        else:
-            (length,) = unpack("<H", buf, pos + 6)
-            start = pos + 8
+        _, length, start = _explicit_element(buf, pos)
         if length == _UNDEFINED:
             raise Unsupported
         meta[(group << 16) | elem] = buf[start : start + length]
@@ -113,17 +124,7 @@ def _parse(path: Path, buf: bytes, eof: bool) -> FileHeader:
         group, elem = unpack("<HH", buf, pos)
         tag = (group << 16) | elem
         if explicit:
-            vr = buf[pos + 4 : pos + 6]
-            if vr in _LONG_VRS:
-                if pos + 12 > n:
-                    raise _NeedMore
-                (length,) = unpack("<I", buf, pos + 8)
-                start = pos + 12
-            elif vr.isalpha() and vr.isupper():
-                (length,) = unpack("<H", buf, pos + 6)
-                start = pos + 8
-            else:
-                raise Unsupported  # not a VR: a mislabelled transfer syntax
+            vr, length, start = _explicit_element(buf, pos)
         else:
             vr = b""
             (length,) = unpack("<I", buf, pos + 4)
@@ -219,13 +220,7 @@ def _skip_undefined(buf: bytes, pos: int, explicit: bool) -> int:
                 pos += 8
                 break
             if explicit:
-                vr = buf[pos + 4 : pos + 6]
-                if vr in _LONG_VRS:
-                    (length,) = unpack("<I", buf, pos + 8)
-                    start = pos + 12
-                else:
-                    (length,) = unpack("<H", buf, pos + 6)
-                    start = pos + 8
+                vr, length, start = _explicit_element(buf, pos)
                 inner_explicit = vr != b"UN"
             else:
                 (length,) = unpack("<I", buf, pos + 4)
