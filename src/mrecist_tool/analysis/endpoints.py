@@ -353,22 +353,7 @@ def ltp_patient_row(subject_row: Mapping[str, Any], settings: Any = None) -> dic
     otherwise censored at the last adequate assessment (END-GEN-3).  IDP or EHP do not end
     follow-up for LTP.
     """
-    origin = origin_of(subject_row)
-    if origin is None:
-        return _row(subject_row, "LTP", None, None, None, "no origin date", ["END-GEN-1"])
-    ltp = parse_date(subject_row.get("first_ltp_date"))
-    death = parse_date(subject_row.get("death_date"))
-    rules = ["END-LTP", "END-GEN-1", "PJ-4"]
-    if ltp is not None and (death is None or ltp <= death):
-        censor, flags, at = _gap_rule(subject_row, origin, ltp, settings)
-        if censor and at is not None:
-            return _row(subject_row, "LTP", origin, at, CENSORED, "censored before gap",
-                        [*rules, "END-GEN-4"], flags)
-        return _row(subject_row, "LTP", origin, ltp, EVENT, "LTP", [*rules, "END-GEN-2"], flags)
-    if death is not None:
-        return _row(subject_row, "LTP", origin, death, COMPETING, "death without LTP", rules)
-    end, censor_rules = _ltp_censor(subject_row, origin)
-    return _row(subject_row, "LTP", origin, end, CENSORED, "censored", [*rules, *censor_rules])
+    return _first_ltp_row(subject_row, settings, "LTP", ["END-LTP", "END-GEN-1", "PJ-4"], death_is_event=False)
 
 
 def _ltp_censor(subject_row: Mapping[str, Any], origin: date) -> tuple[date, list[str]]:
@@ -386,22 +371,30 @@ def _ltp_censor(subject_row: Mapping[str, Any], origin: date) -> tuple[date, lis
 
 def ltpfs_patient_row(subject_row: Mapping[str, Any], settings: Any = None) -> dict[str, Any]:
     """END-LTPFS per patient: first LTP or death from any cause (PJ-4 "X-free survival")."""
+    return _first_ltp_row(subject_row, settings, "LTPFS", ["END-LTPFS", "PJ-4"], death_is_event=True)
+
+
+def _first_ltp_row(
+    subject_row: Mapping[str, Any], settings: Any, endpoint: str, rules: list[str], *, death_is_event: bool
+) -> dict[str, Any]:
+    """First LTP per patient; PJ-4: death before it is competing ("time to") or an event ("-free")."""
     origin = origin_of(subject_row)
     if origin is None:
-        return _row(subject_row, "LTPFS", None, None, None, "no origin date", ["END-GEN-1"])
+        return _row(subject_row, endpoint, None, None, None, "no origin date", ["END-GEN-1"])
     ltp = parse_date(subject_row.get("first_ltp_date"))
     death = parse_date(subject_row.get("death_date"))
-    rules = ["END-LTPFS", "PJ-4"]
     if ltp is not None and (death is None or ltp <= death):
         censor, flags, at = _gap_rule(subject_row, origin, ltp, settings)
         if censor and at is not None:
-            return _row(subject_row, "LTPFS", origin, at, CENSORED, "censored before gap",
+            return _row(subject_row, endpoint, origin, at, CENSORED, "censored before gap",
                         [*rules, "END-GEN-4"], flags)
-        return _row(subject_row, "LTPFS", origin, ltp, EVENT, "LTP", [*rules, "END-GEN-2"], flags)
+        return _row(subject_row, endpoint, origin, ltp, EVENT, "LTP", [*rules, "END-GEN-2"], flags)
     if death is not None:
-        return _row(subject_row, "LTPFS", origin, death, EVENT, "death", rules)
+        if death_is_event:
+            return _row(subject_row, endpoint, origin, death, EVENT, "death", rules)
+        return _row(subject_row, endpoint, origin, death, COMPETING, "death without LTP", rules)
     end, censor_rules = _ltp_censor(subject_row, origin)
-    return _row(subject_row, "LTPFS", origin, end, CENSORED, "censored", [*rules, *censor_rules])
+    return _row(subject_row, endpoint, origin, end, CENSORED, "censored", [*rules, *censor_rules])
 
 
 def subject_endpoints(subject_row: Mapping[str, Any], settings: Any = None) -> list[dict[str, Any]]:
