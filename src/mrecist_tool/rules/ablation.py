@@ -230,13 +230,3 @@ def follow_ablated_lesion(ctx: CaseContext, lesion: Lesion) -> AblatedLesionResu
         flags=tuple(dict.fromkeys(flags)),
         rules=tuple(dict.fromkeys(all_rules)),
     )
-
-
-def ltp_note(result: AblatedLesionResult) -> str:
-    """One line for reports."""
-    parts = [f"{result.lesion}: technique efficacy {result.technique_efficacy}"]
-    if result.residual_date:
-        parts.append(f"residual tumour {result.residual_date.isoformat()}")
-    if result.ltp_date:
-        parts.append(f"LTP {result.ltp_date.isoformat()}")
-    return "; ".join(parts)

@@ -196,10 +196,16 @@ class Settings:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready mapping of the resolved settings (decimals as strings kept exact)."""
+        """JSON-ready mapping of the resolved settings (a fresh copy; computed once per object)."""
+        return dict(self._json_mapping)
+
+    @functools.cached_property
+    def _json_mapping(self) -> dict[str, Any]:
+        # A whole cohort usually shares one Settings object: resolve and convert it once.
+        resolved = self.resolved()
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(self.resolved()):
-            value = getattr(self.resolved(), f.name)
+        for f in dataclasses.fields(resolved):
+            value = getattr(resolved, f.name)
             if isinstance(value, Decimal):
                 value = _decimal_json(value)
             elif isinstance(value, tuple):

@@ -117,8 +117,6 @@ def assess_case(case: Case, settings: Settings | None = None) -> CaseAssessment:
         h = History(
             baseline_sum=baseline_sum,
             nadir=nadir,
-            previous_target=None,
-            previous_overall=evaluable[-1][1] if evaluable else None,
             cr_confirmed_before=_cr_confirmed(evaluable, s.confirm_min_days),
             target_pr_reached=target_pr_reached,
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from .arith import display_mm, display_pct
-from .criteria import PARAMS
 from .results import CaseAssessment, Decision
 
 
@@ -64,7 +63,3 @@ def explain_timepoint(a: CaseAssessment, timepoint: str) -> str:
     out.append("")
     out.append("Rule IDs refer to response-rules.md; settings are listed with `mrecist assess --help`.")
     return "\n".join(out)
-
-
-def settings_help() -> str:
-    return "\n".join(f"  {name}: {spec.help} [{spec.rule}]" for name, spec in PARAMS.items())

@@ -22,8 +22,6 @@ class History:
 
     baseline_sum: Decimal | None
     nadir: Decimal | None  # smallest complete sum before this timepoint (REC-T3, MR-T6)
-    previous_target: str | None  # last evaluable target response
-    previous_overall: str | None  # last evaluable overall response
     cr_confirmed_before: bool  # an overall CR confirmed at the previous assessment (REC-N5)
     target_pr_reached: bool  # a target PR or CR before (REC-T5, eortc_faq)
 
