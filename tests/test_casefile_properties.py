@@ -18,7 +18,7 @@ from mrecist_tool.casefile import (
     dumps_case,
     read_case_text,
 )
-from mrecist_tool.casefile_json import dumps
+from mrecist_tool.casefile.jsontext import dumps
 from mrecist_tool.errors import CaseFileError
 
 IDS = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcxyz0123456789._-", min_size=1, max_size=12)
@@ -191,7 +191,7 @@ def test_one_damaged_value_anywhere_raises_only_case_file_error(data: dict[str, 
 @given(valid_cases())
 def test_fast_path_and_full_check_build_the_same_case(data: dict[str, Any]) -> None:
     """The fast path only declines: with it switched off the same case and no problems."""
-    import mrecist_tool.casefile as cf
+    import mrecist_tool.casefile._io as cf
 
     fast = cf._build(data, "f.json")
     saved = cf.fast_observation, cf.fast_timepoint

@@ -105,7 +105,7 @@ def test_unknown_keys_are_kept_and_warned_with_a_suggestion() -> None:
 
 
 def load_case_dict(data: dict, tmp: Path | None = None):  # type: ignore[no-untyped-def]
-    from mrecist_tool.casefile import _build
+    from mrecist_tool.casefile._io import _build
 
     return _build(data, "t.json")
 

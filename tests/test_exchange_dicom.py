@@ -26,10 +26,10 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from mrecist_tool.casefile import case_to_dict, read_case
 from mrecist_tool.cli.main import main
 from mrecist_tool.errors import DicomError
-from mrecist_tool.export import _dicom_common as C
-from mrecist_tool.export.dicom_seg import write_seg
-from mrecist_tool.export.dicom_sr import write_sr
-from mrecist_tool.export.sr_import import read_sr
+from mrecist_tool.exchange import _dicom_common as C
+from mrecist_tool.exchange.dicom_seg import write_seg
+from mrecist_tool.exchange.dicom_sr import write_sr
+from mrecist_tool.exchange.sr_import import read_sr
 from mrecist_tool.rules import assess_case
 
 ROWS = COLS = 32

@@ -11,7 +11,7 @@ import pytest
 from casebuilder import build
 
 from mrecist_tool.cli.main import main
-from mrecist_tool.export.sdtm import RS_COLUMNS, TR_COLUMNS, TU_COLUMNS, sdtm_tables
+from mrecist_tool.exchange.sdtm import RS_COLUMNS, TR_COLUMNS, TU_COLUMNS, sdtm_tables
 from mrecist_tool.rules import assess_case
 
 REPO = Path(__file__).resolve().parents[1]

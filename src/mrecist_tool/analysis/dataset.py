@@ -2,7 +2,7 @@
 
 Three ways in, all ending in :class:`AnalysisData`:
 
-* :func:`from_tables` — the row dicts of :func:`mrecist_tool.export.tables.assessment_tables`;
+* :func:`from_tables` — the row dicts of :func:`mrecist_tool.exchange.tables.assessment_tables`;
 * :func:`from_results_dir` — the CSV files ``mrecist assess --out DIR`` wrote;
 * :func:`from_case_paths` — case files (or folders of them), assessed here with
   :func:`mrecist_tool.rules.assess_case`.  A file that cannot be read is reported in
@@ -209,7 +209,7 @@ def from_case_paths(
     """
     from ..casefile import discover_case_files, read_case
     from ..errors import CaseFileError
-    from ..export.tables import assessment_tables
+    from ..exchange.tables import assessment_tables
     from ..rules import assess_case, settings_for_case
 
     files, found = discover_case_files([Path(p) for p in paths])

@@ -118,7 +118,7 @@ def _assess_all(paths: list[str], cli: dict[str, Any]) -> tuple[list[Any], list[
 
 def run_sdtm(args: argparse.Namespace) -> int:
     from ..errors import SaveError
-    from ..export.sdtm import sdtm_tables, write_sdtm
+    from ..exchange.sdtm import sdtm_tables, write_sdtm
     from ._settings_options import settings_or_usage_error
 
     if not args.studyid.strip():
@@ -170,7 +170,7 @@ def _run_dicom(args: argparse.Namespace, kind: str) -> int:
         return EXIT_REFUSED
     try:
         if kind == "sr":
-            from ..export.dicom_sr import write_sr
+            from ..exchange.dicom_sr import write_sr
 
             result: Any = write_sr(
                 case, args.timepoint, args.dicom, args.out, series_uid=args.series
@@ -180,7 +180,7 @@ def _run_dicom(args: argparse.Namespace, kind: str) -> int:
                 f"(series {', '.join(result.referenced_series)}) to {args.out}"
             )
         else:
-            from ..export.dicom_seg import write_seg
+            from ..exchange.dicom_seg import write_seg
 
             result = write_seg(
                 case, args.timepoint, args.dicom, args.out,

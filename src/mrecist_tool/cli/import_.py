@@ -76,7 +76,7 @@ def _output_path(args: argparse.Namespace) -> tuple[Path | None, str | None]:
 def run_sr(args: argparse.Namespace) -> int:
     from ..casefile import case_from_dict, case_to_dict, read_case, write_case
     from ..errors import CaseFileError, MissingDependencyError, SaveError
-    from ..export.sr_import import import_reports
+    from ..exchange.sr_import import import_reports
 
     prog = "mrecist import sr"
     out, problem = _output_path(args)

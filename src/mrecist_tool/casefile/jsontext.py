@@ -18,8 +18,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_write_text  # noqa: F401  (re-exported: part of this module's API)
-from .errors import Problem
+from ..atomic import atomic_write_text  # noqa: F401  (re-exported: part of this module's API)
+from ..errors import Problem
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # 20 MiB: a real case file is a few tens of kB
 MAX_DEPTH = 64  # deeper than any case file needs; protects the recursive code downstream

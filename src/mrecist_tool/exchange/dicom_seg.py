@@ -5,7 +5,7 @@ lesion mask (``geometry.mask``) and one per ablation-zone mask (``geometry.ablat
 BINARY (not LABELMAP) with one frame per segment per slice, so segments may overlap, as a
 lesion and its ablation zone do.
 
-Segment codes (see :mod:`mrecist_tool.export._dicom_common`): category SCT "Morphologically
+Segment codes (see :mod:`mrecist_tool.exchange._dicom_common`): category SCT "Morphologically
 Abnormal Structure"; type SCT "Tumor" for a lesion and SCT "Necrosis" for an ablation zone (the
 coagulation necrosis a thermal ablation produces; the segment label says "ablation zone").
 Tracking ID and UID: the lesion's, as in the SR, so SR and SEG of every timepoint link up; the

@@ -3,7 +3,7 @@
 One pass over the JSON tree: every field is type-checked and converted (dates, exact decimal
 lengths, enums, ids), every problem is collected with its JSON path, and unknown keys are kept in
 the ``extra`` mappings with a *warning* so typos show.  Cross-reference checks (ids that must
-exist, one baseline, dates in order, ...) are in :mod:`.casefile_xref`, which runs on what this
+exist, one baseline, dates in order, ...) are in :mod:`.xref`, which runs on what this
 module builds.  This hand-written checker is the runtime path because it is fast and its messages
 say what was found and what was expected; the shipped JSON Schema documents the same structure.
 """
@@ -18,10 +18,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from . import model as m
-from .casefile_json import MAX_DEPTH, NonFinite, describe, json_path
-from .errors import Problem, SettingsError
-from .rules.criteria import PROFILES, coerce_value
+from .. import model as m
+from ..errors import Problem, SettingsError
+from ..rules.criteria import PROFILES, coerce_value
+from .jsontext import MAX_DEPTH, NonFinite, describe, json_path
 
 ID_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")

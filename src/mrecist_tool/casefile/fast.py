@@ -2,7 +2,7 @@
 
 A case file holds dozens of observations and a batch reads hundreds of files, so the usual
 well-formed item is recognised and built here in one step.  Anything unusual returns ``None``
-and goes through :mod:`.casefile_checks`, which checks every field and reports every problem:
+and goes through :mod:`.checks`, which checks every field and reports every problem:
 the fast path never decides that something is wrong, it only declines.
 """
 
@@ -13,8 +13,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from . import model as m
-from .casefile_checks import DATE_RE, ID_RE, IMPLAUSIBLE_MM, Built, Checker, valid_instant
+from .. import model as m
+from .checks import DATE_RE, ID_RE, IMPLAUSIBLE_MM, Built, Checker, valid_instant
 
 _FAST_TP_KEYS = frozenset({"id", "date", "baseline", "imaging", "new_lesion_search"})
 

@@ -44,8 +44,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from . import model as m
-from .casefile_checks import (
+from .. import model as m
+from ..errors import CaseFileError, Problem, SaveError, UnsupportedVersionError
+from .checks import (
     TOP_KEYS,
     TOP_REQUIRED,
     Built,
@@ -56,8 +57,8 @@ from .casefile_checks import (
     build_subject,
     build_timepoint,
 )
-from .casefile_fast import fast_observation, fast_timepoint
-from .casefile_json import (
+from .fast import fast_observation, fast_timepoint
+from .jsontext import (
     MAX_FILE_BYTES,
     atomic_write_text,
     describe,
@@ -65,8 +66,7 @@ from .casefile_json import (
     parse_text,
     read_text,
 )
-from .casefile_xref import cross_check, effective_criteria, measurement_problems
-from .errors import CaseFileError, Problem, SaveError, UnsupportedVersionError
+from .xref import cross_check, effective_criteria, measurement_problems
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -563,7 +563,7 @@ def write_case(case: m.Case, path: str | Path) -> None:
 
 @cache
 def _schema_text() -> str:
-    return (resources.files("mrecist_tool") / "schema" / "mrecist-case-v1.schema.json") \
+    return (resources.files("mrecist_tool.casefile") / "schema" / "mrecist-case-v1.schema.json") \
         .read_text(encoding="utf-8")
 
 

@@ -14,10 +14,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from . import model as m
-from .casefile_checks import Built, Checker
-from .errors import Problem
-from .rules.criteria import PROFILES
+from .. import model as m
+from ..errors import Problem
+from ..rules.criteria import PROFILES
+from .checks import Built, Checker
 
 
 def _ids(ids: Iterable[str], limit: int = 12) -> str:

@@ -4,7 +4,7 @@ Built with highdicom as a Comprehensive 3D SR, which goes back to the PACS next 
 
 * one measurement group per lesion observed at the timepoint, with a Tracking Identifier
   (the lesion id) and a Tracking Unique Identifier that is the same at every timepoint
-  (:func:`~mrecist_tool.export._dicom_common.lesion_tracking_uid`);
+  (:func:`~mrecist_tool.exchange._dicom_common.lesion_tracking_uid`);
 * a lesion measured with a line (``geometry.line``) gets a TID 1410 planar ROI group whose
   region is that line as a two-point SCOORD3D POLYLINE in the series' frame of reference, and
   each measurement references the image(s) the line lies on (TID 320 "Source of Measurement");
@@ -20,9 +20,9 @@ Built with highdicom as a Comprehensive 3D SR, which goes back to the PACS next 
   (SCT Yes/No/Equivocal) and overall response (DCM 112048 "Current Response", value from our
   scheme since DICOM has no overall-response codes).
 
-The codes are listed, with the reason for each, in :mod:`mrecist_tool.export._dicom_common`.
+The codes are listed, with the reason for each, in :mod:`mrecist_tool.exchange._dicom_common`.
 The response is derived by :func:`mrecist_tool.rules.assess_case`; it is informative only: a
-case file never stores it, and :mod:`mrecist_tool.export.sr_import` does not read it back.
+case file never stores it, and :mod:`mrecist_tool.exchange.sr_import` does not read it back.
 """
 
 from __future__ import annotations
@@ -251,7 +251,7 @@ def build_sr(
         Id of the timepoint to report.
     dicom_folder:
         Folder with the timepoint's source images (searched recursively), or an index of one
-        made by :func:`~mrecist_tool.export._dicom_common.index_folder`.  The SR copies the
+        made by :func:`~mrecist_tool.exchange._dicom_common.index_folder`.  The SR copies the
         patient and study of these images, as DICOM requires, and references them.
     series_uid:
         Use this series when the case names none.
