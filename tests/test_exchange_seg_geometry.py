@@ -126,7 +126,7 @@ def test_seg_spacing_is_the_frames_and_get_volume_reads_it(
 def test_export_to_a_full_file_system_gives_one_clear_line(tmp_path: Path) -> None:
     """A write that fails (here the file-size limit, EFBIG; ENOSPC takes the same path) ends in
     one line naming the file and the reason, no pydicom traceback text, no temporary file."""
-    study_uid, series_uid = make_stack(tmp_path / "dicom", step_mm=2.5, header_spacing=None,
+    study_uid, _ = make_stack(tmp_path / "dicom", step_mm=2.5, header_spacing=None,
                                        orientation=(1.0, 0.0, 0.0, 0.0, 1.0, 0.0))
     case = {
         "format": "mrecist-case", "version": 1, "subject": {"id": "GEO-1"},
