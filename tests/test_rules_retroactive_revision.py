@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_rules_ablation import ablation_case, dt, focus, local_status, zone
 
-from mrecist_tool.exchange.tables import assessment_tables
 from mrecist_tool.model import Case, Lesion, Observation, Procedure, Subject, Timepoint
+from mrecist_tool.pipeline.tables import assessment_tables
 from mrecist_tool.rules import CaseAssessment, assess_case
 
 

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from casebuilder import build
 
-from mrecist_tool.analysis import endpoints as ep
-from mrecist_tool.exchange.tables import subject_row
 from mrecist_tool.model import Case
+from mrecist_tool.pipeline import endpoints as ep
+from mrecist_tool.pipeline.tables import subject_row
 from mrecist_tool.rules import PROFILES, CaseAssessment, Settings, assess_case, excess_targets, profile_settings
 
 ORIGIN = date(2021, 1, 4)
@@ -71,7 +71,7 @@ def endpoints(case: Case, **endpoint_settings: Any) -> dict[str, dict[str, Any]]
 
 
 def _ablation_rows(a: CaseAssessment) -> list[dict[str, str]]:
-    from mrecist_tool.exchange.tables import ablation_rows
+    from mrecist_tool.pipeline.tables import ablation_rows
 
     return ablation_rows(a)
 
