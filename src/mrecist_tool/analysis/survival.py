@@ -1,7 +1,7 @@
 """Time-to-event statistics per endpoint and arm (STAT-1 to STAT-4, STAT-6), with lifelines.
 
 Times are in months (GEN-6: days / 30.4375).  For each endpoint of the long endpoint table
-(:mod:`mrecist_tool.analysis.endpoints`) and each arm (and all subjects together):
+(:mod:`mrecist_tool.pipeline.endpoints`) and each arm (and all subjects together):
 
 * STAT-1: Kaplan–Meier (``lifelines.KaplanMeierFitter``) with Greenwood variance and pointwise
   95 % intervals on the log(−log) scale (lifelines' "exponential Greenwood" interval); the median
@@ -38,7 +38,7 @@ from lifelines.statistics import logrank_test, proportional_hazard_test
 from lifelines.utils import median_survival_times
 from statsmodels.duration.survfunc import survdiff
 
-from .endpoints import COMPETING_RISK_ENDPOINTS, ENDPOINT_LABELS
+from ..pipeline.endpoints import COMPETING_RISK_ENDPOINTS, ENDPOINT_LABELS
 
 LANDMARKS_MONTHS = (12, 24, 36, 60)
 ALL_ARMS = "all"
