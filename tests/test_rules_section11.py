@@ -296,7 +296,11 @@ def test_11_13_assessment_schedule_setting() -> None:
     fixed = endpoints(case, assessment_schedule=[[90, None]], **SENSITIVITY)["DFS"]
     assert coded(fixed) == (730, 0)
     assert Settings().assessment_schedule == ((90, 730), (180, None))
-    assert Settings().updated({"assessment_schedule": "90:730,180"}).assessment_schedule == ((90, 730), (180, None))
+    from mrecist_tool.rules.criteria import parse_setting_text
+
+    assert parse_setting_text("assessment_schedule", "90:730,180") == ((90, 730), (180, None))
+    assert parse_setting_text("assessment_schedule", "[[90, 730], [180, null]]") == ((90, 730), (180, None))
+    assert parse_setting_text("assessment_schedule", "60") == ((60, None),)
 
 
 def test_11_13_due_dates_of_the_default_schedule() -> None:
@@ -305,7 +309,7 @@ def test_11_13_due_dates_of_the_default_schedule() -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", ["[[0, 10]]", [[90, None], [180, None]], [[90, 730], [180, 700]], [[90]], [], "x"]
+    "bad", [[[0, 10]], [[90, None], [180, None]], [[90, 730], [180, 700]], [[90]], [], "90:730", [["90", 730]], [[90.5, None]]]
 )
 def test_11_13_schedule_values_are_checked(bad: Any) -> None:
     from mrecist_tool.errors import SettingsError
@@ -508,3 +512,21 @@ def test_11_21_trial_profile() -> None:
     assert s.new_lesion_rule_liver == "recist_unequivocal"
     assert s.viability_phase == "any"
     assert s.dfs_definition == "registry"
+
+
+@pytest.mark.parametrize(("second_cr_day", "expected"), [(77, "PR"), (78, "PD")])
+def test_11_3_REC_N5_non_target_back_after_a_definitive_CR_is_PD(second_cr_day: int, expected: str) -> None:
+    """A non-target (never ablated) gone on days 50 and 77/78, back on day 140: PD only after two
+    overall CRs at least 28 days apart (REC-N5 with §11.3); otherwise CR then PR (REC-C5)."""
+    case = course(
+        {
+            50: {"L1": "absent", "N1": "absent"},
+            second_cr_day: {"L1": "absent", "N1": "absent"},
+            140: {"L1": "absent", "N1": "present"},
+        },
+        lesions={"L1": "target", "N1": "non-target"},
+        baseline={"L1": "20", "N1": "present"},
+    )
+    r = assess_case(case).timepoint("FU3")
+    assert r.overall is not None and r.overall.category == expected
+    assert r.nontarget is not None and r.nontarget.category == ("PD" if expected == "PD" else "IR/SD")

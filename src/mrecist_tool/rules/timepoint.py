@@ -179,13 +179,20 @@ def nontarget_response(ctx: CaseContext, states: Sequence[NonTargetState], h: Hi
     kinds = {st.state for st in states}
     if "progressed" in kinds:
         return Decision(PD, tuple(dict.fromkeys([*rules, table])), tuple(flags), tuple(notes))
-    app4 = [st for st in states if "APP-4" in st.rules]
-    if app4 and h.cr_confirmed_before:
+    back = [st for st in states if st.state == "present"]
+    if back and h.cr_confirmed_before:
+        # REC-N5 with §11.3: after an overall CR definitively assigned at the previous assessment,
+        # a non-target that reappears (or viable tissue at an ablated one, APP-4) is progression.
+        app4 = any("APP-4" in st.rules for st in back)
         return Decision(
             PD,
-            tuple(dict.fromkeys([*rules, "APP-4", "REC-N5"])),
+            tuple(dict.fromkeys([*rules, *(["APP-4"] if app4 else []), "REC-N5", "§11.3"])),
             tuple(flags),
-            (*notes, "viable tissue after a confirmed overall CR: progression (APP-4, REC-N5)"),
+            (
+                *notes,
+                f"{', '.join(st.lesion for st in back)} back after a definitive overall CR: progression "
+                + ("(APP-4, REC-N5)" if app4 else "(REC-N5)"),
+            ),
         )
     if "ne" in kinds:
         return Decision(
