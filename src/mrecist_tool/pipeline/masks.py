@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 import os
-import stat
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -63,18 +62,18 @@ def _read_mask(folder: Path, relative: str) -> _Mask:
     import numpy as np
     import SimpleITK as sitk
 
-    path = folder / relative
-    real = path.resolve()
-    if not real.is_relative_to(folder.resolve()):
-        raise _Unusable("it leaves the case file's folder (through a symbolic link); not read")
+    from ..safe_files import OutsideFolderError, check_regular, resolve_inside
+
     try:
-        st = os.stat(real)
-    except FileNotFoundError:
-        raise _Missing("it does not exist") from None
-    except OSError as exc:
-        raise _Unusable(f"it cannot be read ({exc.strerror or exc})") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise _Unusable("it is not a regular file; not read")
+        path = resolve_inside(folder, relative)
+    except OutsideFolderError:
+        raise _Unusable("it leaves the case file's folder (through a symbolic link); not read") from None
+    if not os.path.lexists(path):
+        raise _Missing("it does not exist")
+    why = check_regular(path)
+    if why is not None:
+        raise _Unusable(f"it is {why}" if why.startswith("a ") else why)
+    real = os.path.realpath(path)
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(real))
     try:
