@@ -58,13 +58,17 @@ def _key(results: list[Any]) -> list[tuple[Any, ...]]:
     return [(r.file, r.refused, tuple(map(str, r.problems)), r.settings, r.subject) for r in results]
 
 
-OPTION_SETS = [
-    ([], {"profile": None, "criteria": None, "overrides": {}}),
-    (["--set", "ltp_max_distance_mm=5", "--profile", "nct04562727"],
-     {"profile": "nct04562727", "criteria": None, "overrides": {"ltp_max_distance_mm": "5"}}),
-    (["--profile", "recist1.1"], {"profile": "recist1.1", "criteria": None, "overrides": {}}),
-    (["--criteria", "RECIST1.1"], {"profile": None, "criteria": "RECIST1.1", "overrides": {}}),
-]
+def _cli(flags: list[str]) -> dict[str, Any]:
+    """The options the command line gives the pipeline for ``flags``."""
+    from mrecist_tool.cli._settings_options import cli_settings
+    from mrecist_tool.cli.main import build_parser
+
+    return cli_settings(build_parser().parse_args(["assess", "x", "--out", "y", *flags]))
+
+
+FLAG_SETS = [[], ["--set", "ltp_max_distance_mm=5", "--profile", "nct04562727"], ["--profile", "recist1.1"],
+             ["--criteria", "RECIST1.1"]]
+OPTION_SETS = [(flags, _cli(flags)) for flags in FLAG_SETS]
 
 
 @pytest.mark.parametrize(("flags", "cli"), OPTION_SETS, ids=["defaults", "set", "profile", "criteria"])
