@@ -50,7 +50,7 @@ def rscript() -> str | None:
 def _assessed(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     from mrecist_tool.analysis import dataset
     from mrecist_tool.casefile import read_case_text
-    from mrecist_tool.exchange.tables import assessment_tables
+    from mrecist_tool.pipeline.tables import assessment_tables
     from mrecist_tool.rules import assess_case, settings_for_case
     from mrecist_tool.sample.cohort import generate_cohort
 

@@ -17,7 +17,7 @@ from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
 from mrecist_tool.analysis import dataset, survival
 from mrecist_tool.casefile import read_case_text
-from mrecist_tool.exchange.tables import assessment_tables
+from mrecist_tool.pipeline.tables import assessment_tables
 from mrecist_tool.rules import assess_case
 from mrecist_tool.sample.cohort import generate_cohort
 

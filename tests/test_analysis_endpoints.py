@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from mrecist_tool.analysis import endpoints as ep
+from mrecist_tool.pipeline import endpoints as ep
 from mrecist_tool.rules.criteria import Settings
 
 RAND = "2022-01-10"
@@ -292,7 +292,7 @@ def test_long_table_has_patient_and_tumour_rows() -> None:
 def test_endpoints_module_is_pure_python() -> None:
     """mrecist assess imports it for every run: no pandas or numpy at import."""
     code = (
-        "import sys, mrecist_tool.analysis.endpoints;"
+        "import sys, mrecist_tool.pipeline.endpoints;"
         "bad = [m for m in ('pandas', 'numpy', 'scipy', 'matplotlib', 'lifelines')"
         " if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
     )

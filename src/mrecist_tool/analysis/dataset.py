@@ -2,7 +2,7 @@
 
 Three ways in, all ending in :class:`AnalysisData`:
 
-* :func:`from_tables` — the row dicts of :func:`mrecist_tool.exchange.tables.assessment_tables`;
+* :func:`from_tables` — the row dicts of :func:`mrecist_tool.pipeline.tables.assessment_tables`;
 * :func:`from_results_dir` — the CSV files ``mrecist assess --out DIR`` wrote;
 * :func:`from_case_paths` — case files (or folders of them), assessed here with
   :func:`mrecist_tool.rules.assess_case`.  A file that cannot be read is reported in
@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import endpoints as ep
+from ..pipeline import endpoints as ep
 
 TABLES = ("subjects", "timepoints", "ablations", "lesions")
 _SIM_ID = re.compile(r"^SIM-\d{4,}$")
@@ -209,7 +209,7 @@ def from_case_paths(
     """
     from ..casefile import discover_case_files, read_case
     from ..errors import CaseFileError
-    from ..exchange.tables import assessment_tables
+    from ..pipeline.tables import assessment_tables
     from ..rules import assess_case, settings_for_case
 
     files, found = discover_case_files([Path(p) for p in paths])

@@ -31,9 +31,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from ..pipeline.endpoints import DAYS_PER_MONTH, ENDPOINT_LABELS, parse_date
 from . import survival
 from .dataset import AnalysisData, best_change, change_over_time
-from .endpoints import DAYS_PER_MONTH, ENDPOINT_LABELS, parse_date
 
 plt.rcParams.update({
     "svg.fonttype": "none",  # text stays text in SVG: smaller files, editable labels

@@ -18,8 +18,8 @@ from typing import Any
 import pandas as pd
 
 from .. import RULES_VERSION, __version__
+from ..pipeline.endpoints import ENDPOINT_LABELS, parse_bool
 from .dataset import AnalysisData
-from .endpoints import ENDPOINT_LABELS, parse_bool
 from .survival import CIF_LABELS, LANDMARKS_MONTHS, NOT_REACHED
 
 _CSS = """

@@ -3,7 +3,7 @@
 Files written to the output folder (all atomically):
 
 * ``endpoints.csv`` — long format, one row per subject (or tumour) and endpoint
-  (:data:`mrecist_tool.analysis.endpoints.LONG_COLUMNS`; event 0 censored, 1 event, 2 competing);
+  (:data:`mrecist_tool.pipeline.endpoints.LONG_COLUMNS`; event 0 censored, 1 event, 2 competing);
 * ``orr.csv`` and ``dcr.csv`` — rates per arm, overall and the difference between two arms
   (``endpoint, arm, n, responders, orr, ci_low, ci_high, method, excluded_no_target``);
 * ``bor.csv`` — best overall response counts per arm;

@@ -2,7 +2,7 @@
 
 Times are in months (GEN-6: days / 30.4375).  Every estimate follows R's ``survival`` and
 ``cmprsk`` packages and is compared with them in ``tests/test_r_crosscheck.py``.  For each
-endpoint of the long endpoint table (:mod:`mrecist_tool.analysis.endpoints`) and each arm (and
+endpoint of the long endpoint table (:mod:`mrecist_tool.pipeline.endpoints`) and each arm (and
 all subjects together):
 
 * STAT-1: Kaplan–Meier (:mod:`.kaplan_meier`): Greenwood variance, pointwise 95 % log(−log)
@@ -40,10 +40,10 @@ from lifelines.statistics import logrank_test
 from scipy.stats import norm
 from statsmodels.duration.survfunc import survdiff
 
+from ..pipeline.endpoints import COMPETING_RISK_ENDPOINTS, ENDPOINT_LABELS
 from . import cox, fine_gray, gray_test
 from . import cumulative_incidence as cif_mod
 from . import kaplan_meier as km_mod
-from .endpoints import COMPETING_RISK_ENDPOINTS, ENDPOINT_LABELS
 
 LANDMARKS_MONTHS = (12, 24, 36, 60)
 RMST_MAX_MONTHS = 60.0

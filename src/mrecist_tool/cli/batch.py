@@ -78,7 +78,7 @@ class Progress:
 
 
 def _columns(subject_keys: list[str]) -> dict[str, list[str]]:
-    from ..exchange.tables import COLUMNS
+    from ..pipeline.tables import COLUMNS
 
     columns = {k: list(v) for k, v in COLUMNS.items()}
     columns["subjects"] += [k for k in subject_keys if k not in columns["subjects"]]
@@ -88,8 +88,8 @@ def _columns(subject_keys: list[str]) -> dict[str, list[str]]:
 def process_file(path: Path, cli: dict[str, Any], keep_rows: bool = False) -> tuple[CaseOutput | None, list[Problem]]:
     """Read, check and assess one case file; never raises."""
     from ..casefile import check_measurements, read_case
-    from ..exchange.assessment_json import case_result
-    from ..exchange.tables import ablation_rows, lesion_rows, subject_row, timepoint_rows
+    from ..pipeline.assessment_json import case_result
+    from ..pipeline.tables import ablation_rows, lesion_rows, subject_row, timepoint_rows
     from ..rules import assess_case, settings_for_case
 
     name = str(path)
@@ -124,7 +124,7 @@ def process_file(path: Path, cli: dict[str, Any], keep_rows: bool = False) -> tu
 
 def _add_endpoints(row: dict[str, str], settings: Any) -> None:
     """The endpoint columns of subjects.csv (os_days, os_event, dfs_days, ...; issue 5)."""
-    from ..analysis.endpoints import endpoint_columns
+    from ..pipeline.endpoints import endpoint_columns
 
     for k, v in endpoint_columns(row, settings).items():
         row[k] = "" if v is None else str(v)
@@ -200,7 +200,7 @@ def _header(columns: list[str]) -> str:
 
 def write_outputs(result: BatchResult, out: Path, *, parquet: bool = False, generated: str = "") -> None:
     from ..atomic import atomic_write_text
-    from ..exchange.assessment_json import assessment_document
+    from ..pipeline.assessment_json import assessment_document
 
     out.mkdir(parents=True, exist_ok=True)
     columns = _columns(result.outputs[0].subject_columns if result.outputs else [])
@@ -215,6 +215,6 @@ def write_outputs(result: BatchResult, out: Path, *, parquet: bool = False, gene
     cases = ",\n".join(o.record_json for o in result.outputs)
     atomic_write_text(out / "assessment.json", head.replace(marker, f'"cases":[\n{cases}\n]', 1) + "\n")
     if parquet:
-        from ..exchange.parquet import write_parquet_tables
+        from ..pipeline.parquet import write_parquet_tables
 
         write_parquet_tables(out, columns)

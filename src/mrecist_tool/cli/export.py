@@ -66,6 +66,10 @@ def register(subparsers: Any) -> None:
             + (" (SR)" if name == "sr" else "; the SEG is defined on it (default: the arterial "
                "series, else the first one the masks name)"),
         )
+        if name == "sr":
+            d.add_argument("--seg", type=Path, metavar="SEG.dcm",
+                           help="the SEG of the same timepoint (from 'export seg'): lesions with "
+                           "a segment get a TID 1411 group referencing it (read by Slicer)")
         if name == "seg":
             d.add_argument("--resample", action="store_true",
                            help="map masks not on the series' voxel grid by nearest neighbour "
@@ -172,8 +176,11 @@ def _run_dicom(args: argparse.Namespace, kind: str) -> int:
         if kind == "sr":
             from ..exchange.dicom_sr import write_sr
 
+            seg = None
+            if args.seg is not None:
+                seg = _read_seg(args.seg)
             result: Any = write_sr(
-                case, args.timepoint, args.dicom, args.out, series_uid=args.series
+                case, args.timepoint, args.dicom, args.out, series_uid=args.series, seg=seg
             )
             summary = (
                 f"wrote SR of {len(result.lesions)} lesion(s) at {result.timepoint} "
@@ -203,6 +210,17 @@ def _run_dicom(args: argparse.Namespace, kind: str) -> int:
         print(f"note: {note}", file=sys.stderr)
     print(summary, file=sys.stderr)
     return EXIT_OK
+
+
+def _read_seg(path: Path) -> Any:
+    import pydicom
+
+    from ..errors import DicomError
+
+    try:
+        return pydicom.dcmread(path, stop_before_pixels=True)
+    except Exception as exc:  # not DICOM, unreadable: one clear line
+        raise DicomError(f"{path}: cannot be read as a DICOM SEG ({type(exc).__name__}: {exc})") from None
 
 
 def run_sr(args: argparse.Namespace) -> int:

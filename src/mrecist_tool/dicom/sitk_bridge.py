@@ -51,3 +51,13 @@ def from_sitk(image: Any, **metadata: Any) -> Volume:
         direction=np.asarray(image.GetDirection(), dtype=float).reshape(3, 3),
         **metadata,
     )
+
+
+def read_volume_file(path: Any) -> Volume:
+    """Read a 3-D image file (NIfTI, NRRD, MHA, ...) as a :class:`Volume` through SimpleITK.
+
+    The one way masks are read: the viewer's case loader and the SEG export both use it, so a
+    mask means the same voxels in both.  SimpleITK reports geometry in LPS, like DICOM.
+    """
+    sitk = _sitk()
+    return from_sitk(sitk.ReadImage(str(path)))

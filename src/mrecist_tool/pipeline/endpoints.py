@@ -4,7 +4,7 @@ Pure Python (standard library only): ``mrecist assess`` calls :func:`endpoint_co
 subject, so importing this module must not pull in pandas or numpy.
 
 Input rows are the ``subjects`` and ``ablations`` tables of
-:func:`mrecist_tool.exchange.tables.assessment_tables` (or the same rows read back from
+:func:`mrecist_tool.pipeline.tables.assessment_tables` (or the same rows read back from
 ``subjects.csv`` / ``ablations.csv``): values may be ``datetime.date``, ISO strings, ``bool``,
 ``"true"``/``"false"`` strings, or empty strings / ``None`` for missing.
 
