@@ -13,9 +13,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from ..errors import SettingsError
@@ -226,61 +228,161 @@ def _decimal_json(value: Decimal) -> int | float | str:
     return float(value)
 
 
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
+# Bounds on numeric settings, far beyond any sensible value (a 1,000,000-day window is 2,700
+# years) and small enough that date arithmetic and Decimal comparisons can never overflow.
+MAX_INT_SETTING = 1_000_000
+MAX_DECIMAL_SETTING = Decimal(1_000_000_000)
+MAX_SIGNIFICANT_DIGITS = 60
+MIN_ADJUSTED = -40  # smaller non-zero values (1e-41) are refused: they would print as 41 zeros
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 
 
 def coerce_value(name: str, value: Any, *, where: str = "settings") -> Any:
-    """Check one parameter's value and convert it to its type; raise :class:`SettingsError`."""
+    """Check one parameter's value and convert it to its type; raise :class:`SettingsError`.
+
+    Strict: the value must already be of the parameter's kind, as in a JSON case file
+    (case-format.md: "a value of the wrong kind is an error"): ``true``/``false`` for a yes/no
+    setting, a number (not text) for a number, a list of two whole numbers for a range, one of
+    the listed words for a choice.  Text from the command line goes through
+    :func:`parse_setting_text` first.
+    """
+    spec = _spec(name, where)
+    try:
+        return _coerce(spec, value)
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        raise SettingsError(f"{where}.{name}: {exc}") from None
+
+
+def parse_setting_text(name: str, text: str, *, where: str = "--set") -> Any:
+    """The value of ``--set NAME=TEXT``, read strictly by the parameter's kind, then checked.
+
+    Yes/no settings take ``true`` or ``false``; numbers are written as in JSON (``5``,
+    ``12.5``, ``1e1``); ranges as ``[21, 56]`` or ``21,56``; choices as the word itself.
+    """
+    spec = _spec(name, where)
+    try:
+        return _coerce(spec, _from_text(spec, text.strip()))
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        raise SettingsError(f"{where} {name}: {exc}") from None
+
+
+def _spec(name: str, where: str) -> ParamSpec:
     spec = PARAMS.get(name)
     if spec is None:
         close = [p for p in PARAMS if p.split("_")[0] == name.split("_")[0]]
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise SettingsError(f"{where}: unknown setting {name!r}{hint}")
-    try:
-        return _coerce(spec, value)
-    except (ValueError, TypeError, InvalidOperation) as exc:
-        raise SettingsError(f"{where}.{name}: {exc}") from None
+    return spec
+
+
+def _from_text(spec: ParamSpec, text: str) -> Any:
+    if spec.kind == "bool":
+        if text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        raise ValueError(f"expected true or false, found {text!r}")
+    if spec.kind in ("decimal", "int"):
+        return _number_text(spec, text)
+    if spec.kind == "int_range":
+        inner = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+        items = [item.strip() for item in inner.split(",")]
+        if len(items) != 2 or not all(items):
+            raise ValueError(f"expected [min, max] days written as two whole numbers, e.g. "
+                             f"21,56 or [21, 56]; found {text!r}")
+        day = ParamSpec("int", "", "", minimum=D(0))
+        return [_number_text(day, item) for item in items]
+    return text
+
+
+def _number_text(spec: ParamSpec, text: str) -> Decimal:
+    what = "a whole number" if spec.kind == "int" else "a number"
+    if len(text) > 64 or not _JSON_NUMBER.fullmatch(text):
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise ValueError(f"expected {what}, e.g. 5 or 12.5, found {shown!r}")
+    return Decimal(text)  # bounded by the length check above; range checked by _coerce
+
+
+def _found(value: Any) -> str:
+    """What was found, for messages: the JSON kind and a short rendering of the value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the text {json.dumps(shown)}"
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"a whole number of about {int(value.bit_length() * 0.30103):,} digits"
+    if isinstance(value, int | float | Decimal):
+        text = str(value)
+        return f"the number {text if len(text) <= 40 else text[:37] + '...'}"
+    if isinstance(value, list | tuple):
+        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
+    if isinstance(value, dict):
+        return "an object {...}"
+    return f"a value of type {type(value).__name__}"
+
+
+def _number(spec: ParamSpec, value: Any) -> Decimal:
+    """A bounded, finite number from a JSON number (never from text or a boolean)."""
+    whole = spec.kind == "int"
+    low = spec.minimum if spec.minimum is not None else None
+    high = D(MAX_INT_SETTING) if whole else MAX_DECIMAL_SETTING
+    kind = "a whole number" if whole else "a number"
+    span = f" from {low} to {high}" if low is not None else f" up to {high}"
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError(f"expected {kind}{span} (without quotes), found {_found(value)}")
+    if isinstance(value, int):
+        if abs(value) > high:
+            raise ValueError(f"expected {kind}{span}, found {_found(value)}")
+        number = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"expected a finite number, found {_found(value)}")
+        number = Decimal(repr(value))
+    else:
+        number = value
+    if not number.is_finite():
+        raise ValueError(f"expected a finite number, found {_found(value)}")
+    if number.copy_abs() > high:
+        raise ValueError(f"expected {kind}{span}, found {_found(value)}")
+    if len(number.as_tuple().digits) > MAX_SIGNIFICANT_DIGITS or (
+            number and number.adjusted() < MIN_ADJUSTED):
+        raise ValueError(f"expected {kind}{span} written with at most {MAX_SIGNIFICANT_DIGITS} "
+                         f"digits and not below 1e{MIN_ADJUSTED} unless 0, found {_found(value)}")
+    if low is not None and number < low:
+        raise ValueError(f"expected a number >= {low}, found {_found(value)}")
+    if not number:
+        return D(0)  # 0E-1000000 is 0, and must not print as a million zeros
+    if whole and number != number.to_integral_value():
+        raise ValueError(f"expected a whole number, found {_found(value)}")
+    return number
 
 
 def _coerce(spec: ParamSpec, value: Any) -> Any:
     if spec.kind == "bool":
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return value.strip().lower() in _TRUE
-        raise ValueError(f"expected true or false, found {value!r}")
+        raise ValueError(f"expected true or false (without quotes), found {_found(value)}")
     if spec.kind == "choice":
         if isinstance(value, str) and value in spec.choices:
             return value
-        raise ValueError(f"expected one of {', '.join(spec.choices)}, found {value!r}")
-    if spec.kind in ("decimal", "int"):
-        if isinstance(value, bool) or value is None:
-            raise ValueError(f"expected a number, found {value!r}")
-        try:
-            number = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
-        except InvalidOperation:
-            raise ValueError(f"expected a number, found {value!r}") from None
-        if not number.is_finite():
-            raise ValueError(f"expected a finite number, found {value!r}")
-        if spec.minimum is not None and number < spec.minimum:
-            raise ValueError(f"expected a number >= {spec.minimum}, found {value!r}")
-        if spec.kind == "int":
-            if number != number.to_integral_value():
-                raise ValueError(f"expected a whole number, found {value!r}")
-            return int(number)
-        return number
+        raise ValueError(f"expected one of {', '.join(spec.choices)}, found {_found(value)}")
+    if spec.kind == "decimal":
+        return _number(spec, value)
+    if spec.kind == "int":
+        return int(_number(spec, value))
     if spec.kind == "int_range":
-        items = value
-        if isinstance(value, str):
-            items = [v for v in value.replace("-", ",").split(",") if v.strip()]
-        if not isinstance(items, list | tuple) or len(items) != 2:
-            raise ValueError(f"expected [min, max] days, found {value!r}")
-        low, high = (_coerce(ParamSpec("int", "", "", minimum=D(0)), v) for v in items)
+        if not isinstance(value, list | tuple) or len(value) != 2:
+            raise ValueError(f"expected [min, max] days, a list of two whole numbers such as "
+                             f"[21, 56]; found {_found(value)}")
+        day = ParamSpec("int", "", "", minimum=D(0))
+        low, high = (int(_number(day, v)) for v in value)
         if low > high:
-            raise ValueError(f"expected min <= max, found {value!r}")
+            raise ValueError(f"expected min <= max, found [{low}, {high}]")
         return (low, high)
-    return str(value)
+    if isinstance(value, str):
+        return value
+    raise ValueError(f"expected text, found {_found(value)}")
 
 
 # -- profiles -------------------------------------------------------------------------------
@@ -324,16 +426,37 @@ def resolve_settings(
     cli_overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
     """Combine defaults, profile, case-file values and command-line overrides (in that order)."""
-    # Whole cohorts share a handful of distinct settings: resolve each combination once.
-    key = json.dumps(
-        [profile, case_criteria, case_settings, cli_profile, cli_criteria, cli_overrides], sort_keys=True, default=str
-    )
+    # Whole cohorts share a handful of distinct settings: resolve each combination once.  The
+    # key keeps every value's type (a JSON round trip would turn Decimal into text, which the
+    # strict checks rightly refuse).
+    key = _freeze((profile, case_criteria, case_settings, cli_profile, cli_criteria, cli_overrides))
+    try:
+        hash(key)
+    except TypeError:  # e.g. a signalling-NaN Decimal from Python code: checked, never cached
+        return _resolve(key)
     return _resolve_cached(key)
 
 
-@functools.lru_cache(maxsize=256)
-def _resolve_cached(key: str) -> Settings:
-    profile, case_criteria, case_settings, cli_profile, cli_criteria, cli_overrides = json.loads(key)
+def _freeze(value: Any) -> Any:
+    """A hashable, type-preserving form of a settings value (see :func:`_thaw`)."""
+    if isinstance(value, Mapping):
+        return ("{}", tuple((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return ("[]", tuple(_freeze(v) for v in value))
+    return (type(value).__name__, value)
+
+
+def _thaw(frozen: Any) -> Any:
+    tag, body = frozen
+    if tag == "{}":
+        return {k: _thaw(v) for k, v in body}
+    if tag == "[]":
+        return [_thaw(v) for v in body]
+    return body
+
+
+def _resolve(key: Any) -> Settings:
+    profile, case_criteria, case_settings, cli_profile, cli_criteria, cli_overrides = _thaw(key)
     settings = profile_settings(cli_profile or profile or DEFAULT_PROFILE)
     if case_criteria:
         settings = settings.updated({"criteria": case_criteria}, where="criteria")
@@ -344,3 +467,6 @@ def _resolve_cached(key: str) -> Settings:
     if cli_overrides:
         settings = settings.updated(cli_overrides, where="--set")
     return settings
+
+
+_resolve_cached = functools.lru_cache(maxsize=256)(_resolve)
