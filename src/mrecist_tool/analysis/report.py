@@ -334,7 +334,7 @@ def settings_section(settings: Any) -> str:
         return "<p>Default settings.</p>"
     values = settings.as_dict() if hasattr(settings, "as_dict") else dict(settings)
     endpoint_keys = ("dfs_definition", "dfs_never_disease_free", "css_unknown_cause",
-                     "missed_assessments_policy", "assessment_interval_days")
+                     "missed_assessments_policy", "assessment_schedule")
     first = [[k, values.get(k, "")] for k in endpoint_keys if k in values]
     rest = [[k, v] for k, v in values.items() if k not in endpoint_keys]
     return ("<h3>Endpoint settings</h3>" + _table(["Setting", "Value"], first, left=2)
