@@ -435,12 +435,13 @@ def staged_folder(final: str | os.PathLike[str], *, owned: Callable[[str], bool]
     stage = Stage(final, stage_path, durable)
     switched = False
     try:
-        yield stage
-        _switch(final, stage_path, owned, durable)
+        yield stage  # an error of the caller's propagates as it is
+        try:
+            _switch(final, stage_path, owned, durable)
+        except OSError as exc:
+            raise SaveError(f"{final}: could not save ({_reason(exc)}); the previous folder, if any, is "
+                            "unchanged") from exc
         switched = True
-    except OSError as exc:
-        raise SaveError(f"{final}: could not save ({_reason(exc)}); the previous results, if any, are "
-                        "unchanged") from exc
     finally:
         os.close(fd)
         if not switched and owned is not None:
