@@ -416,6 +416,42 @@ def profile_settings(name: str) -> Settings:
     return Settings().updated(PROFILES[name], where=f"profile {name}")
 
 
+def settings_layers(
+    *,
+    profile: str | None = None,
+    case_criteria: str | None = None,
+    case_settings: Mapping[str, Any] | None = None,
+    cli_profile: str | None = None,
+    cli_criteria: str | None = None,
+    cli_overrides: Mapping[str, Any] | None = None,
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """Where a case's settings come from, lowest precedence first: the one place that orders them.
+
+    The defaults of :class:`Settings`, then the profile (the command line's ``--profile``, else
+    the case's, else :data:`DEFAULT_PROFILE`), the case file's ``criteria``, its ``settings``,
+    the command line's ``--criteria``, and last its ``--set`` overrides.  Each layer is
+    ``(where, values)``; the profile's ``where`` is ``"profile NAME"`` and its values are empty
+    for an unknown profile (:func:`resolve_settings` refuses it).
+    """
+    name = cli_profile or profile or DEFAULT_PROFILE
+    return [
+        (f"profile {name}", PROFILES.get(name, {})),
+        ("criteria", {"criteria": case_criteria} if case_criteria else {}),
+        ("settings", case_settings or {}),
+        ("--criteria", {"criteria": cli_criteria} if cli_criteria else {}),
+        ("--set", cli_overrides or {}),
+    ]
+
+
+def layered_criteria(**sources: Any) -> str:
+    """The criteria the layers of :func:`settings_layers` give, skipping values that are not
+    criteria (the readers report those): for checking a case file that may hold mistakes."""
+    for _, values in reversed(settings_layers(**sources)):
+        if isinstance(values, Mapping) and values.get("criteria") in PARAMS["criteria"].choices:
+            return str(values["criteria"])
+    return Settings().criteria
+
+
 def resolve_settings(
     *,
     profile: str | None = None,
@@ -425,7 +461,8 @@ def resolve_settings(
     cli_criteria: str | None = None,
     cli_overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Combine defaults, profile, case-file values and command-line overrides (in that order)."""
+    """Combine defaults, profile, case-file values and command-line overrides, in the order of
+    :func:`settings_layers`; raise :class:`SettingsError` for an unknown name or a wrong value."""
     # Whole cohorts share a handful of distinct settings: resolve each combination once.  The
     # key keeps every value's type (a JSON round trip would turn Decimal into text, which the
     # strict checks rightly refuse).
@@ -457,15 +494,12 @@ def _thaw(frozen: Any) -> Any:
 
 def _resolve(key: Any) -> Settings:
     profile, case_criteria, case_settings, cli_profile, cli_criteria, cli_overrides = _thaw(key)
+    layers = settings_layers(profile=profile, case_criteria=case_criteria, case_settings=case_settings,
+                             cli_profile=cli_profile, cli_criteria=cli_criteria, cli_overrides=cli_overrides)
     settings = profile_settings(cli_profile or profile or DEFAULT_PROFILE)
-    if case_criteria:
-        settings = settings.updated({"criteria": case_criteria}, where="criteria")
-    if case_settings:
-        settings = settings.updated(case_settings)
-    if cli_criteria:
-        settings = settings.updated({"criteria": cli_criteria}, where="--criteria")
-    if cli_overrides:
-        settings = settings.updated(cli_overrides, where="--set")
+    for where, values in layers[1:]:
+        if values:
+            settings = settings.updated(values, where=where)
     return settings
 
 
