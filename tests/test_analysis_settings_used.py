@@ -58,13 +58,14 @@ def test_endpoints_follow_the_case_files_settings_end_css_3(tmp_path: Path) -> N
     assert data.settings.css_unknown_cause == "other"
     subjects = {r["subject"]: r for r in _csv(assessed / "subjects.csv")}
     patient = data.endpoints[data.endpoints["unit"] == "patient"]
+    def text(value: Any) -> str:
+        return "" if value is None or str(value) in ("<NA>", "nan", "None") else str(value)
+
     for row in patient.to_dict("records"):
         key = row["endpoint"].lower()
         csv_row = subjects[row["subject"]]
-        assert str(row["time_days"]) == csv_row[f"{key}_days"] or (
-            csv_row[f"{key}_days"] == "" and str(row["time_days"]) == "<NA>")
-        assert str(row["event"]) == csv_row[f"{key}_event"] or (
-            csv_row[f"{key}_event"] == "" and str(row["event"]) == "<NA>")
+        assert text(row["time_days"]) == csv_row[f"{key}_days"]
+        assert text(row["event"]) == csv_row[f"{key}_event"]
     page = report.settings_section(data)
     assert 'data-setting="css_unknown_cause"' in page and ">other<" in page
     assert f"{N} cases" in page
