@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import model as m
 from ..errors import Problem
-from ..rules.criteria import PROFILES
+from ..rules.criteria import layered_criteria
 from ..safe_files import OutsideFolderError, check_regular, resolve_inside
 from .checks import Built, Checker
 from .jsontext import os_reason
@@ -32,14 +32,13 @@ def _ids(ids: Iterable[str], limit: int = 12) -> str:
 
 def effective_criteria(criteria: str | None, profile: str | None,
                        settings: Mapping[str, Any] | None) -> str:
-    """The criteria a case is assessed under without command-line overrides."""
-    if settings and settings.get("criteria") in m.CRITERIA:
-        return str(settings["criteria"])
-    if criteria in m.CRITERIA:
-        return str(criteria)
-    if profile in PROFILES:
-        return str(PROFILES[profile].get("criteria", "mRECIST"))
-    return "mRECIST"
+    """The criteria a case is assessed under without command-line overrides.
+
+    The precedence is decided in one place, :func:`mrecist_tool.rules.criteria.settings_layers`;
+    values that are not criteria are skipped here (the checks report them).
+    """
+    return layered_criteria(profile=profile, case_criteria=criteria,
+                            case_settings=settings if isinstance(settings, Mapping) else None)
 
 
 def measurement_problems(file: str, lesions: Mapping[str, m.Lesion],

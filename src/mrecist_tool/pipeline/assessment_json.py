@@ -98,7 +98,7 @@ def case_result(a: CaseAssessment) -> dict[str, Any]:
             "notes": list(a.best.notes),
         },
         "events": {
-            f.name: list(v) if isinstance(v := getattr(a.events, f.name), tuple) else _value(v)
+            f.name: [_value(x) for x in v] if isinstance(v := getattr(a.events, f.name), tuple) else _value(v)
             for f in dataclasses.fields(a.events)
         },
         "warnings": [{"rule": w.rule, "message": w.message, "lesion": w.lesion, "timepoint": w.timepoint} for w in a.warnings],

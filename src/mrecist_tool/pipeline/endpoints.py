@@ -24,11 +24,12 @@ Endpoints (names in the ``endpoint`` column):
                                   (registry, default) — other-cause death competing; or death from
                                   any cause (``dfs_definition="datecan"``).
 ``CSS``                   patient END-CSS: cancer death; other-cause death competing (END-CSS-3).
-``LTP``                   patient END-GEN-1: time to first LTP from randomisation; death competing.
+``LTP``                   patient END-GEN-1: time to first LTP from randomisation; death competing;
+                                  only tumours of the primary risk set count (§11.16, §11.17).
 ``LTPFS``                 patient END-LTPFS: first LTP or death from any cause.
 ``LTP_TUMOUR``            tumour  END-LTP (primary): from the tumour's ablation; tumours with
-                                  residual unablated tumour excluded (END-LTP-2); death or resection
-                                  competing.
+                                  residual unablated tumour excluded (END-LTP-2); death competing;
+                                  resection censors (§11.18).
 ``LTP_TUMOUR_ASSISTED``   tumour  END-LTP-2 secondary: also tumours completely ablated after
                                   re-treatment, origin the successful re-ablation.
 ``LTPFS_TUMOUR``          tumour  END-LTPFS per tumour: LTP or death; resection censors.
@@ -38,7 +39,7 @@ Endpoints (names in the ``endpoint`` column):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 DAYS_PER_MONTH = 30.4375  # GEN-6
@@ -82,7 +83,8 @@ _DEFAULTS: dict[str, Any] = {
     "dfs_never_disease_free": "event_day0",
     "css_unknown_cause": "cancer",
     "missed_assessments_policy": "count_event",
-    "assessment_interval_days": 90,
+    # §11.13: every 90 days to day 730, then every 180 days (None: open-ended).
+    "assessment_schedule": ((90, 730), (180, None)),
 }
 
 
@@ -214,21 +216,80 @@ def _imaging_censor(subject_row: Mapping[str, Any], origin: date) -> tuple[date,
     return last, ["END-GEN-3"]
 
 
-def missed_assessments(last_assessment: date | None, event_date: date, interval_days: int) -> int:
-    """END-GEN-4 [D]: how many scheduled assessments were missed between the last one and an event.
+def schedule_of(settings: Any) -> tuple[tuple[int, int | None], ...]:
+    """The imaging schedule (``assessment_schedule``, §11.13) as ``((interval, until), ...)``."""
+    value = _setting(settings, "assessment_schedule")
+    out: list[tuple[int, int | None]] = []
+    for interval, until in value:
+        out.append((int(interval), None if until in (None, "") else int(until)))
+    return tuple(out)
 
-    The next visits were due every ``interval_days`` after the last adequate assessment; a visit
-    counts as missed when the event came more than half an interval after its due date, so the
-    count is ``round(gap / interval) - 1`` (a gap of 2.02 intervals is one missed visit, a gap of
-    2.5 intervals or more is two).
+
+def due_assessments(
+    origin: date, schedule: tuple[tuple[int, int | None], ...], until: date
+) -> list[tuple[date, int]]:
+    """Scheduled assessments from the origin up to ``until``: ``(due date, interval)`` pairs.
+
+    Each segment ``(interval, end)`` schedules a visit every ``interval`` days, counted from the
+    end of the previous segment (the first from the origin), up to day ``end`` inclusive; only
+    the last may be open-ended.  The default gives days 90, 180, …, 720, then 910, 1090, …
     """
-    if last_assessment is None or interval_days <= 0:
+    out: list[tuple[date, int]] = []
+    start = 0
+    for interval, end in schedule:
+        day = start + interval
+        while end is None or day <= end:
+            when = origin + timedelta(days=day)
+            if when > until:
+                return out
+            out.append((when, interval))
+            day += interval
+        start = end
+    return out
+
+
+def missed_assessments(
+    last_assessment: date | None,
+    event_date: date,
+    origin: date,
+    schedule: tuple[tuple[int, int | None], ...] = ((90, 730), (180, None)),
+) -> int:
+    """END-GEN-4 / §11.14: scheduled assessments missed between the last adequate one and an event.
+
+    A visit due on day D of a segment with interval I is served by an assessment within I/2 of
+    D; it counts as missed when it was due after the last assessment (more than I/2 later) and
+    its window closed (D + I/2) before the event.  Exact in whole days: ``2·(D − last) > I`` and
+    ``2·(event − D) > I``.  No adequate assessment lies between ``last_assessment`` and the event,
+    so the missed visits are consecutive.
+    """
+    if last_assessment is None or event_date <= last_assessment:
         return 0
-    gap = (event_date - last_assessment).days
-    if gap <= 0:
-        return 0
-    # Half-up rounding, so that exactly 2.5 intervals counts as two missed visits.
-    return max(0, int(gap / interval_days + 0.5) - 1)
+    count = 0
+    for due, interval in due_assessments(origin, schedule, event_date):
+        if 2 * (due - last_assessment).days > interval and 2 * (event_date - due).days > interval:
+            count += 1
+    return count
+
+
+def _dates(value: Any) -> list[date]:
+    return sorted(d for d in (parse_date(x) for x in _text(value).split(";")) if d is not None)
+
+
+def _last_before(
+    subject_row: Mapping[str, Any], origin: date, event_date: date, *, key: str, inclusive: bool
+) -> date:
+    """The last adequate assessment before an event (the event's own study excluded), from the
+    ``key`` column of dates; rows without it fall back to ``last_adequate_assessment_date``."""
+    if key in subject_row or "assessment_dates" in subject_row:
+        dates = _dates(subject_row.get(key, subject_row.get("assessment_dates")))
+        before = [d for d in dates if d < event_date or (inclusive and d == event_date)]
+        if before:
+            return before[-1]
+        return parse_date(subject_row.get("baseline_date")) or origin
+    last = parse_date(subject_row.get("last_adequate_assessment_date"))
+    if last is None or last >= event_date:
+        last = parse_date(subject_row.get("baseline_date")) or origin
+    return last
 
 
 def _gap_rule(
@@ -236,20 +297,26 @@ def _gap_rule(
     origin: date,
     event_date: date,
     settings: Any,
+    *,
+    key: str = "assessment_dates",
+    death: bool = False,
 ) -> tuple[bool, list[str], date | None]:
-    """Apply END-GEN-4 to an event: returns (censor instead?, flags, censoring date)."""
-    last = parse_date(subject_row.get("last_adequate_assessment_date"))
-    if last is None:
-        last = parse_date(subject_row.get("baseline_date")) or origin
-    if last >= event_date:
-        return False, [], None
-    interval = int(_setting(settings, "assessment_interval_days"))
-    missed = missed_assessments(last, event_date, interval)
+    """END-GEN-4 for one path into an event or a competing death (§11.9, §11.14).
+
+    Returns (censor instead?, flags, censoring date).  The gap is measured from the last
+    adequate assessment before the event — for an imaging event its own study is excluded, for a
+    death a study on the day of death counts — against the schedule ``assessment_schedule``.
+    ``missed_assessments_policy="count_event"`` (primary) keeps the event and flags it;
+    ``"censor_before_gap"`` (sensitivity) censors at that last assessment.
+    """
+    last = _last_before(subject_row, origin, event_date, key=key, inclusive=death)
+    missed = missed_assessments(last, event_date, origin, schedule_of(settings))
     if missed < 2:
         return False, [], None
+    what = "death" if death else "event"
     if _setting(settings, "missed_assessments_policy") == "censor_before_gap":
-        return True, [f"END-GEN-4: censored before {missed} missed assessments"], last
-    return False, [f"END-GEN-4: event after {missed} missed assessments (counted)"], None
+        return True, [f"END-GEN-4: censored before {missed} missed assessments"], max(last, origin)
+    return False, [f"END-GEN-4: {what} after {missed} missed assessments (counted)"], None
 
 
 # -- patient-level endpoints --------------------------------------------------------------------
@@ -313,15 +380,19 @@ def dfs_row(subject_row: Mapping[str, Any], settings: Any = None) -> dict[str, A
                     [*rules, "END-GEN-2", *(["END-GEN-4"] if flags else [])], flags)
     if death is not None:
         if definition == "datecan" or kind == "cancer":
-            censor, flags, at = _gap_rule(subject_row, origin, death, settings)
+            censor, flags, at = _gap_rule(subject_row, origin, death, settings, death=True)
             if censor and at is not None:
                 return _row(subject_row, "DFS", origin, at, CENSORED, "censored before gap",
                             [*rules, "END-GEN-4"], flags)
             label = "death" if definition == "datecan" else "death (disease)"
             return _row(subject_row, "DFS", origin, death, EVENT, label,
                         [*rules, "END-CSS-3", *(["END-GEN-4"] if flags else [])], flags)
+        censor, flags, at = _gap_rule(subject_row, origin, death, settings, death=True)
+        if censor and at is not None:
+            return _row(subject_row, "DFS", origin, at, CENSORED, "censored before gap",
+                        [*rules, "END-GEN-4"], flags)
         return _row(subject_row, "DFS", origin, death, COMPETING, "death (other cause)",
-                    [*rules, "END-CSS-3"])
+                    [*rules, "END-CSS-3", *(["END-GEN-4"] if flags else [])], flags)
     end, censor_rules = _imaging_censor(subject_row, origin)
     return _row(subject_row, "DFS", origin, end, CENSORED, "censored", [*rules, *censor_rules])
 
@@ -349,29 +420,34 @@ def css_row(subject_row: Mapping[str, Any], settings: Any = None) -> dict[str, A
 def ltp_patient_row(subject_row: Mapping[str, Any], settings: Any = None) -> dict[str, Any]:
     """Time to first LTP per patient from randomisation (END-GEN-1; §6.0 "LTP" per patient).
 
-    PJ-4 "time to X": the first LTP is the event; death without LTP is a competing event (2);
-    otherwise censored at the last adequate assessment (END-GEN-3).  IDP or EHP do not end
-    follow-up for LTP.
+    PJ-4 "time to X": the first LTP of a tumour in the per-tumour primary risk set is the event
+    (§11.16); death without LTP is a competing event (2); otherwise censored at the last study at
+    which every zone still at risk was adequately imaged (§11.17).  IDP or EHP do not end
+    follow-up for LTP.  A patient with no tumour in that risk set is left out (empty event).
     """
     return _first_ltp_row(subject_row, settings, "LTP", ["END-LTP", "END-GEN-1", "PJ-4"], death_is_event=False)
-
-
-def _ltp_censor(subject_row: Mapping[str, Any], origin: date) -> tuple[date, list[str]]:
-    # Ablation zones stay under imaging after distant progression, so the last imaging date is a
-    # valid LTP censoring date when it is later than the last assessment without any event.
-    end, rules = _imaging_censor(subject_row, origin)
-    if parse_bool(subject_row.get("has_post_baseline_assessment", True)):
-        last_img = parse_date(subject_row.get("last_imaging_date"))
-        if last_img is not None and last_img > end and _text(
-            subject_row.get("first_recurrence_date")
-        ):
-            end = last_img
-    return end, rules
 
 
 def ltpfs_patient_row(subject_row: Mapping[str, Any], settings: Any = None) -> dict[str, Any]:
     """END-LTPFS per patient: first LTP or death from any cause (PJ-4 "X-free survival")."""
     return _first_ltp_row(subject_row, settings, "LTPFS", ["END-LTPFS", "PJ-4"], death_is_event=True)
+
+
+def _ltp_censor(subject_row: Mapping[str, Any], origin: date) -> tuple[date, list[str]]:
+    """§11.17: the last study at which every zone still at risk was adequately imaged."""
+    if "ltp_censor_date" in subject_row:
+        end = parse_date(subject_row.get("ltp_censor_date"))
+        if not parse_bool(subject_row.get("has_post_baseline_assessment", True)) or end is None or end < origin:
+            return origin, ["END-GEN-3", "§11.17"]
+        return end, ["END-GEN-3", "§11.17"]
+    # Tables written before §11.17: the last imaging when a distant recurrence ended the
+    # patient's event-free assessments, else the last adequate assessment.
+    end, rules = _imaging_censor(subject_row, origin)
+    if parse_bool(subject_row.get("has_post_baseline_assessment", True)):
+        last_img = parse_date(subject_row.get("last_imaging_date"))
+        if last_img is not None and last_img > end and _text(subject_row.get("first_recurrence_date")):
+            end = last_img
+    return end, rules
 
 
 def _first_ltp_row(
@@ -381,19 +457,37 @@ def _first_ltp_row(
     origin = origin_of(subject_row)
     if origin is None:
         return _row(subject_row, endpoint, None, None, None, "no origin date", ["END-GEN-1"])
-    ltp = parse_date(subject_row.get("first_ltp_date"))
+    if "ltp_risk_set" in subject_row and not parse_bool(subject_row.get("ltp_risk_set")):
+        # §11.16: every ablated tumour is excluded from the primary LTP analysis (END-LTP-2), or
+        # none was ablated: the patient is left out, not censored.
+        return _row(subject_row, endpoint, origin, None, None, "not in the LTP risk set",
+                    [*rules, "END-LTP-2", "§11.16"], ["no tumour in the primary LTP risk set"])
+    if "first_ltp_primary_date" in subject_row:
+        ltp = parse_date(subject_row.get("first_ltp_primary_date"))
+    else:
+        ltp = parse_date(subject_row.get("first_ltp_date"))
     death = parse_date(subject_row.get("death_date"))
+    risk_end = parse_date(subject_row.get("ltp_risk_end_date"))
+    key = "ltp_assessment_dates"
     if ltp is not None and (death is None or ltp <= death):
-        censor, flags, at = _gap_rule(subject_row, origin, ltp, settings)
+        censor, flags, at = _gap_rule(subject_row, origin, ltp, settings, key=key)
         if censor and at is not None:
             return _row(subject_row, endpoint, origin, at, CENSORED, "censored before gap",
                         [*rules, "END-GEN-4"], flags)
-        return _row(subject_row, endpoint, origin, ltp, EVENT, "LTP", [*rules, "END-GEN-2"], flags)
-    if death is not None:
+        return _row(subject_row, endpoint, origin, ltp, EVENT, "LTP",
+                    [*rules, "END-GEN-2", *(["END-GEN-4"] if flags else [])], flags)
+    if death is not None and (risk_end is None or death <= risk_end):
+        censor, flags, at = _gap_rule(subject_row, origin, death, settings, key=key, death=True)
+        if censor and at is not None:
+            return _row(subject_row, endpoint, origin, at, CENSORED, "censored before gap",
+                        [*rules, "END-GEN-4"], flags)
+        extra = ["END-GEN-4"] if flags else []
         if death_is_event:
-            return _row(subject_row, endpoint, origin, death, EVENT, "death", rules)
-        return _row(subject_row, endpoint, origin, death, COMPETING, "death without LTP", rules)
+            return _row(subject_row, endpoint, origin, death, EVENT, "death", [*rules, *extra], flags)
+        return _row(subject_row, endpoint, origin, death, COMPETING, "death without LTP", [*rules, *extra], flags)
     end, censor_rules = _ltp_censor(subject_row, origin)
+    if risk_end is not None:
+        censor_rules = [*censor_rules, "§11.18"]
     return _row(subject_row, endpoint, origin, end, CENSORED, "censored", [*rules, *censor_rules])
 
 
@@ -435,8 +529,8 @@ def tumour_endpoints(
 
     * ``LTP_TUMOUR`` (primary, END-LTP-2): only tumours whose first follow-up showed complete
       ablation (primary technique efficacy); origin the first ablation date.  Event the first LTP
-      (ABL-5, dated per ABL-9); competing (2) death without LTP, or resection of the ablated area
-      (END-LTP table); censored at the last adequate contrast imaging of that zone (PJ-5).
+      (ABL-5, dated per ABL-9); competing (2) death without LTP; censored at the resection of the
+      ablated area (§11.18) or at the last adequate contrast imaging of that zone (PJ-5, §11.17).
     * ``LTP_TUMOUR_ASSISTED`` (secondary, END-LTP-2): also tumours completely ablated after
       re-treatment of residual tumour; origin ``ltp_origin_date`` (the successful re-ablation).
     * ``LTPFS_TUMOUR`` (END-LTPFS): LTP or death from any cause; resection censors.
@@ -472,7 +566,8 @@ def tumour_endpoints(
         if death is not None:
             events.append((death, EVENT if free_survival else COMPETING, "death"))
         if resected is not None:
-            events.append((resected, CENSORED if free_survival else COMPETING, "resection"))
+            # §11.18: resection of the zone is neither LTP nor death: censored at its date.
+            events.append((resected, CENSORED, "resection"))
         if events:
             # Same-day ties: LTP first (it was seen on imaging), then death, then resection.
             end, code, label = min(events, key=lambda e: (e[0], ["LTP", "death", "resection"]

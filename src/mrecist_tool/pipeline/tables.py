@@ -39,6 +39,8 @@ SUBJECT_COLUMNS = [
     "best_change_from_baseline_pct", "first_response_date", "duration_of_response_days",
     "sd_min_met", "new_therapy_date", "n_targets", "n_nontargets", "n_ablated", "strata",
     "simulated", "bor_reasons", "flags", "warnings", "source_file",
+    "assessment_dates", "ltp_risk_set", "first_ltp_primary_date", "ltp_assessment_dates",
+    "ltp_censor_date", "ltp_risk_end_date",
 ]
 ABLATION_COLUMNS = [
     "subject", "lesion", "role", "arm", "first_ablation_date", "ablation_dates",
@@ -168,6 +170,12 @@ def subject_row(a: CaseAssessment) -> Row:
         "flags": " | ".join(a.flags),
         "warnings": " | ".join(f"{w.lesion + ': ' if w.lesion else ''}{w.message} [{w.rule}]" for w in a.warnings),
         "source_file": str(case.source.name) if case.source is not None else "",
+        "assessment_dates": fmt(ev.assessment_dates),
+        "ltp_risk_set": fmt(ev.ltp_risk_set),
+        "first_ltp_primary_date": fmt(ev.first_ltp_primary_date),
+        "ltp_assessment_dates": fmt(ev.ltp_assessment_dates),
+        "ltp_censor_date": fmt(ev.ltp_censor_date),
+        "ltp_risk_end_date": fmt(ev.ltp_risk_end_date),
     }
 
 

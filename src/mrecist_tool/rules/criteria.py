@@ -27,7 +27,7 @@ from ..errors import SettingsError
 class ParamSpec:
     """How one parameter is typed and documented."""
 
-    kind: str  # "decimal", "int", "bool", "choice", "int_range", "str"
+    kind: str  # "decimal", "int", "bool", "choice", "int_range", "schedule", "str"
     rule: str
     help: str
     choices: tuple[str, ...] = ()
@@ -95,6 +95,9 @@ PARAMS: dict[str, ParamSpec] = {
     "confirmation_required": ParamSpec("bool", "REC-C1", "CR and PR need confirmation"),
     "confirm_min_days": ParamSpec("int", "REC-C1", "days from response to its confirmation", minimum=D(0)),
     "allow_intervening_ne": ParamSpec("bool", "REC-C6", "an NE may stand between a response and its confirmation"),
+    "confirm_accept_intervening_sd": ParamSpec(
+        "bool", "REC-C6", "one SD may stand between a response and its confirmation (admiralonco accept_sd)"
+    ),
     "sd_min_days": ParamSpec("int", "REC-C3", "minimum days from randomisation for SD to count", minimum=D(0)),
     "cr_then_pr_policy": ParamSpec("choice", "REC-C5", "CR followed by PR", ("reclassify_pr_and_flag", "treat_as_pd")),
     "ltp_max_distance_mm": ParamSpec(
@@ -119,13 +122,22 @@ PARAMS: dict[str, ParamSpec] = {
         ("registry", "datecan"),
     ),
     "bor_stop_at_new_therapy": ParamSpec(
-        "bool", "REC-C2", "ignore assessments after a new (non-protocol) systemic therapy for best response"
+        "bool",
+        "REC-C2",
+        "ignore assessments after a new (non-protocol) systemic therapy for best response "
+        "(a scan on the day it starts still counts)",
     ),
     "missed_assessments_policy": ParamSpec(
         "choice", "END-GEN-4", "event after >= 2 missed assessments", ("count_event", "censor_before_gap")
     ),
-    "assessment_interval_days": ParamSpec(
-        "int", "END-GEN-4", "scheduled interval between imaging assessments, days", minimum=D(1)
+    "assessment_schedule": ParamSpec(
+        "schedule",
+        "END-GEN-4/§11.13",
+        "imaging schedule from the origin: [[interval, until], ...] in days, the last until may be "
+        "null (open); on the command line 90:730,180",
+    ),
+    "preop_chemo_arm": ParamSpec(
+        "str", "PRE-2", "arm label of the perioperative arm (chemotherapy before ablation)"
     ),
 }
 
@@ -158,6 +170,7 @@ class Settings:
     confirmation_required: bool = False
     confirm_min_days: int = 28
     allow_intervening_ne: bool = True
+    confirm_accept_intervening_sd: bool = False
     sd_min_days: int = 42
     cr_then_pr_policy: str = "reclassify_pr_and_flag"
     ltp_max_distance_mm: Decimal = D(10)
@@ -167,9 +180,11 @@ class Settings:
     margin_isotropic_spacing_mm: Decimal = D("0.5")
     margin_subcapsular_correction: bool = True
     dfs_definition: str = "registry"
-    bor_stop_at_new_therapy: bool = False
+    bor_stop_at_new_therapy: bool = True
     missed_assessments_policy: str = "count_event"
-    assessment_interval_days: int = 90
+    # §11.13: every 90 days to day 730, then every 180 days (None: no end).
+    assessment_schedule: tuple[tuple[int, int | None], ...] = ((90, 730), (180, None))
+    preop_chemo_arm: str = "perioperative"
 
     # -- derived -----------------------------------------------------------------------------
     @functools.cached_property
@@ -290,6 +305,8 @@ def _from_text(spec: ParamSpec, text: str) -> Any:
                              f"21,56 or [21, 56]; found {text!r}")
         day = ParamSpec("int", "", "", minimum=D(0))
         return [_number_text(day, item) for item in items]
+    if spec.kind == "schedule":
+        return _schedule_text(text)
     return text
 
 
@@ -371,6 +388,8 @@ def _coerce(spec: ParamSpec, value: Any) -> Any:
         return _number(spec, value)
     if spec.kind == "int":
         return int(_number(spec, value))
+    if spec.kind == "schedule":
+        return _coerce_schedule(value)
     if spec.kind == "int_range":
         if not isinstance(value, list | tuple) or len(value) != 2:
             raise ValueError(f"expected [min, max] days, a list of two whole numbers such as "
@@ -383,6 +402,54 @@ def _coerce(spec: ParamSpec, value: Any) -> Any:
     if isinstance(value, str):
         return value
     raise ValueError(f"expected text, found {_found(value)}")
+
+
+def _coerce_schedule(value: Any) -> tuple[tuple[int, int | None], ...]:
+    """END-GEN-4 / §11.13: ``[[interval, until], ...]`` in days, the last ``until`` may be null.
+
+    Each segment schedules a visit every ``interval`` days (from the end of the previous segment,
+    the first from the origin) up to day ``until``; only the last segment may be open-ended.
+    """
+    if not isinstance(value, list | tuple) or not value:
+        raise ValueError(f"expected a list of [interval, until] day pairs such as [[90, 730], [180, null]], "
+                         f"found {_found(value)}")
+    day = ParamSpec("int", "", "", minimum=D(1))
+    out: list[tuple[int, int | None]] = []
+    previous = 0
+    for i, item in enumerate(value):
+        if not isinstance(item, list | tuple) or len(item) != 2:
+            raise ValueError(f"expected [interval, until] at position {i}, found {_found(item)}")
+        interval = int(_number(day, item[0]))
+        until = None if item[1] is None else int(_number(day, item[1]))
+        if until is None and i != len(value) - 1:
+            raise ValueError("only the last segment of the schedule may be open-ended (until null)")
+        if until is not None and until <= previous:
+            raise ValueError(f"expected each segment to end after the previous one, found until {until} "
+                             f"after {previous}")
+        out.append((interval, until))
+        previous = until or previous
+    return tuple(out)
+
+
+def _schedule_text(text: str) -> list[list[Any]]:
+    """``90:730,180`` (every 90 days to day 730, then every 180) or the JSON form."""
+    if text.startswith("["):
+        try:
+            parsed = json.loads(text, parse_float=Decimal)
+        except ValueError:
+            raise ValueError(f"expected a schedule such as 90:730,180 or [[90, 730], [180, null]], "
+                             f"found {text!r}") from None
+        if not isinstance(parsed, list):
+            raise ValueError(f"expected a list of [interval, until] day pairs, found {text!r}")
+        return parsed
+    day = ParamSpec("int", "", "", minimum=D(1))
+    items: list[list[Any]] = []
+    for part in text.split(","):
+        every, _, end = (x.strip() for x in part.partition(":"))
+        if not every:
+            raise ValueError(f"expected a schedule such as 90:730,180, found {text!r}")
+        items.append([_number_text(day, every), _number_text(day, end) if end else None])
+    return items
 
 
 # -- profiles -------------------------------------------------------------------------------
@@ -416,6 +483,42 @@ def profile_settings(name: str) -> Settings:
     return Settings().updated(PROFILES[name], where=f"profile {name}")
 
 
+def settings_layers(
+    *,
+    profile: str | None = None,
+    case_criteria: str | None = None,
+    case_settings: Mapping[str, Any] | None = None,
+    cli_profile: str | None = None,
+    cli_criteria: str | None = None,
+    cli_overrides: Mapping[str, Any] | None = None,
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """Where a case's settings come from, lowest precedence first: the one place that orders them.
+
+    The defaults of :class:`Settings`, then the profile (the command line's ``--profile``, else
+    the case's, else :data:`DEFAULT_PROFILE`), the case file's ``criteria``, its ``settings``,
+    the command line's ``--criteria``, and last its ``--set`` overrides.  Each layer is
+    ``(where, values)``; the profile's ``where`` is ``"profile NAME"`` and its values are empty
+    for an unknown profile (:func:`resolve_settings` refuses it).
+    """
+    name = cli_profile or profile or DEFAULT_PROFILE
+    return [
+        (f"profile {name}", PROFILES.get(name, {})),
+        ("criteria", {"criteria": case_criteria} if case_criteria else {}),
+        ("settings", case_settings or {}),
+        ("--criteria", {"criteria": cli_criteria} if cli_criteria else {}),
+        ("--set", cli_overrides or {}),
+    ]
+
+
+def layered_criteria(**sources: Any) -> str:
+    """The criteria the layers of :func:`settings_layers` give, skipping values that are not
+    criteria (the readers report those): for checking a case file that may hold mistakes."""
+    for _, values in reversed(settings_layers(**sources)):
+        if isinstance(values, Mapping) and values.get("criteria") in PARAMS["criteria"].choices:
+            return str(values["criteria"])
+    return Settings().criteria
+
+
 def resolve_settings(
     *,
     profile: str | None = None,
@@ -425,7 +528,8 @@ def resolve_settings(
     cli_criteria: str | None = None,
     cli_overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Combine defaults, profile, case-file values and command-line overrides (in that order)."""
+    """Combine defaults, profile, case-file values and command-line overrides, in the order of
+    :func:`settings_layers`; raise :class:`SettingsError` for an unknown name or a wrong value."""
     # Whole cohorts share a handful of distinct settings: resolve each combination once.  The
     # key keeps every value's type (a JSON round trip would turn Decimal into text, which the
     # strict checks rightly refuse).
@@ -457,15 +561,12 @@ def _thaw(frozen: Any) -> Any:
 
 def _resolve(key: Any) -> Settings:
     profile, case_criteria, case_settings, cli_profile, cli_criteria, cli_overrides = _thaw(key)
+    layers = settings_layers(profile=profile, case_criteria=case_criteria, case_settings=case_settings,
+                             cli_profile=cli_profile, cli_criteria=cli_criteria, cli_overrides=cli_overrides)
     settings = profile_settings(cli_profile or profile or DEFAULT_PROFILE)
-    if case_criteria:
-        settings = settings.updated({"criteria": case_criteria}, where="criteria")
-    if case_settings:
-        settings = settings.updated(case_settings)
-    if cli_criteria:
-        settings = settings.updated({"criteria": cli_criteria}, where="--criteria")
-    if cli_overrides:
-        settings = settings.updated(cli_overrides, where="--set")
+    for where, values in layers[1:]:
+        if values:
+            settings = settings.updated(values, where=where)
     return settings
 
 
