@@ -208,7 +208,7 @@ def test_not_a_regular_file_and_not_dicom_are_refused_with_the_name(tmp_path: Pa
 
     fifo = tmp_path / "pipe.dcm"
     os.mkfifo(fifo)
-    with pytest.raises(SRImportError, match=r"pipe\.dcm: not a regular file"):
+    with pytest.raises(SRImportError, match=r"pipe\.dcm: a named pipe \(FIFO\), not a regular file"):
         read_sr(fifo)
     text = tmp_path / "notes.dcm"
     text.write_text(json.dumps({"not": "dicom"}))

@@ -37,9 +37,7 @@ report) are never read: responses are recomputed from the observations.
 from __future__ import annotations
 
 import copy
-import os
 import re
-import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -56,6 +54,7 @@ _ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _UID_RE = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
 _NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,4})?$")
 SR_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
+MAX_SR_BYTES = 256 * 1024 * 1024  # a measurement report is kilobytes; 3,000 groups are ~5 MB
 # A lesion diameter over this many mm is not a measurement of a human lesion: refused.
 MAX_LENGTH_MM = Decimal(1000)
 _FIELDS = ("viable_mm", "longest_mm", "short_axis_mm", "gap_mm", "line", "role", "status", "kind",
@@ -168,15 +167,6 @@ def _value_type(item: Any) -> str:
     return (_text(item, "ValueType") or "").upper()
 
 
-def _check_regular_file(file: Path) -> None:
-    try:
-        st = os.stat(file)
-    except OSError as exc:
-        raise SRImportError(file, [f"cannot be read ({exc.strerror or exc})"]) from None
-    if not stat.S_ISREG(st.st_mode):
-        raise SRImportError(file, ["not a regular file (a folder, named pipe or device); skipped"])
-
-
 def read_sr(path: str | Path) -> ImportedReport:
     """Read the measurement groups of one TID 1500 SR file.
 
@@ -189,11 +179,15 @@ def read_sr(path: str | Path) -> ImportedReport:
     import pydicom
     from pydicom.errors import InvalidDicomError
 
+    from ..safe_files import NotRegularFileError, TooLargeError, open_regular
+
     file = Path(path)
-    _check_regular_file(file)
     try:
-        ds = pydicom.dcmread(file)
-        sop_class = _text(ds, "SOPClassUID") or ""
+        with open_regular(file, max_bytes=MAX_SR_BYTES, what="SR") as fh:
+            ds = pydicom.dcmread(fh)
+            sop_class = _text(ds, "SOPClassUID") or ""
+    except (NotRegularFileError, TooLargeError) as exc:
+        raise SRImportError(file, [f"{_strip(str(exc), file)}; skipped"]) from None
     except (InvalidDicomError, EOFError) as exc:
         raise SRImportError(file, [f"not a DICOM file ({exc})"]) from None
     except OSError as exc:
@@ -206,6 +200,11 @@ def read_sr(path: str | Path) -> ImportedReport:
         raise
     except Exception as exc:  # a structure no check above foresaw: refuse the file, never crash
         raise SRImportError(file, [f"unreadable SR structure ({type(exc).__name__}: {exc})"]) from None
+
+
+def _strip(message: str, file: Path) -> str:
+    prefix = f"{file}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
 
 
 def _read_dataset(ds: Any, file: Path, sop_class: str) -> ImportedReport:
