@@ -2,11 +2,11 @@
 
 Three ways in, all ending in :class:`AnalysisData`:
 
-* :func:`from_tables` — the row dicts of :func:`mrecist_tool.exchange.tables.assessment_tables`;
+* :func:`from_tables` — the row dicts of :func:`mrecist_tool.pipeline.tables.assessment_tables`;
 * :func:`from_results_dir` — the CSV files ``mrecist assess --out DIR`` wrote;
-* :func:`from_case_paths` — case files (or folders of them), assessed here with
-  :func:`mrecist_tool.rules.assess_case`.  A file that cannot be read is reported in
-  ``AnalysisData.problems`` and the rest are analysed.
+* :func:`from_case_paths` — case files (or folders of them), assessed by the one pipeline
+  (:func:`mrecist_tool.pipeline.assess_files`) exactly as ``mrecist assess`` does.  A file that
+  cannot be read is reported in ``AnalysisData.problems`` and the rest are analysed.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import endpoints as ep
+from ..pipeline import endpoints as ep
 
 TABLES = ("subjects", "timepoints", "ablations", "lesions")
 _SIM_ID = re.compile(r"^SIM-\d{4,}$")
@@ -42,6 +42,9 @@ class AnalysisData:
     simulated_reason: str = ""
     source: str = ""
     problems: list[str] = field(default_factory=list)
+    #: The per-case results when the data came from case files (each with its located problems
+    #: and the settings it was assessed with); empty for tables and results folders.
+    cases: list[Any] = field(default_factory=list)
 
     @property
     def arms(self) -> list[str]:
@@ -207,37 +210,21 @@ def from_case_paths(
     that cannot be read or assessed is listed in ``problems`` and the rest are analysed.
     ``progress(done, total)`` is called as files are assessed.
     """
-    from ..casefile import discover_case_files, read_case
-    from ..errors import CaseFileError
-    from ..exchange.tables import assessment_tables
-    from ..rules import assess_case, settings_for_case
+    from ..pipeline.batch import assess_files
+    from ..pipeline.steps import rows_of, steps_for, table_rows
 
-    files, found = discover_case_files([Path(p) for p in paths])
-    problems = [str(p) for p in found if p.severity == "error"]
-    assessments = []
-    flags: list[bool] = []
-    options = dict(cli or {})
-    for i, f in enumerate(files, 1):
-        try:
-            case = read_case(f)
-            assessments.append(assess_case(case, settings_for_case(case, **options)))
-            flags.append(bool(case.extra.get("simulated") or case.subject.extra.get("simulated")))
-        except CaseFileError as exc:
-            problems.extend([str(p) for p in exc.problems] or [str(exc)])
-        except (ValueError, OSError) as exc:
-            problems.append(f"{f}: {exc}")
-        except Exception as exc:  # an engine defect in one case must not stop the cohort
-            problems.append(f"{f}: internal error while assessing ({type(exc).__name__}: {exc})")
-        if progress:
-            progress(i, len(files))
-    tables = assessment_tables(assessments)
-    return from_tables(
-        tables,
+    batch = assess_files(paths, cli, steps=steps_for(table_rows), progress=progress)
+    problems = [str(p) for p in batch.problems if p.severity == "error"]
+    accepted = batch.accepted
+    data = from_tables(
+        rows_of(accepted),
         settings,
-        simulated_flags=flags,
+        simulated_flags=[r.simulated for r in accepted],
         source=", ".join(str(p) for p in paths),
         problems=problems,
     )
+    data.cases = batch.results
+    return data
 
 
 def best_change(data: AnalysisData) -> pd.DataFrame:

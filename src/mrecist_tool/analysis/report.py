@@ -18,9 +18,9 @@ from typing import Any
 import pandas as pd
 
 from .. import RULES_VERSION, __version__
+from ..pipeline.endpoints import ENDPOINT_LABELS, parse_bool
 from .dataset import AnalysisData
-from .endpoints import ENDPOINT_LABELS, parse_bool
-from .survival import LANDMARKS_MONTHS
+from .survival import CIF_LABELS, LANDMARKS_MONTHS, NOT_REACHED
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
@@ -54,6 +54,16 @@ def fmt_months(value: Any) -> str:
     if math.isinf(v):
         return "NR"
     return "–" if math.isnan(v) else f"{v:.1f}"
+
+
+def median_ci(row: Any) -> str:
+    """``median (low–high)`` in months; "NR" for a median or limit that is not reached."""
+    def part(value: Any) -> str:
+        return "NR" if math.isnan(_num(value)) else f"{_num(value):.1f}"
+
+    if str(row.get("note", "")) == NOT_REACHED or not math.isnan(_num(row["estimate"])):
+        return f"{part(row['estimate'])} ({part(row['ci_low'])}–{part(row['ci_high'])})"
+    return "–"
 
 
 def fmt_pct(value: Any) -> str:
@@ -143,7 +153,7 @@ def cohort_summary(data: AnalysisData, survival_rows: pd.DataFrame) -> str:
         if row.empty:
             return "–"
         r = row.iloc[0]
-        return est_ci(r["estimate"], r["ci_low"], r["ci_high"], fmt_months)
+        return median_ci(r)
 
     rows = [
         ["Subjects randomised", *per(len)],
@@ -205,8 +215,7 @@ def survival_section(sv: pd.DataFrame, arms: Sequence[str]) -> str:
         if str(g["estimator"].iloc[0]).endswith("(cause-specific)"):
             label += " [cause-specific KM]"
         row: list[Any] = [
-            label, arm, med["n"], med["events"], med["competing"],
-            est_ci(med["estimate"], med["ci_low"], med["ci_high"], fmt_months),
+            label, arm, med["n"], med["events"], med["competing"], median_ci(med),
         ]
         for t in LANDMARKS_MONTHS:
             lm = g[g["statistic"] == f"survival_{t}m"]
@@ -226,7 +235,7 @@ def survival_section(sv: pd.DataFrame, arms: Sequence[str]) -> str:
         rows = []
         for (endpoint, arm), g in cif.groupby(["endpoint", "arm"], sort=False):
             first = g.iloc[0]
-            row = [ENDPOINT_LABELS.get(str(endpoint), str(endpoint)), arm, first["n"],
+            row = [CIF_LABELS.get(str(endpoint), str(endpoint)), arm, first["n"],
                    first["n_patients"], first["n_tumours"] or "–", first["events"],
                    first["competing"]]
             for t in LANDMARKS_MONTHS:
@@ -254,6 +263,20 @@ def survival_section(sv: pd.DataFrame, arms: Sequence[str]) -> str:
         parts.append("<h3>Comparisons between arms</h3>"
                      + _table(header, rows, left=3, last_left=True))
     return "\n".join(parts)
+
+
+COMPARISON_STATISTICS = {
+    "logrank_chi2": "log-rank",
+    "logrank_stratified_chi2": "log-rank, stratified",
+    "hazard_ratio": "Cox HR",
+    "hazard_ratio_stratified": "Cox HR, stratified",
+    "ph_test": "PH test (cox.zph, km)",
+    "ph_test_stratified": "PH test, stratified model",
+    "gray_chi2": "Gray's test",
+    "gray_stratified_chi2": "Gray's test, stratified",
+    "subdistribution_hazard_ratio": "Fine–Gray SHR",
+    "rmst_difference": "RMST difference",
+}
 
 
 def te_section(table: pd.DataFrame | None) -> str:
@@ -311,7 +334,7 @@ def settings_section(settings: Any) -> str:
         return "<p>Default settings.</p>"
     values = settings.as_dict() if hasattr(settings, "as_dict") else dict(settings)
     endpoint_keys = ("dfs_definition", "dfs_never_disease_free", "css_unknown_cause",
-                     "missed_assessments_policy", "assessment_interval_days")
+                     "missed_assessments_policy", "assessment_schedule")
     first = [[k, values.get(k, "")] for k in endpoint_keys if k in values]
     rest = [[k, v] for k, v in values.items() if k not in endpoint_keys]
     return ("<h3>Endpoint settings</h3>" + _table(["Setting", "Value"], first, left=2)
@@ -400,10 +423,11 @@ non-target disease only are excluded (END-ORR-3). Confidence intervals: Clopper�
 {te_section(technique_efficacy)}
 <h2>Time-to-event endpoints</h2>
 <p class="note">Origin: randomisation (END-GEN-1); per-tumour LTP from the tumour's ablation.
-Times in months (days / 30.4375). {_esc(_dfs_wording(data.settings))} Not computed: Gray's test and
-Fine–Gray regression (competing-risk endpoints are compared by cause-specific log-rank and Cox
-instead), interval-censored sensitivity analyses (STAT-7), local control after repeat
-treatment (END-LTP-5).</p>
+Times in months (days / 30.4375). {_esc(_dfs_wording(data.settings))} Competing-risk endpoints
+are compared by Gray's test and Fine–Gray regression beside the cause-specific log-rank and Cox
+model. Every estimate follows R's survival and cmprsk packages (checked figure by figure in the
+test suite). Not computed: interval-censored sensitivity analyses (STAT-7), local control after
+repeat treatment (END-LTP-5).</p>
 {survival_section(survival_rows, arms)}
 <h2>Plots</h2>
 {plots_section(plots)}

@@ -6,7 +6,7 @@ endpoints need; every category carries the rule IDs of response-rules.md that de
 """
 
 from .criteria import PARAMS, PROFILES, Settings, profile_settings, resolve_settings
-from .engine import assess_case, settings_for_case
+from .engine import assess_case, excess_targets, settings_for_case
 from .results import (
     AblatedLesionResult,
     BestResponse,
@@ -31,6 +31,7 @@ __all__ = [
     "SubjectEvents",
     "TimepointResult",
     "assess_case",
+    "excess_targets",
     "profile_settings",
     "resolve_settings",
     "settings_for_case",

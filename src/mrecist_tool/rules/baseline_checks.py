@@ -51,9 +51,7 @@ def baseline_findings(ctx: CaseContext) -> list[Finding]:
     out: list[Finding] = []
     bl = ctx.baseline
     floor, floor_text = measurability_floor(ctx)
-    per_organ: dict[str, list[str]] = {}
     for lesion in ctx.targets:
-        per_organ.setdefault(organ_group(ctx, lesion.id), []).append(lesion.id)
         o = ctx.observation(lesion.id, bl.id)
         if lesion.kind == "portal-vein-thrombus":
             out.append(
@@ -125,19 +123,35 @@ def baseline_findings(ctx: CaseContext) -> list[Finding]:
             )
         if o is None:
             out.append(Finding("REC-B4", "non-target lesion not recorded at baseline", lesion.id, bl.id))
+    out.extend(excess_target_findings(ctx))
+    return out
+
+
+def excess_target_findings(ctx: CaseContext) -> list[Finding]:
+    """§11.2: more targets than REC-B1 / MR-B3 allow.  All recorded targets are still assessed
+    (nothing is dropped silently); the excess is a warning for ``validate``, the timepoint flags
+    and the viewer."""
+    s = ctx.settings
+    rule = "REC-B1" if not s.is_mrecist else "MR-B3"
+    out: list[Finding] = []
     if len(ctx.targets) > s.max_targets_total:
         out.append(
             Finding(
-                "REC-B1" if not s.is_mrecist else "MR-B3",
-                f"{len(ctx.targets)} target lesions, more than the maximum of {s.max_targets_total}",
+                rule,
+                f"{len(ctx.targets)} target lesions, more than the maximum of {s.max_targets_total}; "
+                "all are assessed (§11.2)",
             )
         )
+    per_organ: dict[str, list[str]] = {}
+    for lesion in ctx.targets:
+        per_organ.setdefault(organ_group(ctx, lesion.id), []).append(lesion.id)
     for organ, ids in sorted(per_organ.items()):
         if len(ids) > s.max_targets_per_organ:
             out.append(
                 Finding(
-                    "REC-B1" if not s.is_mrecist else "MR-B3",
-                    f"{len(ids)} target lesions in {organ} ({', '.join(ids)}), more than {s.max_targets_per_organ} per organ",
+                    rule,
+                    f"{len(ids)} target lesions in {organ} ({', '.join(ids)}), more than "
+                    f"{s.max_targets_per_organ} per organ; all are assessed (§11.2)",
                 )
             )
     return out
