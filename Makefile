@@ -1,5 +1,6 @@
 # mrecist-tool: the README's commands.  Everything installs into ./.venv; Debian packages
-# (Xvfb and the xcb libraries napari needs, dicom3tools, dcmtk, chromium) are installed with
+# (Xvfb and the xcb libraries napari needs, dicom3tools, dcmtk, chromium, R with survival,
+# cmprsk and geepack, orthanc with its DICOMweb plugin for the PACS tests) are installed with
 # apt-get when missing and we are root.
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -10,7 +11,9 @@ SYSSTAMP := .venv/.system-deps
 DEBS := xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxkbcommon-x11-0 \
   libxcb-cursor0 libxcb-image0 libxcb-render-util0 libxcb-randr0 libxcb-shape0 libxcb-xfixes0 \
   libxcb-xkb1 libgl1 libegl1 libgl1-mesa-dri libglx-mesa0 libfontconfig1 libdbus-1-3 \
-  fonts-dejavu-core dicom3tools dcmtk chromium
+  fonts-dejavu-core dicom3tools dcmtk chromium \
+  r-base-core r-cran-survival r-cran-cmprsk r-cran-geepack \
+  orthanc orthanc-dicomweb
 XVFB := xvfb-run -a -s "-screen 0 1280x1024x24"
 export XDG_RUNTIME_DIR ?= /tmp/runtime-$(shell id -u)
 
@@ -24,11 +27,16 @@ $(STAMP): pyproject.toml plugins/napari/pyproject.toml
 
 install: $(STAMP)
 
-# Debian packages: needed for the GUI tests (Xvfb), the DICOM validator (dciodvfy) and the
-# report test (chromium).  Skipped quietly when everything is already there.
-$(SYSSTAMP): | $(STAMP)
+# Debian packages: needed for the GUI tests (Xvfb), the DICOM validator (dciodvfy), the
+# report test (chromium), the statistics cross-check against R (survival, cmprsk, geepack)
+# and the PACS tests (Orthanc with DICOMweb).  Skipped quietly when everything is already
+# there; re-checked when this Makefile changes (new packages reach existing checkouts).
+$(SYSSTAMP): Makefile | $(STAMP)
 	@missing=""; \
-	for cmd in xvfb-run dciodvfy dcmdump chromium; do command -v $$cmd >/dev/null || missing=1; done; \
+	for cmd in xvfb-run dciodvfy dcmdump chromium Rscript Orthanc; do command -v $$cmd >/dev/null || missing=1; done; \
+	Rscript -e 'for (p in c("survival", "cmprsk", "geepack")) library(p, character.only = TRUE)' \
+	  >/dev/null 2>&1 || missing=1; \
+	[ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || missing=1; \
 	[ -e /usr/lib/x86_64-linux-gnu/libxcb-cursor.so.0 ] || [ -e /usr/lib/aarch64-linux-gnu/libxcb-cursor.so.0 ] || missing=1; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

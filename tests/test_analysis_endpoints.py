@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from mrecist_tool.analysis import endpoints as ep
+from mrecist_tool.pipeline import endpoints as ep
 from mrecist_tool.rules.criteria import Settings
 
 RAND = "2022-01-10"
@@ -135,12 +135,15 @@ def test_dfs_never_disease_free_excluded_setting_end_dfs_4() -> None:
 
 
 def test_missed_assessments_count_end_gen_4() -> None:
-    from datetime import date
+    from datetime import date, timedelta
 
-    last = date(2022, 4, 10)
-    # interval 90 days: a gap of 182 days (2.02 intervals) is one missed visit, 225 (2.5) two.
-    assert ep.missed_assessments(last, date(2022, 10, 9), 90) == 1
-    assert ep.missed_assessments(last, date(2022, 11, 21), 90) == 2
+    origin, last = date(2022, 1, 10), date(2022, 4, 10)  # last assessment on day 90
+    fixed = ((90, None),)
+    # Visits due on days 180, 270, ...: each is missed once its window (due + 45 days) closed
+    # before the event (§11.14).
+    for event_day, missed in ((225, 0), (226, 1), (315, 1), (316, 2)):
+        when = origin + timedelta(days=event_day)
+        assert ep.missed_assessments(last, when, origin, fixed) == missed, event_day
 
 
 def test_event_after_two_missed_assessments_counted_or_censored_end_gen_4() -> None:
@@ -255,12 +258,14 @@ def test_tumour_ltp_censored_at_last_zone_imaging_pj_5() -> None:
     assert coded(one(ep.tumour_endpoints(ablation(), subject()), "LTP_TUMOUR")) == (365, 0)
 
 
-def test_tumour_ltp_death_and_resection_compete_end_ltp() -> None:
+def test_tumour_ltp_death_competes_resection_censors_end_ltp_11_18() -> None:
     died = ep.tumour_endpoints(ablation(), subject(death_date="2022-12-01", death_cause="other"))
     assert coded(one(died, "LTP_TUMOUR")) == (303, 2)
     assert coded(one(died, "LTPFS_TUMOUR")) == (303, 1)
+    # §11.18: resection of the zone is neither LTP nor death: censored at its date.
     resected = ep.tumour_endpoints(ablation(resected_date="2022-06-01"), subject())
-    assert coded(one(resected, "LTP_TUMOUR")) == (120, 2)
+    assert coded(one(resected, "LTP_TUMOUR")) == (120, 0)
+    assert coded(one(resected, "LTP_TUMOUR_ASSISTED")) == (120, 0)
     assert coded(one(resected, "LTPFS_TUMOUR")) == (120, 0)
 
 
@@ -292,7 +297,7 @@ def test_long_table_has_patient_and_tumour_rows() -> None:
 def test_endpoints_module_is_pure_python() -> None:
     """mrecist assess imports it for every run: no pandas or numpy at import."""
     code = (
-        "import sys, mrecist_tool.analysis.endpoints;"
+        "import sys, mrecist_tool.pipeline.endpoints;"
         "bad = [m for m in ('pandas', 'numpy', 'scipy', 'matplotlib', 'lifelines')"
         " if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
     )

@@ -26,10 +26,12 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from mrecist_tool.casefile import case_to_dict, read_case
 from mrecist_tool.cli.main import main
 from mrecist_tool.errors import DicomError
-from mrecist_tool.exchange import _dicom_common as C
+from mrecist_tool.exchange import codes as C
 from mrecist_tool.exchange.dicom_seg import write_seg
 from mrecist_tool.exchange.dicom_sr import write_sr
+from mrecist_tool.exchange.sources import index_folder
 from mrecist_tool.exchange.sr_import import read_sr
+from mrecist_tool.exchange.uids import TRACKING_UID_KEY, lesion_tracking_uid, stable_uid
 from mrecist_tool.rules import assess_case
 
 ROWS = COLS = 32
@@ -208,9 +210,16 @@ def test_sr_passes_dciodvfy_and_reads_back_the_same_values(study: dict[str, Any]
     sr = hd.sr.srread(out)
     report = sr.content
     planar = report.get_planar_roi_measurement_groups()
-    assert [g.tracking_identifier for g in planar] == ["L1"]
-    l1 = planar[0]
-    assert l1.tracking_uid == C.lesion_tracking_uid(case, "L1")
+    # L1's line twice: on its image as 2D SCOORD (with the measurements, what OHIF draws) and
+    # in patient coordinates as SCOORD3D (no measurements), both with L1's tracking UID.
+    assert [g.tracking_identifier for g in planar] == ["L1", "L1"]
+    l1, l1_3d = planar
+    assert l1.tracking_uid == l1_3d.tracking_uid == lesion_tracking_uid(case, "L1")
+    assert l1.roi.ValueType == "SCOORD" and l1.roi.GraphicType == "POLYLINE"
+    # Pixel coordinates: column = (x - x0) / 2 mm + 0.5 (PS3.3 C.18.6.1.1), row likewise.
+    assert np.allclose(l1.roi.value, [[13.5, 16.5], [19.65, 16.5]], atol=1e-4)
+    expected_sop = pydicom.dcmread(study["fu1_files"][1]).SOPInstanceUID
+    assert l1.roi.ContentSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID == expected_sop
     values = {m.name.value: m for m in l1.get_measurements()}
     viable = values[C.VIABLE_DIAMETER.value]
     assert Decimal(str(viable[0].MeasuredValueSequence[0].NumericValue)) == Decimal("12.3")
@@ -218,10 +227,12 @@ def test_sr_passes_dciodvfy_and_reads_back_the_same_values(study: dict[str, Any]
     # The measurement references the CT slice the line lies on (z = 3 mm: the second slice).
     refs = viable.referenced_images
     assert len(refs) == 1
-    expected_sop = pydicom.dcmread(study["fu1_files"][1]).SOPInstanceUID
     assert refs[0].referenced_sop_instance_uid == expected_sop
-    assert np.allclose(l1.roi.value, [[-6, 0, 3], [6.3, 0, 3]], atol=1e-5)
-    assert l1.roi.ReferencedFrameOfReferenceUID == study["for_uid"]
+    assert l1_3d.roi.ValueType == "SCOORD3D"
+    # (highdicom lists the TID 1502 "Time Point Order" NUM among a group's measurements.)
+    assert [m.name.meaning for m in l1_3d.get_measurements()] == ["Time Point Order"]
+    assert np.allclose(l1_3d.roi.value, [[-6, 0, 3], [6.3, 0, 3]], atol=1e-5)
+    assert l1_3d.roi.ReferencedFrameOfReferenceUID == study["for_uid"]
 
     others = {g.tracking_identifier: g for g in report.get_image_measurement_groups()}
     assert set(others) == {"L2", "N1"}
@@ -262,7 +273,7 @@ def test_tracking_uids_are_stable_across_timepoints_and_between_sr_and_seg(
     seg = write_seg(case, "FU1", study["dicom"], tmp_path / "seg.dcm")
     assert seg.segments[0].tracking_uid == uids["FU1"]["L1"]
     # Derived from the pseudonym and the lesion id only: the same in a fresh process.
-    assert uids["BL"]["L1"] == C.stable_uid("lesion", "CRLM-0007", "L1")
+    assert uids["BL"]["L1"] == stable_uid("lesion", "CRLM-0007", "L1")
 
 
 def test_seg_with_overlapping_segments_passes_dciodvfy_and_reads_back(
@@ -285,7 +296,7 @@ def test_seg_with_overlapping_segments_passes_dciodvfy_and_reads_back(
     assert desc[1].SegmentLabel == "L1"
     assert desc[2].SegmentLabel == "L1 ablation zone"
     assert desc[2].SegmentedPropertyTypeCodeSequence[0].CodeValue == C.SEG_TYPE_ABLATION_ZONE.value
-    assert seg.get_segment_numbers(tracking_uid=C.lesion_tracking_uid(case, "L1")) == [1]
+    assert seg.get_segment_numbers(tracking_uid=lesion_tracking_uid(case, "L1")) == [1]
     source_uids = [pydicom.dcmread(p).SOPInstanceUID for p in sorted((study["dicom"] / "fu1").glob("*.dcm"))]
     pixels = seg.get_pixels_by_source_instance(
         source_sop_instance_uids=source_uids, segment_numbers=[1, 2], assert_missing_frames_are_empty=True
@@ -326,7 +337,7 @@ def test_import_of_our_sr_round_trips_measurements_and_lines(study: dict[str, An
         les.id: (les.role, les.kind) for les in case.lesions
     }
     # Our derived UIDs are recognised, so nothing foreign is recorded.
-    assert all(C.TRACKING_UID_KEY not in les.extra for les in imported.lesions)
+    assert all(TRACKING_UID_KEY not in les.extra for les in imported.lesions)
     before = {(o.lesion, o.timepoint): o for o in case.observations}
     for o in imported.observations:
         ref = before[(o.lesion, o.timepoint)]
@@ -422,13 +433,13 @@ def test_import_of_another_viewers_sr(study: dict[str, Any], tmp_path: Path) -> 
     merged = read_case(out)
     new = merged.lesion("Lesion-A")
     assert new.role == "new"  # first seen after the baseline
-    assert new.extra[C.TRACKING_UID_KEY] == uid
+    assert new.extra[TRACKING_UID_KEY] == uid
     obs = merged.observation_index()[("Lesion-A", "FU1")]
     # mRECIST case, foreign SR: the long axis is read as the viable diameter (--long-axis-as auto).
     assert obs.viable_diameter_mm == Decimal("20.50") and obs.longest_diameter_mm is None
     assert obs.reader == "Reader^Two"
     # Exported again, the lesion keeps the foreign tracking UID.
-    assert C.lesion_tracking_uid(merged, "Lesion-A") == uid
+    assert lesion_tracking_uid(merged, "Lesion-A") == uid
 
 
 def test_import_refuses_a_non_tid1500_file_but_keeps_the_others(
@@ -494,7 +505,7 @@ def _sop_uids_by_series(folder: Path) -> dict[str, list[str]]:
 def test_sample_studies_every_timepoint_exports_valid_sr_and_seg(sample_subject: Path, tmp_path: Path) -> None:
     case = read_case(sample_subject)
     dicom = sample_subject.parent / "dicom"
-    index = C.index_folder(dicom)  # read the headers once for all timepoints
+    index = index_folder(dicom)  # read the headers once for all timepoints
     sop_uids = _sop_uids_by_series(dicom)
     for tp in case.timepoints:
         sr_path, seg_path = tmp_path / f"{tp.id}_sr.dcm", tmp_path / f"{tp.id}_seg.dcm"

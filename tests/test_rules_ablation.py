@@ -9,6 +9,7 @@ technique-efficacy window 21–56), 130 and 220.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -291,7 +292,7 @@ def test_ABL_6_setting_zero_means_contiguous_only(gap: str, kind: str) -> None:
 @pytest.mark.parametrize(("gap", "kind"), [("5", "LTP"), ("5.01", "IDP")])
 def test_ABL_6_setting_5mm(gap: str, kind: str) -> None:
     a = ablation_case(
-        {("L1", "FU1"): "absent", ("X1", "FU2"): focus("15", gap)}, fu_days=(40, 130), ltp_max_distance_mm="5"
+        {("L1", "FU1"): "absent", ("X1", "FU2"): focus("15", gap)}, fu_days=(40, 130), ltp_max_distance_mm=Decimal("5")
     )
     assert kind in a.timepoint("FU2").progression
 

@@ -360,6 +360,21 @@ def test_REC_C2_bor_stop_at_new_therapy(stop: bool, expected: str) -> None:
     assert a.best.category == expected
 
 
+def test_REC_C2_bor_stop_at_new_therapy_is_on_by_default() -> None:
+    from mrecist_tool.rules import Settings
+
+    assert Settings().bor_stop_at_new_therapy is True
+    a = course([(56, "35"), (112, "20")], procedures=[("CT2", "systemic-therapy", day(70), [])])
+    assert a.best.category == "SD"
+
+
+@pytest.mark.parametrize(("therapy_day", "expected"), [(111, "SD"), (112, "PR"), (113, "PR")])
+def test_REC_C2_scan_on_the_day_new_therapy_starts_still_counts(therapy_day: int, expected: str) -> None:
+    """REC-C2 [D]: a scan dated on the day the new therapy starts precedes the first dose."""
+    a = course([(56, "35"), (112, "20")], procedures=[("CT2", "systemic-therapy", day(therapy_day), [])])
+    assert a.best.category == expected
+
+
 def test_REC_C2_new_therapy_before_baseline_does_not_stop_anything() -> None:
     a = course(
         [(56, "20")],
@@ -425,12 +440,46 @@ def test_REC_C6_CR_NE_CR(allow: bool, expected: str, confirmed: bool) -> None:
     assert a.best.confirmed is confirmed
 
 
-def test_REC_C6_confirmation_is_the_next_evaluable_assessment_at_least_28_days_later() -> None:
-    """An SD 14 days after the PR is too early to count either way; the PR 42 days after confirms."""
-    a = course([(56, "25"), (70, "29"), (98, "25")], **CONFIRM)
+@pytest.mark.parametrize(("accept", "expected", "confirmed"), [(False, "SD", False), (True, "PR", True)])
+def test_REC_C6_11_8_intervening_SD_breaks_confirmation_unless_accepted(
+    accept: bool, expected: str, confirmed: bool
+) -> None:
+    """§11.8 / REC-C6: PR, SD, PR gives SD (minimum met) by default, as admiralonco's
+    accept_sd = FALSE; confirm_accept_intervening_sd=True accepts the SD: confirmed PR."""
+    a = course([(56, "25"), (70, "29"), (98, "25")], confirm_accept_intervening_sd=accept, **CONFIRM)
     assert overall(a) == ["PR", "SD", "PR"]
-    assert a.best.category == "PR"
-    assert a.best.confirmed is True
+    assert a.best.category == expected
+    assert a.best.confirmed is confirmed
+
+
+def test_REC_C6_confirm_accept_intervening_sd_defaults_to_false() -> None:
+    from mrecist_tool.rules import Settings
+
+    assert Settings().confirm_accept_intervening_sd is False
+
+
+def test_REC_C6_accepts_only_one_intervening_SD() -> None:
+    """Two SDs between the PR and the next PR: not confirmed even when one SD is accepted."""
+    a = course([(56, "25"), (70, "29"), (84, "29"), (112, "25")], confirm_accept_intervening_sd=True, **CONFIRM)
+    assert overall(a) == ["PR", "SD", "SD", "PR"]
+    assert a.best.category == "SD"
+
+
+def test_REC_C6_accepted_SD_may_itself_be_28_days_later() -> None:
+    """PR day 56, SD day 84 (28 days later), PR day 112: the SD is the one accepted SD."""
+    a = course([(56, "25"), (84, "29"), (112, "25")], confirm_accept_intervening_sd=True, **CONFIRM)
+    assert a.best.category == "PR" and a.best.confirmed is True
+    b = course([(56, "25"), (84, "29"), (112, "25")], **CONFIRM)
+    assert b.best.category == "SD"
+
+
+def test_REC_C6_a_response_sooner_than_28_days_neither_confirms_nor_breaks() -> None:
+    """PR day 56, PR day 70 (14 days: too soon), PR day 84 (28 days: confirms, inclusive)."""
+    a = course([(56, "25"), (70, "25"), (84, "25")], **CONFIRM)
+    assert a.best.category == "PR" and a.best.confirmed is True
+    # One day short: day 83 is 27 days after day 56 (and 13 after day 70): nothing confirmed.
+    b = course([(56, "25"), (70, "25"), (83, "25")], **CONFIRM)
+    assert b.best.category == "SD" and b.best.confirmed is False
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ def test_cli_assess_path_is_light() -> None:
     """`mrecist assess` without --parquet must not pay for pandas or numpy at start-up."""
     code = (
         "import sys; from mrecist_tool.cli.main import build_parser; build_parser();"
-        "import mrecist_tool.cli.batch, mrecist_tool.exchange.tables, mrecist_tool.exchange.assessment_json;"
+        "import mrecist_tool.cli.batch, mrecist_tool.pipeline.tables, mrecist_tool.pipeline.assessment_json;"
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -478,7 +479,7 @@ def test_MR_V5_too_small_counts_5mm_and_is_flagged() -> None:
 
 
 def test_MR_V5_too_small_default_setting() -> None:
-    a = run({("L1", "FU1"): "too-small"}, stable_target=False, too_small_default_mm="3")
+    a = run({("L1", "FU1"): "too-small"}, stable_target=False, too_small_default_mm=Decimal("3"))
     assert a.timepoint("FU1").target_sum_mm == 3
 
 

@@ -16,8 +16,8 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mrecist_tool.exchange.tables import assessment_tables
 from mrecist_tool.model import Case, Lesion, Observation, Subject, Timepoint
+from mrecist_tool.pipeline.tables import assessment_tables
 from mrecist_tool.rules import assess_case
 from mrecist_tool.rules.arith import meets_pr, meets_relative_pd
 

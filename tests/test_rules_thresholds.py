@@ -169,7 +169,7 @@ def test_REC_S2_too_small_counts_5mm_and_absent_counts_0() -> None:
 
 
 def test_GEN5_percentages_only_rounded_for_display() -> None:
-    from mrecist_tool.exchange.tables import timepoint_rows
+    from mrecist_tool.pipeline.tables import timepoint_rows
 
     case = build(tps=TPS[:2], lesions={"L1": "target"}, obs={("L1", "BL"): "30", ("L1", "FU1"): "20"})
     a = assess_case(case)

@@ -18,7 +18,7 @@ def test_manifest_is_discovered() -> None:
     contributions = manifest.contributions
     assert {r.command for r in contributions.readers or []} == {
         "napari-mrecist.get_case_reader", "napari-mrecist.get_dicom_reader"}
-    assert [w.display_name for w in contributions.widgets or []] == ["Assessment"]
+    assert [w.display_name for w in contributions.widgets or []] == ["Assessment", "Open from PACS"]
     assert [s.key for s in contributions.sample_data or []] == ["sample_subject"]
 
 

@@ -2,8 +2,10 @@
 
 Modules (import them directly; this package imports nothing heavy):
 
-* :mod:`.endpoints` — per subject / per tumour time and event code of OS, DFS, CSS, LTP, LTPFS
-  (pure Python; ``mrecist assess`` uses it for the endpoint columns of subjects.csv);
+The endpoint derivation itself (per subject / per tumour time and event code of OS, DFS, CSS,
+LTP, LTPFS) is pure Python and lives below this package, in :mod:`mrecist_tool.pipeline.endpoints`,
+because ``mrecist assess`` writes the endpoint columns of subjects.csv with it.
+
 * :mod:`.dataset` — the analysis dataset from assessment tables, an ``mrecist assess`` output
   folder, or case files;
 * :mod:`.proportions` — ORR and DCR with Clopper–Pearson intervals and the arm difference;

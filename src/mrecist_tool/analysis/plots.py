@@ -31,9 +31,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from ..atomic import atomic_write_with
+from ..pipeline.endpoints import DAYS_PER_MONTH, ENDPOINT_LABELS, parse_date
 from . import survival
 from .dataset import AnalysisData, best_change, change_over_time
-from .endpoints import DAYS_PER_MONTH, ENDPOINT_LABELS, parse_date
 
 plt.rcParams.update({
     "svg.fonttype": "none",  # text stays text in SVG: smaller files, editable labels
@@ -70,10 +71,8 @@ def save(fig: Figure, out_dir: str | Path, name: str) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = {"png": out / f"{name}.png", "svg": out / f"{name}.svg"}
     for kind, path in paths.items():
-        tmp = path.with_name(f".{path.name}.tmp")
         # No bbox_inches="tight": it renders every figure twice; layouts set their margins.
-        fig.savefig(tmp, format=kind, dpi=110)
-        tmp.replace(path)
+        atomic_write_with(path, partial(fig.savefig, format=kind, dpi=110))
     plt.close(fig)
     return paths
 
@@ -270,6 +269,22 @@ def _curve_figure() -> tuple[Figure, plt.Axes, plt.Axes]:
     return fig, ax, risk
 
 
+def _curve_steps(time: np.ndarray, value: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                 start: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A step curve from time 0 (value ``start`` unless an event happened at 0); a missing
+    interval (where R gives NA: the curve at 0 or 1) is drawn as the curve itself."""
+    if len(time) and time[0] == 0:
+        xs, ys, lo, hi = time, value, lower, upper
+    else:
+        xs = np.concatenate([[0.0], time])
+        ys = np.concatenate([[start], value])
+        lo = np.concatenate([[np.nan], lower])
+        hi = np.concatenate([[np.nan], upper])
+    lo = np.where(np.isnan(lo), ys, lo)
+    hi = np.where(np.isnan(hi), ys, hi)
+    return xs, ys, lo, hi
+
+
 def _groups(endpoints: pd.DataFrame, endpoint: str, arms: Sequence[str]) -> dict[str, pd.DataFrame]:
     data = survival.analysable(endpoints, endpoint)
     return {arm: data[data["arm"] == arm] for arm in arms if (data["arm"] == arm).any()}
@@ -287,16 +302,14 @@ def km_plot(endpoints: pd.DataFrame, endpoint: str, arms: Sequence[str]) -> Figu
     for arm, part in groups.items():
         kmf = survival.fit_km(part["time_months"], part["event"] == 1)
         colour = arm_colour(arms, arm)
-        sf = kmf.survival_function_
-        ci = kmf.confidence_interval_survival_function_
-        ax.step(sf.index, sf.iloc[:, 0], where="post", color=colour,
+        xs, ys, lows, highs = _curve_steps(kmf.time, kmf.surv, kmf.lower, kmf.upper, start=1.0)
+        ax.step(xs, ys, where="post", color=colour,
                 label=f"{arm} (n={len(part)}, events={int((part['event'] == 1).sum())})")
-        ax.fill_between(ci.index, ci.iloc[:, 0], ci.iloc[:, 1], step="post", color=colour,
-                        alpha=0.15, linewidth=0)
+        ax.fill_between(xs, lows, highs, step="post", color=colour, alpha=0.15, linewidth=0)
         censored = part.loc[part["event"] != 1, "time_months"].to_numpy(float)
         if len(censored):
-            ax.plot(censored, kmf.survival_function_at_times(censored).to_numpy(), "|",
-                    color=colour, markersize=5, alpha=0.7)
+            idx = np.searchsorted(kmf.time, censored, side="right") - 1
+            ax.plot(censored, kmf.surv[idx], "|", color=colour, markersize=5, alpha=0.7)
     ax.set_xlim(0, x_max)
     ax.set_ylim(0, 1.02)
     ax.set_xticks([t for t in RISK_TIMES if t <= x_max])
@@ -320,19 +333,14 @@ def cif_plot(endpoints: pd.DataFrame, endpoint: str, arms: Sequence[str]) -> Fig
     top = 0.05
     for arm, part in groups.items():
         ajf = survival.fit_aj(part["time_months"], part["event"].astype(int))
-        cif = ajf.cumulative_density_
         colour = arm_colour(arms, arm)
-        ax.step(cif.index, cif.iloc[:, 0], where="post", color=colour,
+        xs, ys, lows, highs = _curve_steps(ajf.time, ajf.cif, ajf.lower, ajf.upper, start=0.0)
+        ax.step(xs, ys, where="post", color=colour,
                 label=f"{arm} (n={len(part)}, events={int((part['event'] == 1).sum())}, "
                       f"competing={int((part['event'] == 2).sum())})")
-        if ajf.confidence_interval_ is not None:
-            ci = ajf.confidence_interval_
-            low = np.minimum(ci.iloc[:, 0], ci.iloc[:, 1]).fillna(0.0)
-            high = np.maximum(ci.iloc[:, 0], ci.iloc[:, 1]).fillna(0.0)
-            ax.fill_between(ci.index, low, high, step="post", color=colour, alpha=0.15,
-                            linewidth=0)
-            top = max(top, float(high[ci.index <= x_max].max()))
-        top = max(top, float(cif.iloc[:, 0].max()))
+        ax.fill_between(xs, lows, highs, step="post", color=colour, alpha=0.15, linewidth=0)
+        shown = xs <= x_max
+        top = max(top, float(np.nanmax(np.concatenate([highs[shown], ys[shown]]))))
     ax.set_xlim(0, x_max)
     ax.set_ylim(0, min(1.0, top * 1.15))
     ax.set_xticks([t for t in RISK_TIMES if t <= x_max])

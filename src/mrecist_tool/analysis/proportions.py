@@ -22,7 +22,7 @@ import pandas as pd
 from scipy.stats import binomtest
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from .endpoints import parse_bool
+from ..pipeline.endpoints import parse_bool
 
 CP_METHOD = "Clopper-Pearson exact 95% CI"
 DIFF_METHOD = "difference (first - second arm), Newcombe hybrid score 95% CI"

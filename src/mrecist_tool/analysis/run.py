@@ -3,7 +3,7 @@
 Files written to the output folder (all atomically):
 
 * ``endpoints.csv`` — long format, one row per subject (or tumour) and endpoint
-  (:data:`mrecist_tool.analysis.endpoints.LONG_COLUMNS`; event 0 censored, 1 event, 2 competing);
+  (:data:`mrecist_tool.pipeline.endpoints.LONG_COLUMNS`; event 0 censored, 1 event, 2 competing);
 * ``orr.csv`` and ``dcr.csv`` — rates per arm, overall and the difference between two arms
   (``endpoint, arm, n, responders, orr, ci_low, ci_high, method, excluded_no_target``);
 * ``bor.csv`` — best overall response counts per arm;
@@ -11,6 +11,8 @@ Files written to the output folder (all atomically):
   patient-clustered intervals;
 * ``survival.csv`` — estimates and tests per endpoint and arm
   (:data:`mrecist_tool.analysis.survival.SURVIVAL_COLUMNS`);
+* ``at_risk.csv`` — numbers at risk, cumulative events and censorings every 6 months per endpoint
+  and arm (the table under each curve);
 * ``plots/NAME.png`` and ``plots/NAME.svg`` for every plot;
 * ``report.html`` — the self-contained report.
 """
@@ -69,6 +71,7 @@ def run_analysis(
     say("survival statistics")
     sv = survival.survival_table(data.endpoints, data.subjects, arms)
     files["survival"] = write_csv(sv, out / "survival.csv")
+    files["at_risk"] = write_csv(survival.at_risk_table(data.endpoints, arms), out / "at_risk.csv")
     plots: WorkerResult | None = None
     if pending is not None:
         say("plots: waiting for the parallel process")

@@ -1,47 +1,54 @@
-"""Time-to-event statistics per endpoint and arm (STAT-1 to STAT-4, STAT-6), with lifelines.
+"""Time-to-event statistics per endpoint and arm (STAT-1 to STAT-4, STAT-6): ``survival.csv``.
 
-Times are in months (GEN-6: days / 30.4375).  For each endpoint of the long endpoint table
-(:mod:`mrecist_tool.analysis.endpoints`) and each arm (and all subjects together):
+Times are in months (GEN-6: days / 30.4375).  Every estimate follows R's ``survival`` and
+``cmprsk`` packages and is compared with them in ``tests/test_r_crosscheck.py``.  For each
+endpoint of the long endpoint table (:mod:`mrecist_tool.pipeline.endpoints`) and each arm (and
+all subjects together):
 
-* STAT-1: Kaplan–Meier (``lifelines.KaplanMeierFitter``) with Greenwood variance and pointwise
-  95 % intervals on the log(−log) scale (lifelines' "exponential Greenwood" interval); the median
-  with the interval where that pointwise band crosses 0.5 (Brookmeyer–Crowley with the
-  log(−log) transform: equal to statsmodels' ``quantile_ci(method="cloglog")``); landmark
-  survival at 12, 24, 36 and 60 months.  Only event code 1 is an event: competing events (2)
-  are censored, and such rows are labelled "cause-specific".
+* STAT-1: Kaplan–Meier (:mod:`.kaplan_meier`): Greenwood variance, pointwise 95 % log(−log)
+  interval, the median with its Brookmeyer–Crowley interval, landmark survival at 12, 24, 36
+  and 60 months, and the restricted mean survival time (RMST) to a common horizon.  Only event
+  code 1 is an event: competing events (2) are censored and such rows say "cause-specific".
 * STAT-2: median follow-up by reverse Kaplan–Meier (Schemper & Smith) on the OS data.
-* STAT-3: log-rank test (``lifelines.statistics.logrank_test``); Cox hazard ratio of the first arm
-  versus the second (``CoxPHFitter``, Efron ties), with a Schoenfeld-residual test of
-  proportional hazards; for patient endpoints, when the subjects carry randomisation strata,
-  also the stratified log-rank test (``statsmodels.duration.survfunc.survdiff``) and the
-  stratified Cox model.
-* STAT-4: Aalen–Johansen cumulative incidence of the event with competing events (code 2) as a
-  competing risk (``AalenJohansenFitter``), with its delta-method log(−log) interval, at the
-  landmarks; for LTP, CSS and registry DFS.  Gray's test and Fine–Gray regression are **not**
-  computed; the cause-specific Cox HR is reported instead.
-* STAT-6: per-tumour endpoints use a marginal Cox model with patient clusters (robust sandwich
-  variance, ``cluster_col``); the log-rank p-value there ignores clustering and says so; every
-  row reports the number of patients and of tumours.
+* STAT-3: log-rank test (lifelines; stratified by the randomisation strata with statsmodels'
+  ``survdiff`` when the subjects carry strata); Cox hazard ratio of the first arm versus the
+  second (:mod:`.cox`, Efron ties) with Wald and likelihood-ratio p-values, unstratified and
+  stratified; the proportional-hazards test of R's current ``cox.zph`` (score test, Kaplan–Meier
+  time transform); the RMST difference.
+* STAT-4: Aalen–Johansen cumulative incidence of the event with competing events as a competing
+  risk (:mod:`.cumulative_incidence`) at the landmarks, Gray's test (:mod:`.gray_test`) and the
+  Fine–Gray subdistribution hazard ratio (:mod:`.fine_gray`) — for DFS (registry definition),
+  CSS and the LTP endpoints.
+* STAT-6: per-tumour endpoints use a marginal Cox (and Fine–Gray) model with patient clusters
+  (robust sandwich variance); the log-rank and Gray p-values there ignore clustering and say
+  so; every row reports the number of patients and of tumours.
+
+Values R reports as ``NA`` are empty cells: an interval where the survival is 1, a median that
+is not reached (``note`` says "not reached"), a landmark past the last follow-up.
 """
 
 from __future__ import annotations
 
 import json
-import warnings
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from lifelines import AalenJohansenFitter, CoxPHFitter, KaplanMeierFitter
-from lifelines.statistics import logrank_test, proportional_hazard_test
-from lifelines.utils import median_survival_times
+from lifelines.statistics import logrank_test
+from scipy.stats import norm
 from statsmodels.duration.survfunc import survdiff
 
-from .endpoints import COMPETING_RISK_ENDPOINTS, ENDPOINT_LABELS
+from ..pipeline.endpoints import COMPETING_RISK_ENDPOINTS, ENDPOINT_LABELS
+from . import cox, fine_gray, gray_test
+from . import cumulative_incidence as cif_mod
+from . import kaplan_meier as km_mod
 
 LANDMARKS_MONTHS = (12, 24, 36, 60)
+RMST_MAX_MONTHS = 60.0
 ALL_ARMS = "all"
+PRIMARY_ENDPOINT = "DFS"
 SURVIVAL_COLUMNS = (
     "endpoint",
     "unit",
@@ -59,25 +66,29 @@ SURVIVAL_COLUMNS = (
     "events",
     "competing",
     "method",
+    "p_value_lr",
+    "std_error",
+    "note",
 )
 
-KM_METHOD = "Kaplan-Meier; Greenwood variance, log(-log) 95% CI"
+# What a cumulative incidence of each competing-risk endpoint counts (never "survival").
+CIF_LABELS = {
+    "DFS": "Recurrence or death due to disease (other-cause death competing)",
+    "CSS": "Cancer death (other-cause death competing)",
+    "LTP": "First LTP per patient (death without LTP competing)",
+    "LTP_TUMOUR": "LTP per tumour from ablation (death or resection competing)",
+    "LTP_TUMOUR_ASSISTED": "LTP per tumour incl. assisted complete ablation (death or resection "
+                           "competing)",
+}
+
+KM_METHOD = "Kaplan-Meier; Greenwood variance, log(-log) 95% CI; median: Brookmeyer-Crowley"
 KM_CS_METHOD = KM_METHOD + "; cause-specific: competing events censored"
-AJ_METHOD = (
-    "Aalen-Johansen cumulative incidence; competing events as competing risk; log(-log) 95% CI"
-)
-
-
-# Fitted estimators by data: the report's plots redraw the curves the tables were computed from,
-# and fitting (the Aalen–Johansen variance above all) is the slow part of an analysis.
-_FITS: dict[tuple[Any, ...], Any] = {}
-_MAX_FITS = 128
-
-
-def _remember(key: tuple[Any, ...], fitter: Any) -> None:
-    if len(_FITS) >= _MAX_FITS:
-        _FITS.pop(next(iter(_FITS)))
-    _FITS[key] = fitter
+AJ_METHOD = ("Aalen-Johansen cumulative incidence; competing events as competing risk; "
+             "infinitesimal-jackknife SE (R survfit); log(-log) 95% CI")
+RMST_METHOD = "restricted mean survival time (area under the KM curve), R survfit SE, normal 95% CI"
+PH_METHOD = ("proportional-hazards score test of R survival >= 3.0 cox.zph (Grambsch-Therneau; "
+             "time transform: Kaplan-Meier)")
+NOT_REACHED = "not reached"
 
 
 def analysable(endpoints: pd.DataFrame, endpoint: str) -> pd.DataFrame:
@@ -86,100 +97,40 @@ def analysable(endpoints: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     return part.dropna(subset=["time_months", "event"])
 
 
-def _step_value(frame: pd.DataFrame, t: float) -> pd.Series | None:
-    """Row of a right-continuous step function (indexed by time) at time ``t``."""
-    idx = frame.index.values.astype(float)
-    pos = int(np.searchsorted(idx, t, side="right")) - 1
-    if pos < 0:
-        return None
-    return frame.iloc[pos]
+def fit_km(durations: Sequence[float] | np.ndarray | pd.Series,
+           events: Sequence[bool] | np.ndarray | pd.Series) -> km_mod.KMFit:
+    """A Kaplan–Meier fit of months and event flags (R's conventions)."""
+    return km_mod.fit(np.asarray(durations, dtype=float), np.asarray(events, dtype=bool))
 
 
-def _ci_columns(ci: pd.DataFrame) -> tuple[str, str]:
-    low = next(c for c in ci.columns if "lower" in c)
-    high = next(c for c in ci.columns if "upper" in c)
-    return low, high
+def km_at(kmf: km_mod.KMFit, t: float) -> tuple[float, float, float]:
+    """Survival at ``t`` months with its interval (NaN where R gives NA)."""
+    return kmf.at(t)
 
 
-def fit_km(
-    durations: Sequence[float], events: Sequence[bool], label: str = "KM"
-) -> KaplanMeierFitter:
-    """A Kaplan–Meier fit (Greenwood, log(−log) interval) of months and event flags."""
-    t = np.asarray(durations, dtype=float)
-    e = np.asarray(events, dtype=bool)
-    key = ("km", label, t.tobytes(), e.tobytes())
-    if key not in _FITS:
-        kmf = KaplanMeierFitter(label=label)
-        kmf.fit(t, e)
-        _remember(key, kmf)
-    return _FITS[key]
+def km_median(kmf: km_mod.KMFit) -> tuple[float, float, float]:
+    """Median and its 95 % interval (NaN when not reached)."""
+    return kmf.median()
 
 
-def km_median(kmf: KaplanMeierFitter) -> tuple[float, float, float]:
-    """Median and its 95 % interval (inf when not reached)."""
-    median = float(kmf.median_survival_time_)
-    ci = median_survival_times(kmf.confidence_interval_)
-    low_col, high_col = _ci_columns(ci)
-    return median, float(ci[low_col].iloc[0]), float(ci[high_col].iloc[0])
+def fit_aj(durations: Sequence[float] | np.ndarray | pd.Series,
+           events: Sequence[int] | np.ndarray | pd.Series) -> cif_mod.CIFit:
+    """Aalen–Johansen CIF of event code 1 with code 2 competing (day-0 events counted)."""
+    return cif_mod.fit(np.asarray(durations, dtype=float), np.asarray(events, dtype=int))
 
 
-def km_at(kmf: KaplanMeierFitter, t: float) -> tuple[float, float, float]:
-    """Survival at ``t`` months with its interval; NaN past the last follow-up time."""
-    if t > float(kmf.durations.max()):
-        return float("nan"), float("nan"), float("nan")
-    sf = _step_value(kmf.survival_function_, t)
-    ci = _step_value(kmf.confidence_interval_survival_function_, t)
-    if sf is None or ci is None:
-        return 1.0, 1.0, 1.0
-    low_col, high_col = _ci_columns(kmf.confidence_interval_survival_function_)
-    return float(sf.iloc[0]), float(ci[low_col]), float(ci[high_col])
-
-
-_JITTER = 1e-6  # months; lifelines jitters tied times by up to this much (recursively)
-_JITTER_TOLERANCE = 1e-4
-
-
-def fit_aj(
-    durations: Sequence[float], events: Sequence[int], label: str = "CIF"
-) -> AalenJohansenFitter:
-    """Aalen–Johansen CIF of event code 1 with code 2 competing.
-
-    lifelines breaks tied times by a tiny random jitter; with a fixed seed the result is
-    reproducible, and the point estimate equals the tied-data Aalen–Johansen estimate because the
-    jitter only orders events within a day.
-    """
-    t = np.asarray(durations, dtype=float)
-    e = np.asarray(events, dtype=int)
-    key = ("aj", label, t.tobytes(), e.tobytes())
-    if key not in _FITS:
-        ajf = AalenJohansenFitter(seed=2024, jitter_level=_JITTER, calculate_variance=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ajf.fit(t, e, event_of_interest=1, label=label)
-        _remember(key, ajf)
-    return _FITS[key]
-
-
-def aj_at(ajf: AalenJohansenFitter, t: float) -> tuple[float, float, float]:
+def aj_at(ajf: cif_mod.CIFit, t: float) -> tuple[float, float, float]:
     """Cumulative incidence at ``t`` months with its interval (NaN past the last time)."""
-    t = t + _JITTER_TOLERANCE  # an event jittered to just after t still happened at t
-    if t > float(np.max(ajf.durations)) + 2 * _JITTER_TOLERANCE:
-        return float("nan"), float("nan"), float("nan")
-    cif = _step_value(ajf.cumulative_density_, t)
-    if cif is None:
-        return 0.0, 0.0, 0.0
-    value = float(cif.iloc[0])
-    ci = ajf.confidence_interval_
-    if value == 0.0:
-        return 0.0, float("nan"), float("nan")
-    if ci is None:
-        return value, float("nan"), float("nan")
-    row = _step_value(ci, t)
-    if row is None:
-        return value, float("nan"), float("nan")
-    # lifelines 0.30 labels the two bound columns the wrong way round; take them by value.
-    bounds = sorted(float(v) for v in row.values)
-    return value, bounds[0], bounds[-1]
+    return ajf.at(t)
+
+
+def rmst_horizon(data: pd.DataFrame, arms: Sequence[str]) -> float:
+    """Common RMST horizon: the shortest of the arms' longest follow-up, at most 60 months."""
+    last = [float(data.loc[data["arm"] == a, "time_months"].max()) for a in arms
+            if (data["arm"] == a).any()]
+    if not last:
+        return float("nan")
+    return float(min(RMST_MAX_MONTHS, *last))
 
 
 def _strata_labels(subjects: pd.DataFrame) -> pd.Series:
@@ -199,6 +150,19 @@ def _strata_labels(subjects: pd.DataFrame) -> pd.Series:
     return pd.Series(subjects["strata"].map(label).values, index=subjects["subject"].values)
 
 
+def strata_description(subjects: pd.DataFrame) -> str:
+    """The randomisation factors' names, e.g. ``metastases`` (empty when there are none)."""
+    names: set[str] = set()
+    for text in subjects.get("strata", pd.Series(dtype=object)).fillna(""):
+        try:
+            value = json.loads(text) if isinstance(text, str) and text.strip() else {}
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            names.update(value)
+    return ", ".join(sorted(names))
+
+
 def _base(endpoint: str, unit: str, arm: str, part: pd.DataFrame) -> dict[str, Any]:
     return {
         "endpoint": endpoint,
@@ -209,81 +173,129 @@ def _base(endpoint: str, unit: str, arm: str, part: pd.DataFrame) -> dict[str, A
         "n_tumours": len(part) if unit == "tumour" else "",
         "events": int((part["event"] == 1).sum()),
         "competing": int((part["event"] == 2).sum()),
+        "p_value_lr": "",
+        "std_error": "",
+        "note": "",
     }
 
 
-def _describe(endpoint: str, unit: str, arm: str, part: pd.DataFrame) -> list[dict[str, Any]]:
+def _num(value: float) -> float | str:
+    """A finite float, or an empty cell (R's NA)."""
+    return value if value == value and not math.isinf(value) else ""
+
+
+def _describe(endpoint: str, unit: str, arm: str, part: pd.DataFrame,
+              tau: float) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     base = _base(endpoint, unit, arm, part)
     has_competing = base["competing"] > 0
     km_method = KM_CS_METHOD if has_competing else KM_METHOD
     estimator = "KM (cause-specific)" if has_competing else "KM"
     kmf = fit_km(part["time_months"], part["event"] == 1)
-    median, low, high = km_median(kmf)
+    median, low, high = kmf.median()
     rows.append({**base, "estimator": estimator, "statistic": "median", "time_months": "",
-                 "estimate": median, "ci_low": low, "ci_high": high, "method": km_method})
+                 "estimate": _num(median), "ci_low": _num(low), "ci_high": _num(high),
+                 "method": km_method, "note": NOT_REACHED if median != median else ""})
     for t in LANDMARKS_MONTHS:
-        value, low, high = km_at(kmf, t)
+        value, low, high = kmf.at(t)
+        note = "past the last follow-up" if value != value else ""
         rows.append({**base, "estimator": estimator, "statistic": f"survival_{t}m",
-                     "time_months": t, "estimate": value, "ci_low": low, "ci_high": high,
-                     "method": km_method})
+                     "time_months": t, "estimate": _num(value), "ci_low": _num(low),
+                     "ci_high": _num(high), "method": km_method, "note": note})
+    if tau == tau:
+        area, se = kmf.rmst(tau)
+        rows.append({**base, "estimator": estimator, "statistic": "rmst", "time_months": tau,
+                     "estimate": area, "ci_low": area - km_mod.Z95 * se,
+                     "ci_high": area + km_mod.Z95 * se, "std_error": se,
+                     "method": RMST_METHOD + ("; cause-specific" if has_competing else "")})
     if endpoint in COMPETING_RISK_ENDPOINTS:
         ajf = fit_aj(part["time_months"], part["event"].astype(int))
         for t in LANDMARKS_MONTHS:
-            value, low, high = aj_at(ajf, t)
+            value, low, high = ajf.at(t)
             rows.append({**base, "estimator": "CIF (Aalen-Johansen)",
                          "statistic": f"cumulative_incidence_{t}m", "time_months": t,
-                         "estimate": value, "ci_low": low, "ci_high": high, "method": AJ_METHOD})
+                         "estimate": _num(value), "ci_low": _num(low), "ci_high": _num(high),
+                         "std_error": _num(ajf.se_at(t)), "method": AJ_METHOD,
+                         "note": "past the last follow-up" if value != value else ""})
     if endpoint == "OS":
         reverse = fit_km(part["time_months"], part["event"] == 0)
-        fu, low, high = km_median(reverse)
+        fu, low, high = reverse.median()
         rows.append({**base, "estimator": "reverse KM", "statistic": "median_follow_up",
-                     "time_months": "", "estimate": fu, "ci_low": low, "ci_high": high,
-                     "method": "reverse Kaplan-Meier (Schemper & Smith 1996), STAT-2"})
+                     "time_months": "", "estimate": _num(fu), "ci_low": _num(low),
+                     "ci_high": _num(high),
+                     "method": "reverse Kaplan-Meier (Schemper & Smith 1996), STAT-2",
+                     "note": NOT_REACHED if fu != fu else ""})
     return rows
 
 
-def _cox(frame: pd.DataFrame, *, cluster: bool, strata: bool) -> CoxPHFitter:
-    cph = CoxPHFitter()
-    columns = ["time_months", "event1", "arm_first"]
-    kwargs: dict[str, Any] = {}
+def _cox_rows(base: dict[str, Any], cause: str, frame: pd.DataFrame, *, cluster: bool,
+              stratified: bool) -> list[dict[str, Any]]:
+    statistic = "hazard_ratio_stratified" if stratified else "hazard_ratio"
+    try:
+        fitted = cox.fit(frame["time_months"], frame["event1"], frame["arm_first"],
+                         names=["arm"], strata=frame["stratum"] if stratified else None,
+                         cluster=frame["subject"] if cluster else None)
+    except (cox.CoxError, np.linalg.LinAlgError) as exc:
+        return [{**base, "estimator": "Cox" + cause, "statistic": statistic,
+                 "method": f"Cox model not estimable: {exc}"}]
+    hr, low, high = fitted.hazard_ratio()
+    method = "Cox PH (Efron ties), Wald 95% CI and p; LR p in p_value_lr"
     if cluster:
-        columns.append("subject")
-        kwargs["cluster_col"] = "subject"
-    if strata:
-        columns.append("stratum")
-        kwargs["strata"] = ["stratum"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cph.fit(frame[columns], duration_col="time_months", event_col="event1", **kwargs)
-    return cph
+        method += "; robust (sandwich) variance clustered by patient, STAT-6"
+    if stratified:
+        method += "; stratified by the randomisation strata"
+    rows = [{**base, "estimator": "Cox" + cause, "statistic": statistic, "time_months": "",
+             "estimate": hr, "ci_low": low, "ci_high": high, "p_value": fitted.wald_p(),
+             "p_value_lr": fitted.lr_test()[2], "std_error": float(fitted.se()[0]),
+             "method": method}]
+    if not cluster:
+        chi2, _, p = fitted.ph_test("km")["arm"]
+        rows.append({**base, "estimator": "Cox" + cause,
+                     "statistic": "ph_test_stratified" if stratified else "ph_test",
+                     "time_months": "", "estimate": chi2, "ci_low": "", "ci_high": "",
+                     "p_value": p, "method": PH_METHOD
+                     + ("; stratified model" if stratified else "")})
+    return rows
 
 
 def _compare(endpoint: str, unit: str, part: pd.DataFrame, arms: Sequence[str],
-             strata: pd.Series) -> list[dict[str, Any]]:
-    """Log-rank test and Cox HR of ``arms[0]`` versus ``arms[1]`` (STAT-3, STAT-6)."""
+             strata: pd.Series, tau: float) -> list[dict[str, Any]]:
+    """Tests and effect measures of ``arms[0]`` versus ``arms[1]`` (STAT-3, STAT-4, STAT-6)."""
     a, b = arms
     part = part[part["arm"].isin(arms)].copy()
     label = f"{a} vs {b}"
     base = _base(endpoint, unit, label, part)
     first, second = part[part["arm"] == a], part[part["arm"] == b]
     rows: list[dict[str, Any]] = []
-    if first.empty or second.empty or base["events"] == 0:
+    if first.empty or second.empty:
         return rows
-    cause = " (cause-specific)" if base["competing"] else ""
+    if tau == tau:
+        area_a, se_a = fit_km(first["time_months"], first["event"] == 1).rmst(tau)
+        area_b, se_b = fit_km(second["time_months"], second["event"] == 1).rmst(tau)
+        diff, se = area_a - area_b, math.hypot(se_a, se_b)
+        p = float(2 * norm.sf(abs(diff / se))) if se > 0 else float("nan")
+        rows.append({**base, "estimator": "RMST", "statistic": "rmst_difference",
+                     "time_months": tau, "estimate": diff, "ci_low": diff - km_mod.Z95 * se,
+                     "ci_high": diff + km_mod.Z95 * se, "p_value": _num(p), "std_error": se,
+                     "method": "difference of restricted means (first - second arm), normal "
+                               "95% CI and z-test"})
+    if base["events"] == 0:
+        return rows
+    competing = base["competing"] > 0
+    cause = " (cause-specific)" if competing else ""
+    clustered = unit == "tumour"
     lr = logrank_test(first["time_months"], second["time_months"],
                       event_observed_A=first["event"] == 1, event_observed_B=second["event"] == 1)
-    lr_note = "; ignores clustering of tumours within patients" if unit == "tumour" else ""
+    lr_note = "; ignores clustering of tumours within patients" if clustered else ""
     rows.append({**base, "estimator": "log-rank" + cause, "statistic": "logrank_chi2",
                  "time_months": "", "estimate": float(lr.test_statistic), "ci_low": "",
                  "ci_high": "", "p_value": float(lr.p_value),
                  "method": "log-rank test, unstratified" + lr_note})
     frame = part.assign(event1=(part["event"] == 1).astype(int),
-                        arm_first=(part["arm"] == a).astype(int))
-    cluster = unit == "tumour"
-    variants: list[tuple[str, bool]] = [("hazard_ratio", False)]
+                        arm_first=(part["arm"] == a).astype(float))
     frame["stratum"] = frame["subject"].map(strata).fillna("")
-    if not cluster and frame["stratum"].nunique() > 1:
+    has_strata = not clustered and frame["stratum"].nunique() > 1
+    if has_strata:
         chi2, p_value = survdiff(frame["time_months"].to_numpy(float),
                                  frame["event1"].to_numpy(int), frame["arm_first"].to_numpy(int),
                                  strata=frame["stratum"].to_numpy())
@@ -291,45 +303,48 @@ def _compare(endpoint: str, unit: str, part: pd.DataFrame, arms: Sequence[str],
                      "statistic": "logrank_stratified_chi2", "time_months": "",
                      "estimate": float(chi2), "ci_low": "", "ci_high": "",
                      "p_value": float(p_value),
-                     "method": "log-rank test stratified by the randomisation strata "
-                               "(statsmodels survdiff)"})
-    if not cluster and frame["stratum"].nunique() > 1:
-        variants.append(("hazard_ratio_stratified", True))
-    for statistic, stratified in variants:
-        try:
-            cph = _cox(frame, cluster=cluster, strata=stratified)
-        except Exception as exc:  # lifelines raises several types on degenerate data
-            rows.append({**base, "estimator": "Cox" + cause, "statistic": statistic,
-                         "method": f"Cox model not estimable: {type(exc).__name__}"})
-            continue
-        summary = cph.summary.loc["arm_first"]
-        method = "Cox PH, Wald 95% CI"
-        if cluster:
-            method += "; robust (sandwich) variance clustered by patient, STAT-6"
-        if stratified:
-            method += "; stratified by randomisation strata"
-        rows.append({**base, "estimator": "Cox" + cause, "statistic": statistic,
-                     "time_months": "", "estimate": float(summary["exp(coef)"]),
-                     "ci_low": float(summary["exp(coef) lower 95%"]),
-                     "ci_high": float(summary["exp(coef) upper 95%"]),
-                     "p_value": float(summary["p"]), "method": method})
-        if not stratified and not cluster:
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    ph = proportional_hazard_test(
-                        cph, frame[["time_months", "event1", "arm_first"]], time_transform="rank"
-                    )
-                statistic_value = float(np.asarray(ph.test_statistic)[0])
-                rows.append({**base, "estimator": "Cox" + cause, "statistic": "ph_test",
-                             "time_months": "", "estimate": statistic_value,
-                             "ci_low": "", "ci_high": "",
-                             "p_value": float(np.asarray(ph.p_value)[0]),
-                             "method": "Schoenfeld residual test of proportional hazards "
-                                       "(rank time transform)"})
-            except Exception as exc:
-                rows.append({**base, "estimator": "Cox", "statistic": "ph_test",
-                             "method": f"not computed: {type(exc).__name__}"})
+                     "method": "log-rank test stratified by the randomisation strata"})
+    rows += _cox_rows(base, cause, frame, cluster=clustered, stratified=False)
+    if has_strata:
+        rows += _cox_rows(base, cause, frame, cluster=False, stratified=True)
+    if endpoint in COMPETING_RISK_ENDPOINTS and competing:
+        rows += _competing_rows(base, frame, clustered, has_strata)
+    return rows
+
+
+def _competing_rows(base: dict[str, Any], frame: pd.DataFrame, clustered: bool,
+                    has_strata: bool) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    codes = frame["event"].astype(int).to_numpy()
+    note = "; ignores clustering of tumours within patients" if clustered else ""
+    gray = gray_test.gray_test(frame["time_months"], codes, frame["arm"])
+    rows.append({**base, "estimator": "Gray's test", "statistic": "gray_chi2",
+                 "time_months": "", "estimate": _num(gray.statistic), "ci_low": "",
+                 "ci_high": "", "p_value": _num(gray.p_value),
+                 "method": "Gray's test of cumulative incidence (rho = 0, cmprsk::cuminc)" + note})
+    if has_strata:
+        gray = gray_test.gray_test(frame["time_months"], codes, frame["arm"],
+                                   strata=frame["stratum"])
+        rows.append({**base, "estimator": "Gray's test", "statistic": "gray_stratified_chi2",
+                     "time_months": "", "estimate": _num(gray.statistic), "ci_low": "",
+                     "ci_high": "", "p_value": _num(gray.p_value),
+                     "method": "Gray's test stratified by the randomisation strata"})
+    try:
+        fitted = fine_gray.fit(frame["time_months"], codes, frame["arm_first"], names=["arm"],
+                               cluster=frame["subject"])
+    except (cox.CoxError, np.linalg.LinAlgError) as exc:
+        rows.append({**base, "estimator": "Fine-Gray", "statistic": "subdistribution_hazard_ratio",
+                     "method": f"Fine-Gray model not estimable: {exc}"})
+        return rows
+    shr, low, high = fitted.hazard_ratio()
+    method = ("Fine-Gray subdistribution HR (IPCW-weighted Cox, Breslow ties; as "
+              "survival::finegray + coxph and cmprsk::crr), robust Wald 95% CI and p")
+    if clustered:
+        method += "; clustered by patient, STAT-6"
+    rows.append({**base, "estimator": "Fine-Gray", "statistic": "subdistribution_hazard_ratio",
+                 "time_months": "", "estimate": shr, "ci_low": low, "ci_high": high,
+                 "p_value": fitted.wald_p(), "std_error": float(fitted.se()[0]),
+                 "method": method})
     return rows
 
 
@@ -349,12 +364,45 @@ def survival_table(
         if data.empty:
             continue
         unit = str(data["unit"].iloc[0])
+        tau = rmst_horizon(data, arms)
         for arm in [*arms, ALL_ARMS]:
             part = data if arm == ALL_ARMS else data[data["arm"] == arm]
             if not part.empty:
-                rows.extend(_describe(endpoint, unit, arm, part))
+                rows.extend(_describe(endpoint, unit, arm, part, tau))
         if len(arms) == 2:
-            rows.extend(_compare(endpoint, unit, data, arms, strata))
+            rows.extend(_compare(endpoint, unit, data, arms, strata, tau))
     out = pd.DataFrame(rows, columns=list(SURVIVAL_COLUMNS))
     out.insert(1, "label", out["endpoint"].map(ENDPOINT_LABELS).fillna(out["endpoint"]))
+    out.insert(2, "primary", out["endpoint"] == PRIMARY_ENDPOINT)
     return out
+
+
+def at_risk_table(endpoints: pd.DataFrame, arms: Sequence[str],
+                  times: Sequence[float] = (0, 6, 12, 18, 24, 30, 36, 42, 48, 54, 60),
+                  names: Sequence[str] | None = None) -> pd.DataFrame:
+    """Numbers at risk, cumulative events and censorings per endpoint, arm and time (months).
+
+    ``n_at_risk`` counts rows whose time is >= t (as under a survminer / ggsurvfit curve);
+    ``events`` and ``competing`` count codes 1 and 2 up to and including t; ``censored`` the
+    censorings before t.
+    """
+    names = list(names) if names is not None else list(dict.fromkeys(endpoints["endpoint"]))
+    rows: list[dict[str, Any]] = []
+    for endpoint in names:
+        data = analysable(endpoints, endpoint)
+        if data.empty:
+            continue
+        for arm in [*arms, ALL_ARMS]:
+            part = data if arm == ALL_ARMS else data[data["arm"] == arm]
+            if part.empty:
+                continue
+            t = part["time_months"].to_numpy(float)
+            e = part["event"].astype(int).to_numpy()
+            for when in times:
+                rows.append({"endpoint": endpoint, "unit": str(part["unit"].iloc[0]), "arm": arm,
+                             "time_months": when, "n_at_risk": int((t >= when).sum()),
+                             "events": int(((t <= when) & (e == 1)).sum()),
+                             "competing": int(((t <= when) & (e == 2)).sum()),
+                             "censored": int(((t < when) & (e == 0)).sum())})
+    return pd.DataFrame(rows, columns=["endpoint", "unit", "arm", "time_months", "n_at_risk",
+                                       "events", "competing", "censored"])

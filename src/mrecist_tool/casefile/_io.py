@@ -46,6 +46,7 @@ from typing import Any
 
 from .. import model as m
 from ..errors import CaseFileError, Problem, SaveError, UnsupportedVersionError
+from ..safe_files import NotRegularFileError, check_regular, display_name, open_regular
 from .checks import (
     TOP_KEYS,
     TOP_REQUIRED,
@@ -60,9 +61,11 @@ from .checks import (
 from .fast import fast_observation, fast_timepoint
 from .jsontext import (
     MAX_FILE_BYTES,
+    UNPARSED,
     atomic_write_text,
     describe,
     dumps,
+    os_reason,
     parse_text,
     read_text,
 )
@@ -223,7 +226,7 @@ def _load_text(text: str, file: str, criteria: str | None,
         return None, [Problem(file, "$", f"case files larger than {MAX_FILE_BYTES // 2**20} "
                                          "MiB are refused")]
     data, problems = parse_text(text, file)
-    if data is None:
+    if data is UNPARSED:
         return None, problems
     case, more = _build(data, file, criteria=criteria, source=source)
     problems = problems + more
@@ -312,7 +315,7 @@ _HEAD = 64 * 1024
 
 def _has_marker(path: Path) -> bool:
     """Whether the file contains ``"format": "mrecist-case"`` (read in chunks, not parsed)."""
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         tail = b""
         while True:
             chunk = fh.read(_HEAD)
@@ -325,7 +328,7 @@ def _has_marker(path: Path) -> bool:
 
 def _other_json_problem(path: Path) -> Problem | None:
     """For a ``*.json`` file without the marker: a problem when it may be a broken case file."""
-    file = str(path)
+    file = display_name(path)
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             return None  # a large data file of some other tool: not ours to judge
@@ -335,7 +338,7 @@ def _other_json_problem(path: Path) -> Problem | None:
         data, problems = parse_text(text, file)
     except (OSError, RecursionError, MemoryError):
         return None
-    if data is None:
+    if data is UNPARSED:
         return Problem(file, "$", f"a .json file that is not valid JSON (it may be a damaged "
                                   f"case file): {problems[0].message}")
     if isinstance(data, dict) and "subject" in data and "timepoints" in data:
@@ -361,28 +364,57 @@ def discover_case_files(paths: Iterable[str | Path] | str | Path
     seen: set[Path] = set()
 
     def add(p: Path) -> None:
-        key = p.resolve()
+        bad_name = _unencodable_name(p)
+        if bad_name is not None:
+            problems.append(bad_name)
+            return
+        try:
+            key = Path(os.path.realpath(p))
+        except (OSError, ValueError):
+            key = p
         if key not in seen:
             seen.add(key)
             files.append(p)
 
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
+        try:
+            is_dir, exists = path.is_dir(), path.exists() or path.is_symlink()
+        except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL
+            problems.append(Problem(display_name(path), "$", f"cannot be read: {os_reason(exc)}"))
+            continue
+        if is_dir:
             for found in _walk(path, problems):
                 add(found)
-        elif path.exists():
+        elif exists:
             add(path)
         else:
-            problems.append(Problem(str(path), "$", "no such file or folder"))
+            problems.append(Problem(display_name(path), "$", "no such file or folder"))
     return files, problems
+
+
+def _unencodable_name(path: Path) -> Problem | None:
+    """A problem when the file's name cannot be written as UTF-8 (bytes of another encoding).
+
+    Its name goes into the result tables and ``assessment.json``; rather than fail while writing
+    them (and lose the batch), such a file is refused here, named with its bytes escaped.
+    """
+    name = str(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return Problem(display_name(path), "$", "the file's name (or a folder's) holds bytes "
+                                                "that are not UTF-8 text (shown as \\xNN); "
+                                                "rename it: file names are written into the "
+                                                "result tables")
+    return None
 
 
 def _walk(folder: Path, problems: list[Problem]) -> list[Path]:
     found: list[Path] = []
 
     def onerror(exc: OSError) -> None:
-        problems.append(Problem(str(exc.filename or folder), "$",
+        problems.append(Problem(display_name(exc.filename or folder), "$",
                                 f"folder cannot be read: {exc.strerror or exc}", "warning"))
 
     for root, dirs, names in os.walk(folder, onerror=onerror):
@@ -391,14 +423,19 @@ def _walk(folder: Path, problems: list[Problem]) -> list[Path]:
             if not name.lower().endswith(".json") or name.startswith("."):
                 continue
             path = Path(root) / name
+            reason = check_regular(path)
+            if reason is not None:  # a FIFO would block, a device never end: never opened
+                problems.append(Problem(display_name(path), "$", f"skipped: {reason}", "warning"))
+                continue
             try:
-                if not path.is_file():  # a FIFO or a dangling link would block or fail
-                    continue
                 if _has_marker(path):
                     found.append(path)
                     continue
+            except NotRegularFileError as exc:  # swapped for a FIFO since the check
+                problems.append(Problem(display_name(path), "$", f"skipped: {exc.reason}", "warning"))
+                continue
             except OSError as exc:
-                problems.append(Problem(str(path), "$", f"cannot be read: {exc.strerror or exc}"))
+                problems.append(Problem(display_name(path), "$", f"cannot be read: {os_reason(exc)}"))
                 continue
             problem = _other_json_problem(path)
             if problem is not None:

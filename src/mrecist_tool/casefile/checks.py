@@ -21,7 +21,17 @@ from typing import Any
 from .. import model as m
 from ..errors import Problem, SettingsError
 from ..rules.criteria import PROFILES, coerce_value
-from .jsontext import MAX_DEPTH, NonFinite, describe, json_path
+from .jsontext import (
+    MAX_DEPTH,
+    MAX_INT_DIGITS,
+    BadText,
+    NonFinite,
+    OutOfRange,
+    describe,
+    in_bounds,
+    json_path,
+    show_number,
+)
 
 ID_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -54,6 +64,13 @@ GEOMETRY_KEYS = frozenset({"series_uid", "line", "mask", "ablation_zone_mask"})
 PERSONAL_KEYS = frozenset({"name", "patient_name", "first_name", "last_name", "surname",
                            "birth_date", "date_of_birth", "dob", "birthdate", "mrn",
                            "hospital_number", "patient_id", "address", "phone"})
+
+
+_INT_BOUND = 10**MAX_INT_DIGITS
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float, Decimal)
 
 
 def _choices(values: tuple[str, ...] | frozenset[str]) -> str:
@@ -95,7 +112,7 @@ class Checker:
         self.problems.append(Problem(self.file, path, message, "warning", rule))
 
     def wrong(self, path: str, value: Any, expected: str) -> None:
-        if isinstance(value, NonFinite):
+        if isinstance(value, NonFinite | BadText):
             return  # reported once, at this path, by the parser's defect walk
         self.error(path, f"found {describe(value)}, expected {expected}")
 
@@ -193,17 +210,36 @@ class Checker:
                                 "\"2021-04-20T10:15:00+02:00\" or \"2021-04-20T08:15:00Z\"")
         return None
 
-    def length(self, value: Any, path: str) -> Decimal | None:
-        """A length in mm: a non-negative JSON number (kept exact)."""
+    def number(self, value: Any) -> Decimal | None:
+        """A JSON number as an exact decimal; None when not a finite number within bounds.
+
+        Numbers parsed from text are bounded by the parser already; this also bounds those of
+        data built in Python (``case_from_dict``), which never went through it.
+        """
         if type(value) is Decimal:
             number = value
         elif type(value) is int:
+            if not -_INT_BOUND < value < _INT_BOUND:
+                return None
             number = Decimal(value)
         elif type(value) is float and math.isfinite(value):
             # Data parsed without parse_float=Decimal: repr() is the shortest text that reads
             # back as this float, i.e. the literal the user wrote for any usual length.
             number = Decimal(repr(value))
         else:
+            return None
+        return number if in_bounds(number) else None
+
+    def out_of_range(self, path: str, value: Any) -> None:
+        self.error(path, OutOfRange(show_number(value)).message())
+
+    def length(self, value: Any, path: str) -> Decimal | None:
+        """A length in mm: a non-negative JSON number (kept exact)."""
+        number = self.number(value)
+        if number is None and _is_number(value):
+            self.out_of_range(path, value)
+            return None
+        if number is None:
             if isinstance(value, str):
                 self.error(path, f"found {describe(value)}, expected a number of millimetres "
                                  "without quotes, e.g. 12.5")
@@ -219,13 +255,7 @@ class Checker:
         return number
 
     def coordinate(self, value: Any) -> Decimal | None:
-        if type(value) is Decimal:
-            return value
-        if type(value) is int:
-            return Decimal(value)
-        if type(value) is float and math.isfinite(value):
-            return Decimal(repr(value))
-        return None
+        return self.number(value)
 
     # -- settings --------------------------------------------------------------------------
     def settings(self, value: Any, path: str) -> dict[str, Any]:
@@ -233,7 +263,7 @@ class Checker:
         if d is None:
             return {}
         for name, raw in d.items():
-            if isinstance(raw, NonFinite):
+            if isinstance(raw, NonFinite | BadText):
                 continue
             if _too_deep(raw, 2):
                 self.error(json_path(path, name), f"nested more than {MAX_DEPTH} levels deep; "
@@ -540,6 +570,13 @@ def _line(ck: Checker, value: Any, path: str) -> \
 
 
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
+MAX_MASK_PATH = 1024  # characters; far beyond any real layout, well within every OS limit
+MAX_NAME_BYTES = 255  # one file or folder name (NAME_MAX on Linux, macOS and Windows)
+
+
+def _short(text: str) -> str:
+    """``repr`` of a possibly very long text, cut for messages."""
+    return repr(text) if len(text) <= 60 else repr(text[:40]) + f"... ({len(text):,} characters)"
 
 
 def mask_path(ck: Checker, value: Any, path: str) -> str | None:
@@ -551,20 +588,29 @@ def mask_path(ck: Checker, value: Any, path: str) -> str | None:
         ck.error(path, "found empty text, expected a file path such as "
                        "\"masks/L1_FU1.nii.gz\" relative to the case file's folder")
         return None
+    parts = re.split(r"[/\\]", text)
+    longest = max(len(part.encode("utf-8", "surrogatepass")) for part in parts)
+    if len(text) > MAX_MASK_PATH or longest > MAX_NAME_BYTES:
+        head = repr(text) if len(text) <= 60 else repr(text[:40]) + "..."
+        ck.error(path, f"the mask path {head} is {len(text):,} characters long"
+                       f"{f' (one name in it {longest:,} bytes)' if longest > MAX_NAME_BYTES else ''}"
+                       f"; a mask path has at most {MAX_MASK_PATH:,} characters and each folder "
+                       f"or file name in it at most {MAX_NAME_BYTES} bytes")
+        return None
     if text.startswith(("/", "\\")) or _DRIVE_RE.match(text):
-        ck.error(path, f"{text!r} is an absolute path; mask paths are relative to the case "
+        ck.error(path, f"{_short(text)} is an absolute path; mask paths are relative to the case "
                        "file's folder, e.g. \"masks/L1_FU1.nii.gz\"")
         return None
     depth = 0
-    for part in re.split(r"[/\\]", text):
+    for part in parts:
         if part == "..":
             depth -= 1
             if depth < 0:
-                ck.error(path, f"{text!r} leaves the case file's folder; masks must be inside "
+                ck.error(path, f"{_short(text)} leaves the case file's folder; masks must be inside "
                                "it (no '..' above the case folder)")
                 return None
         elif part not in ("", "."):
             depth += 1
     if "\\" in text:
-        ck.warn(path, f"{text!r} uses backslashes; write '/' so the path works on every system")
+        ck.warn(path, f"{_short(text)} uses backslashes; write '/' so the path works on every system")
     return text

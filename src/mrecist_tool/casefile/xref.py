@@ -16,8 +16,10 @@ from typing import Any
 
 from .. import model as m
 from ..errors import Problem
-from ..rules.criteria import PROFILES
+from ..rules.criteria import layered_criteria
+from ..safe_files import OutsideFolderError, check_regular, resolve_inside
 from .checks import Built, Checker
+from .jsontext import os_reason
 
 
 def _ids(ids: Iterable[str], limit: int = 12) -> str:
@@ -30,14 +32,13 @@ def _ids(ids: Iterable[str], limit: int = 12) -> str:
 
 def effective_criteria(criteria: str | None, profile: str | None,
                        settings: Mapping[str, Any] | None) -> str:
-    """The criteria a case is assessed under without command-line overrides."""
-    if settings and settings.get("criteria") in m.CRITERIA:
-        return str(settings["criteria"])
-    if criteria in m.CRITERIA:
-        return str(criteria)
-    if profile in PROFILES:
-        return str(PROFILES[profile].get("criteria", "mRECIST"))
-    return "mRECIST"
+    """The criteria a case is assessed under without command-line overrides.
+
+    The precedence is decided in one place, :func:`mrecist_tool.rules.criteria.settings_layers`;
+    values that are not criteria are skipped here (the checks report them).
+    """
+    return layered_criteria(profile=profile, case_criteria=criteria,
+                            case_settings=settings if isinstance(settings, Mapping) else None)
 
 
 def measurement_problems(file: str, lesions: Mapping[str, m.Lesion],
@@ -249,10 +250,32 @@ def _observations(ck: Checker, built: Built, tps: Mapping[str, m.Timepoint],
 
 
 def _masks_exist(ck: Checker, g: m.Geometry, path: str, case_dir: Path) -> None:
+    """Each mask is a regular file inside the case folder once links are resolved.
+
+    A mask reached through a symbolic link that leaves the folder is an error (case-format.md:
+    mask paths "may not leave it"); a missing mask, or one that is not a regular file, is a
+    warning (the assessment does not read masks; exports that do refuse them).
+    """
     for key, mask in (("mask", g.mask), ("ablation_zone_mask", g.ablation_zone_mask)):
-        if mask is not None and not (case_dir / mask).exists():
-            ck.warn(f"{path}.geometry.{key}", f"the mask file {mask!r} does not exist in the "
-                                              f"case file's folder ({case_dir})")
+        if mask is None:
+            continue
+        where = f"{path}.geometry.{key}"
+        try:
+            target = resolve_inside(case_dir, mask)
+        except OutsideFolderError as exc:
+            ck.error(where, f"the mask {mask!r} leads outside the case file's folder through a "
+                            f"symbolic link (it resolves to {exc.real}); masks must be inside "
+                            "the case folder")
+            continue
+        except (OSError, ValueError) as exc:  # e.g. a path too long for the file system
+            ck.warn(where, f"the mask {mask!r} cannot be looked up ({os_reason(exc)})")
+            continue
+        reason = check_regular(target)
+        if reason == "no such file":
+            ck.warn(where, f"the mask file {mask!r} does not exist in the case file's folder "
+                           f"({case_dir})")
+        elif reason is not None:
+            ck.warn(where, f"the mask {mask!r} is {reason}")
 
 
 def _observation_fields(ck: Checker, o: m.Observation, path: str, lesion: m.Lesion | None,

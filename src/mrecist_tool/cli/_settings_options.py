@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from ..errors import SettingsError
-from ..rules.criteria import PARAMS, PROFILES, Settings, coerce_value
+from ..rules.criteria import PARAMS, PROFILES, Settings, parse_setting_text
 
 
 def add_settings_options(parser: argparse.ArgumentParser) -> None:
@@ -22,15 +22,19 @@ def add_settings_options(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_overrides(values: list[str]) -> dict[str, Any]:
-    """Parse and check ``NAME=VALUE`` pairs; raise :class:`SettingsError` with a clear message."""
+    """Parse and check ``NAME=VALUE`` pairs; raise :class:`SettingsError` with a clear message.
+
+    Values are read strictly by the setting's kind (:func:`parse_setting_text`): ``true`` or
+    ``false``, a number, ``21,56`` for a range, a word for a choice; the result holds typed
+    values, as a case file's ``settings`` would.
+    """
     out: dict[str, Any] = {}
     for item in values:
         name, sep, value = item.partition("=")
         name = name.strip()
         if not sep or not name:
             raise SettingsError(f"--set {item!r}: expected NAME=VALUE")
-        coerce_value(name, value.strip(), where="--set")
-        out[name] = value.strip()
+        out[name] = parse_setting_text(name, value, where="--set")
     Settings().updated(out, where="--set")
     return out
 

@@ -39,7 +39,10 @@ def run(args: argparse.Namespace) -> int:
     cli = settings_or_usage_error(args, "assess")
     if cli is None:
         return 2
-    result = assess_paths(args.paths, cli=cli, progress=args.progress, jobs=args.jobs)
+    import gc
+
+    gc.freeze()  # what is loaded so far (modules, settings) need not be rescanned by the collector
+    result = assess_paths(args.paths, cli=cli, progress=args.progress, jobs=args.jobs, print_table=args.print_table)
     generated = datetime.now(UTC).isoformat(timespec="seconds")
     try:
         write_outputs(result, args.out, parquet=args.parquet, generated=generated)

@@ -34,6 +34,10 @@ def run(args: argparse.Namespace) -> int:
     except (CaseFileError, SettingsError) as exc:
         print(str(exc), file=sys.stderr)
         return 1
+    except Exception as exc:  # refuse cleanly wherever `assess` does: never a traceback
+        print(f"{args.case}: $: internal error while assessing ({type(exc).__name__}); "
+              "please report it", file=sys.stderr)
+        return 1
     ids = [args.timepoint] if args.timepoint else [t.timepoint for t in a.timepoints]
     known = {t.timepoint for t in a.timepoints}
     for tp in ids:

@@ -66,6 +66,10 @@ def register(subparsers: Any) -> None:
             + (" (SR)" if name == "sr" else "; the SEG is defined on it (default: the arterial "
                "series, else the first one the masks name)"),
         )
+        if name == "sr":
+            d.add_argument("--seg", type=Path, metavar="SEG.dcm",
+                           help="the SEG of the same timepoint (from 'export seg'): lesions with "
+                           "a segment get a TID 1411 group referencing it (read by Slicer)")
         if name == "seg":
             d.add_argument("--resample", action="store_true",
                            help="map masks not on the series' voxel grid by nearest neighbour "
@@ -79,41 +83,23 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return EXIT_USAGE
 
 
-def _assess_all(paths: list[str], cli: dict[str, Any]) -> tuple[list[Any], list[Any], int]:
-    """Read and assess every case; one bad case never stops the others.
+def sdtm_rows(work: Any, studyid: str, evaluator: str, method: str) -> None:
+    """Per-case product of ``mrecist export sdtm``: the case's TU, TR and RS rows."""
+    from ..exchange.sdtm import sdtm_tables
 
-    Returns ``(assessments, problems, number of refused files)``.
-    """
-    from ..casefile import check_measurements, discover_case_files, read_case
-    from ..errors import CaseFileError, Problem, SettingsError
-    from ..rules import assess_case, settings_for_case
+    work.outputs["sdtm"] = sdtm_tables([work.assessment], studyid, evaluator=evaluator, method=method)
 
-    files, problems = discover_case_files([Path(p) for p in paths])
-    refused = {p.file for p in problems if p.severity == "error"}
-    assessments = []
-    for path in files:
-        name = str(path)
-        try:
-            case = read_case(path)
-            settings = settings_for_case(case, **cli)
-            if cli.get("criteria"):
-                bad = [p for p in check_measurements(case, settings.criteria) if p.severity == "error"]
-                if bad:
-                    raise CaseFileError(name, bad)
-            assessments.append(assess_case(case, settings))
-        except CaseFileError as exc:
-            problems.extend(exc.problems or [Problem(name, "$", str(exc))])
-            refused.add(name)
-        except SettingsError as exc:
-            problems.append(Problem(name, "$.settings", str(exc)))
-            refused.add(name)
-        except Exception as exc:  # an engine defect must not stop the batch: report it, go on
-            problems.append(
-                Problem(name, "$", f"internal error while assessing ({type(exc).__name__}: "
-                        f"{exc}); please report it")
-            )
-            refused.add(name)
-    return assessments, problems, len(refused)
+
+def _assess_all(paths: list[str], cli: dict[str, Any], studyid: str, evaluator: str, method: str) -> Any:
+    """Read and assess every case through the pipeline, with its SDTM rows; one bad case never
+    stops the others.  Returns the pipeline's :class:`~mrecist_tool.pipeline.batch.Batch`."""
+    import functools
+
+    from ..pipeline.batch import assess_files
+    from ..pipeline.steps import steps_for
+
+    product = functools.partial(sdtm_rows, studyid=studyid, evaluator=evaluator, method=method)
+    return assess_files(paths, cli, steps=steps_for(product))
 
 
 def run_sdtm(args: argparse.Namespace) -> int:
@@ -127,19 +113,22 @@ def run_sdtm(args: argparse.Namespace) -> int:
     cli = settings_or_usage_error(args, "export sdtm")
     if cli is None:
         return EXIT_USAGE
-    assessments, problems, n_bad = _assess_all(args.paths, cli)
-    for problem in problems:
+    studyid = args.studyid.strip()
+    batch = _assess_all(args.paths, cli, studyid, args.evaluator, args.method)
+    for problem in batch.problems:
         print(str(problem), file=sys.stderr)
-    tables = sdtm_tables(
-        assessments, args.studyid.strip(), evaluator=args.evaluator, method=args.method
-    )
+    tables = sdtm_tables([], studyid, evaluator=args.evaluator, method=args.method)
+    for result in batch.accepted:
+        for name, rows in result.outputs["sdtm"].items():
+            tables[name].extend(rows)
+    n_bad = len(batch.refused_files)
     try:
         written = write_sdtm(tables, args.out)
     except (SaveError, OSError) as exc:
         print(f"mrecist export sdtm: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     print(
-        f"exported {len(assessments)} case(s), refused {n_bad}: "
+        f"exported {len(batch.accepted)} case(s), refused {n_bad}: "
         + ", ".join(f"{p.name} ({len(tables[p.stem.upper()])} rows)" for p in written)
         + f" in {args.out}",
         file=sys.stderr,
@@ -172,8 +161,11 @@ def _run_dicom(args: argparse.Namespace, kind: str) -> int:
         if kind == "sr":
             from ..exchange.dicom_sr import write_sr
 
+            seg = None
+            if args.seg is not None:
+                seg = _read_seg(args.seg)
             result: Any = write_sr(
-                case, args.timepoint, args.dicom, args.out, series_uid=args.series
+                case, args.timepoint, args.dicom, args.out, series_uid=args.series, seg=seg
             )
             summary = (
                 f"wrote SR of {len(result.lesions)} lesion(s) at {result.timepoint} "
@@ -203,6 +195,17 @@ def _run_dicom(args: argparse.Namespace, kind: str) -> int:
         print(f"note: {note}", file=sys.stderr)
     print(summary, file=sys.stderr)
     return EXIT_OK
+
+
+def _read_seg(path: Path) -> Any:
+    import pydicom
+
+    from ..errors import DicomError
+
+    try:
+        return pydicom.dcmread(path, stop_before_pixels=True)
+    except Exception as exc:  # not DICOM, unreadable: one clear line
+        raise DicomError(f"{path}: cannot be read as a DICOM SEG ({type(exc).__name__}: {exc})") from None
 
 
 def run_sr(args: argparse.Namespace) -> int:

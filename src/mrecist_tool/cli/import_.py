@@ -2,8 +2,9 @@
 
 Reads TID 1500 measurement reports (ours, or another viewer's) and merges their measurements
 into a case file, so measurements made elsewhere can be assessed here.  The input case is never
-overwritten unless ``--in-place``; the output is written atomically and only when the merged
-case passes every check of the case format.  (The module is ``import_`` because ``import`` is
+overwritten unless ``--in-place``; the output is written atomically.  Each SR file is imported
+or refused on its own (with its name and the place in it of each problem): a refused file leaves
+the case as it was, the other files are still imported.  (The module is ``import_`` because ``import`` is
 a Python keyword; the subcommand is ``import``.)
 
 Exit status: 0 written; 1 some SR file or the merged case was refused; 2 usage error.
@@ -46,6 +47,12 @@ def register(subparsers: Any) -> None:
         "--long-axis-as", choices=["auto", "viable", "longest"], default="auto",
         help="read another viewer's long-axis / length as the viable diameter (mRECIST) or the "
         "longest diameter (auto: viable for an mRECIST case unless the SR is one of ours)",
+    )
+    sr.add_argument(
+        "--accept-conflicts", action="store_true",
+        help="resolve conflicts instead of refusing the file: a tracking UID that is another "
+        "lesion's goes by the UID, a duplicated group keeps the last value, an existing "
+        "observation is replaced (each is reported)",
     )
     sr.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     sr.set_defaults(func=run_sr)
@@ -99,12 +106,14 @@ def run_sr(args: argparse.Namespace) -> int:
                 print(f"{prog}: {exc}", file=sys.stderr)
             return EXIT_REFUSED
     try:
-        data, notes, errors = import_reports(
+        result = import_reports(
             args.files,
             case_data=data,
             subject_id=args.subject,
             timepoint_id=args.timepoint,
             long_axis_as=args.long_axis_as,
+            accept_conflicts=args.accept_conflicts,
+            out_name=out,
         )
     except (ValueError, MissingDependencyError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
@@ -113,16 +122,18 @@ def run_sr(args: argparse.Namespace) -> int:
         print(f"{prog}: internal error ({type(exc).__name__}: {exc}); please report it",
               file=sys.stderr)
         return EXIT_REFUSED
-    for err in errors:
-        print(f"{prog}: {err}", file=sys.stderr)
-    for note in notes:
+    for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
-    if len(errors) == len(args.files):
-        print(f"{prog}: no report could be read; nothing written", file=sys.stderr)
+    for file, problems in result.refused.items():
+        for problem in problems:
+            print(f"{file}: {problem}", file=sys.stderr)
+        print(f"{prog}: {file}: refused; nothing from it was imported", file=sys.stderr)
+    if not result.imported:
+        print(f"{prog}: no report could be imported; nothing written", file=sys.stderr)
         return EXIT_REFUSED
     try:
-        case = case_from_dict(data, file=out)
-    except CaseFileError as exc:
+        case = case_from_dict(result.data, file=out)
+    except CaseFileError as exc:  # cannot happen: every kept file was checked
         for p in exc.problems or []:
             print(str(p), file=sys.stderr)
         print(f"{prog}: the merged case is not valid; nothing written", file=sys.stderr)
@@ -132,6 +143,7 @@ def run_sr(args: argparse.Namespace) -> int:
     except SaveError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return EXIT_REFUSED
-    n_ok = len(args.files) - len(errors)
-    print(f"imported {n_ok} report(s) into {out}", file=sys.stderr)
+    errors = result.refused
+    print(f"imported {len(result.imported)} report(s) into {out}"
+          + (f"; refused {len(errors)}" if errors else ""), file=sys.stderr)
     return EXIT_REFUSED if errors else EXIT_OK

@@ -27,6 +27,7 @@ SUBCOMMANDS = (
     "analyze",
     "export",
     "import_",
+    "pacs",
     "view",
 )
 

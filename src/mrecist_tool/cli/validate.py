@@ -33,11 +33,14 @@ def register(subparsers: Any) -> None:
 
 def _safe_problems(path: Any, criteria: str | None) -> list[Any]:
     """The problems of one file; never raises (an unexpected failure becomes a problem)."""
-    from ..casefile import validate_file
+    from ..casefile import load_case
     from ..errors import Problem
 
     try:
-        return validate_file(path, criteria=criteria)
+        case, problems = load_case(path, criteria=criteria)
+        if case is not None and not any(p.severity == "error" for p in problems):
+            problems = problems + _excess_targets(case, str(path), criteria)
+        return problems
     except RecursionError:
         return [Problem(str(path), "$", "the JSON is nested too deeply to be a case file")]
     except MemoryError:
@@ -47,6 +50,18 @@ def _safe_problems(path: Any, criteria: str | None) -> list[Any]:
     except Exception as exc:  # a bug of ours must not hide the other files' results
         return [Problem(str(path), "$", f"internal error while checking this file "
                                         f"({type(exc).__name__}: {exc}); please report it")]
+
+
+def _excess_targets(case: Any, file: str, criteria: str | None) -> list[Any]:
+    """§11.2: more targets than REC-B1 / MR-B3 allow is a warning here (the engine assesses all)."""
+    from ..errors import Problem, SettingsError
+    from ..rules import excess_targets, settings_for_case
+
+    try:
+        settings = settings_for_case(case, criteria=criteria)
+    except SettingsError:
+        return []  # the settings problem itself is reported by the checks above
+    return [Problem(file, "$.lesions", f.message, "warning", f.rule) for f in excess_targets(case, settings)]
 
 
 def _print(line: str, out: TextIO) -> None:

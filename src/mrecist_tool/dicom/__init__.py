@@ -16,7 +16,7 @@ from .phase import PhaseGuess, detect_phase
 from .privacy import pseudonym
 from .scan import PartInfo, PatientInfo, ScanResult, SeriesInfo, StudyInfo, scan, studies_to_timepoints
 from .series import Skipped, read_series
-from .sitk_bridge import from_sitk, to_sitk
+from .sitk_bridge import from_sitk, read_volume_file, to_sitk
 from .volume import Volume
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "pseudonym",
     "read_header",
     "read_series",
+    "read_volume_file",
     "scan",
     "studies_to_timepoints",
     "to_sitk",

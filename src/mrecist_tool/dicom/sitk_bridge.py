@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MissingDependencyError
+from ..safe_files import NotRegularFileError, check_regular
 from .volume import Volume
 
 
@@ -51,3 +52,16 @@ def from_sitk(image: Any, **metadata: Any) -> Volume:
         direction=np.asarray(image.GetDirection(), dtype=float).reshape(3, 3),
         **metadata,
     )
+
+
+def read_volume_file(path: Any) -> Volume:
+    """Read a 3-D image file (NIfTI, NRRD, MHA, ...) as a :class:`Volume` through SimpleITK.
+
+    The one way masks are read: the viewer's case loader and the SEG export both use it, so a
+    mask means the same voxels in both.  SimpleITK reports geometry in LPS, like DICOM.
+    """
+    reason = check_regular(path)
+    if reason is not None:  # SimpleITK would block on a FIFO: never hand it one
+        raise NotRegularFileError(path, reason)
+    sitk = _sitk()
+    return from_sitk(sitk.ReadImage(str(path)))

@@ -5,15 +5,19 @@ lesion mask (``geometry.mask``) and one per ablation-zone mask (``geometry.ablat
 BINARY (not LABELMAP) with one frame per segment per slice, so segments may overlap, as a
 lesion and its ablation zone do.
 
-Segment codes (see :mod:`mrecist_tool.exchange._dicom_common`): category SCT "Morphologically
-Abnormal Structure"; type SCT "Tumor" for a lesion and SCT "Necrosis" for an ablation zone (the
+Segment codes (:mod:`mrecist_tool.exchange.codes`): category SCT "Morphologically Abnormal
+Structure"; type SCT "Tumor" for a lesion and SCT "Necrosis" for an ablation zone (the
 coagulation necrosis a thermal ablation produces; the segment label says "ablation zone").
 Tracking ID and UID: the lesion's, as in the SR, so SR and SEG of every timepoint link up; the
 ablation zone has its own stable UID.
 
-Masks are NIfTI files read with SimpleITK (which reports them in LPS, like DICOM).  A mask must
-lie on the source series' voxel grid; a mask on another grid is refused with the two grids in
-the message, unless ``resample=True``, which maps it with nearest-neighbour interpolation.
+Geometry comes from the dicom layer's stack plan of the source series (the grid of the volume
+the viewer shows), and the Pixel Measures written are that grid's: Spacing Between Slices is
+the distance between the frames' actual positions, never a value copied from a source header
+that contradicts them.  Masks are read as the viewer reads them
+(:func:`mrecist_tool.dicom.read_volume_file`: SimpleITK, LPS) and must lie on that grid; a
+mask on another grid is refused with both grids in the message, unless ``resample=True``, which
+maps it with nearest-neighbour interpolation.
 """
 
 from __future__ import annotations
@@ -25,11 +29,16 @@ from typing import Any
 
 import numpy as np
 
+from ..dicom.volume import Volume
 from ..errors import DicomError
 from ..model import Case, Observation
-from . import _dicom_common as C
+from ..safe_files import OutsideFolderError, check_regular, resolve_inside
+from . import codes as K
 from ._deps import require
-from .dicom_sr import _observations_at, _timepoint, person_name, save_dataset
+from .common import observations_at, person_name, timepoint_of
+from .dicom_write import save_dataset
+from .sources import SourceIndex, SourceSeries, choose_series, index_folder
+from .uids import ablation_zone_tracking_uid, lesion_tracking_uid
 
 
 @dataclass
@@ -44,6 +53,7 @@ class SegmentSource:
     tracking_id: str
     tracking_uid: str
     voxels: int
+    volume_mm3: float = 0.0
     resampled: bool = False
 
 
@@ -56,105 +66,62 @@ class SEGResult:
     notes: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _Grid:
-    size: tuple[int, int, int]  # x (columns), y (rows), z (slices)
-    spacing: tuple[float, float, float]
-    origin: tuple[float, float, float]
-    direction: tuple[float, ...]  # 9 values, columns are the x, y, z axes (SimpleITK order)
-
-    def describe(self) -> str:
-        sp = ", ".join(f"{v:g}" for v in self.spacing)
-        org = ", ".join(f"{v:.2f}" for v in self.origin)
-        return f"size {list(self.size)}, spacing [{sp}] mm, origin [{org}] mm"
+def describe_grid(v: Volume, shape: tuple[int, ...] | None = None) -> str:
+    size = list(shape if shape is not None else v.shape)
+    sp = ", ".join(f"{s:g}" for s in v.spacing)
+    org = ", ".join(f"{o:.2f}" for o in v.origin)
+    return f"size (z, y, x) {size}, spacing [{sp}] mm, origin [{org}] mm"
 
 
-def series_grid(series: C.SourceSeries, first: Any) -> _Grid:
-    """The voxel grid of a sorted single-frame series (from its first slice's header)."""
-    if len(series.offsets) > 1:
-        steps = np.diff(series.offsets)
-        if np.ptp(steps) > 0.01 * max(1.0, float(np.median(steps))):
-            raise DicomError(
-                f"{series.instances[0].path}: series {series.series_uid} has unevenly spaced "
-                f"slices (steps {float(steps.min()):.3f}-{float(steps.max()):.3f} mm); "
-                "a segmentation needs a regular grid"
-            )
-    rows, cols = int(first.Rows), int(first.Columns)
-    row_spacing, col_spacing = (float(v) for v in first.PixelSpacing)
-    orientation = [float(v) for v in first.ImageOrientationPatient]
-    x_axis = np.asarray(orientation[:3])
-    y_axis = np.asarray(orientation[3:])
-    direction = np.column_stack([x_axis, y_axis, series.normal])
-    origin = [float(v) for v in series.instances[0].position or (0.0, 0.0, 0.0)]
-    return _Grid(
-        size=(cols, rows, len(series.instances)),
-        spacing=(col_spacing, row_spacing, abs(series.slice_spacing)),
-        origin=(origin[0], origin[1], origin[2]),
-        direction=tuple(float(v) for v in direction.ravel()),
-    )
-
-
-def _same_grid(image: Any, grid: _Grid) -> bool:
+def _same_grid(mask: Volume, series: SourceSeries) -> bool:
+    grid = series.grid()
     return (
-        tuple(image.GetSize()) == grid.size
-        and np.allclose(image.GetSpacing(), grid.spacing, atol=1e-3)
-        and np.allclose(image.GetOrigin(), grid.origin, atol=1e-2)
-        and np.allclose(image.GetDirection(), grid.direction, atol=1e-4)
+        tuple(mask.shape) == series.shape
+        and np.allclose(mask.spacing, grid.spacing, atol=1e-3)
+        and np.allclose(mask.origin, grid.origin, atol=1e-2)
+        and np.allclose(mask.direction, grid.direction, atol=1e-4)
     )
 
 
-def _image_grid(image: Any) -> _Grid:
-    return _Grid(
-        size=tuple(int(v) for v in image.GetSize()),  # type: ignore[arg-type]
-        spacing=tuple(float(v) for v in image.GetSpacing()),  # type: ignore[arg-type]
-        origin=tuple(float(v) for v in image.GetOrigin()),  # type: ignore[arg-type]
-        direction=tuple(float(v) for v in image.GetDirection()),
-    )
+def load_mask_on_grid(path: Path, series: SourceSeries, resample: bool) -> tuple[np.ndarray, bool]:
+    """Read a mask file and return it as a (slices, rows, columns) bool array on the series'
+    grid, and whether it was resampled."""
+    sitk = require("SimpleITK", "reading masks")
+    from ..dicom.sitk_bridge import read_volume_file, to_sitk
 
-
-def load_mask_on_grid(path: Path, grid: _Grid, resample: bool) -> tuple[np.ndarray, bool]:
-    """Read a NIfTI mask and return it as a (slices, rows, columns) bool array on ``grid``."""
-    sitk = require("SimpleITK", "reading NIfTI masks")
-    if not path.is_file():
-        raise DicomError(f"{path}: mask file not found")
+    reason = check_regular(path)
+    if reason is not None:  # a FIFO would block the reader: never opened
+        raise DicomError(f"{path}: mask file {'not found' if reason == 'no such file' else reason}")
     try:
-        image = sitk.ReadImage(str(path))
-    except RuntimeError as exc:
-        raise DicomError(f"{path}: cannot read the mask as an image ({exc})") from None
-    if image.GetDimension() != 3:
-        raise DicomError(f"{path}: expected a 3D mask, found {image.GetDimension()}D")
-    resampled = False
-    if not _same_grid(image, grid):
-        if not resample:
-            raise DicomError(
-                f"{path}: the mask grid ({_image_grid(image).describe()}) does not match the "
-                f"source series ({grid.describe()}); re-save the mask on the series' grid or "
-                "pass --resample to map it with nearest-neighbour interpolation"
-            )
-        reference = sitk.Image([int(v) for v in grid.size], sitk.sitkUInt8)
-        reference.SetSpacing(grid.spacing)
-        reference.SetOrigin(grid.origin)
-        reference.SetDirection(grid.direction)
-        image = sitk.Resample(
-            sitk.Cast(image > 0, sitk.sitkUInt8),
-            reference,
-            sitk.Transform(),
-            sitk.sitkNearestNeighbor,
-            0,
-            sitk.sitkUInt8,
+        mask = read_volume_file(path)
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise DicomError(f"{path}: cannot read the mask as a 3D image ({exc})") from None
+    if _same_grid(mask, series):
+        return np.ascontiguousarray(mask.array > 0), False
+    if not resample:
+        raise DicomError(
+            f"{path}: the mask grid ({describe_grid(mask)}) does not match the source series "
+            f"({describe_grid(series.grid(), series.shape)}); re-save the mask on the series' "
+            "grid or pass --resample to map it with nearest-neighbour interpolation"
         )
-        resampled = True
-    array = sitk.GetArrayFromImage(image) > 0  # (z, y, x) == (slice, row, column)
-    return np.ascontiguousarray(array), resampled
+    grid = series.grid()
+    reference = sitk.Image([int(v) for v in reversed(series.shape)], sitk.sitkUInt8)
+    sz, sy, sx = grid.spacing
+    reference.SetSpacing((sx, sy, sz))
+    reference.SetOrigin(tuple(grid.origin))
+    reference.SetDirection(tuple(float(v) for v in grid.direction.ravel()))
+    binary = Volume(array=(mask.array > 0).astype(np.uint8), spacing=mask.spacing,
+                    origin=mask.origin, direction=mask.direction)
+    image = sitk.Resample(to_sitk(binary), reference, sitk.Transform(), sitk.sitkNearestNeighbor,
+                          0, sitk.sitkUInt8)
+    return np.ascontiguousarray(sitk.GetArrayFromImage(image) > 0), True
 
 
 def _mask_base(case: Case) -> Path:
     return case.source.parent if case.source is not None else Path.cwd()
 
 
-def _mask_jobs(
-    case: Case, observations: Sequence[Observation]
-) -> list[tuple[str, str, Path]]:
+def _mask_jobs(case: Case, observations: Sequence[Observation]) -> list[tuple[str, str, Path]]:
     """(lesion id, "lesion" | "ablation-zone", path) for every mask at the timepoint."""
     base = _mask_base(case)
     jobs = []
@@ -162,17 +129,27 @@ def _mask_jobs(
         geom = obs.geometry
         if geom is None:
             continue
-        if geom.mask:
-            jobs.append((obs.lesion, "lesion", base / geom.mask))
-        if geom.ablation_zone_mask:
-            jobs.append((obs.lesion, "ablation-zone", base / geom.ablation_zone_mask))
+        for kind, rel in (("lesion", geom.mask), ("ablation-zone", geom.ablation_zone_mask)):
+            if not rel:
+                continue
+            try:  # real paths: a symbolic link must not lead out of the case folder
+                jobs.append((obs.lesion, kind, resolve_inside(base, rel)))
+            except OutsideFolderError as exc:
+                raise DicomError(f"{exc.path}: the mask {exc.reason}; masks must be inside the "
+                                 "case file's folder") from None
     return jobs
+
+
+def _ds(value: float) -> str:
+    """A DS string (at most 16 characters) for a length in mm."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text[:16]
 
 
 def build_seg(
     case: Case,
     timepoint_id: str,
-    dicom_folder: str | Path | C.SourceIndex,
+    dicom_folder: str | Path | SourceIndex,
     *,
     series_uid: str | None = None,
     resample: bool = False,
@@ -198,22 +175,22 @@ def build_seg(
     ValueError
         Unknown timepoint, or no mask at it.
     DicomError
-        Series not found, masks on several series, mask file unreadable or on another grid.
+        Series not found or not a regular stack, mask file unreadable or on another grid.
     """
     hd = require("highdicom", "writing DICOM SEG")
     from pydicom.uid import generate_uid
 
-    tp = _timepoint(case, timepoint_id)
-    observations = [o for o in _observations_at(case, tp.id) if o.geometry is not None]
+    tp = timepoint_of(case, timepoint_id)
+    observations = [o for o in observations_at(case, tp.id) if o.geometry is not None]
     jobs = _mask_jobs(case, observations)
     if not jobs:
         raise ValueError(
             f"{case.source or 'case'}: no mask (geometry.mask / geometry.ablation_zone_mask) "
             f"recorded at timepoint {tp.id}"
         )
-    index = dicom_folder if isinstance(dicom_folder, C.SourceIndex) else C.index_folder(dicom_folder)
+    index = dicom_folder if isinstance(dicom_folder, SourceIndex) else index_folder(dicom_folder)
     masked = [o for o in observations if o.geometry and (o.geometry.mask or o.geometry.ablation_zone_mask)]
-    uids = C.choose_series(index, case, tp, masked, series_uid)
+    uids = choose_series(index, case, tp, masked, series_uid)
     # A SEG is defined on one series.  Masks drawn on other series of the same study (another
     # phase of a multiphase CT, usually the same voxel grid in the same frame of reference) are
     # placed on it when their grid is the same (or with --resample), and those series are
@@ -221,25 +198,24 @@ def build_seg(
     # series, else the first one named.
     arterial = {s.uid for s in (tp.series or ()) if s.phase == "arterial"}
     target_uid = series_uid or next((u for u in uids if u in arterial), uids[0])
-    series = C.sorted_series(index, target_uid)
-    datasets = series.datasets(pixels=False)
-    grid = series_grid(series, datasets[0])
+    series = index.series(target_uid)
+    datasets = series.datasets()
     further: list[Any] = []
     for uid in uids:
         if uid != target_uid:
-            further.extend(C.sorted_series(index, uid).datasets(pixels=False))
+            further.extend(index.series(uid).datasets())
     mask_series = {
         o.lesion: (o.geometry.series_uid if o.geometry and o.geometry.series_uid else target_uid)
         for o in masked
     }
 
-    n_slices, rows, cols = grid.size[2], grid.size[1], grid.size[0]
+    voxel_mm3 = float(np.prod(series.plan.spacing))
     planes: list[np.ndarray] = []
     segments: list[SegmentSource] = []
     descriptions = []
     notes: list[str] = []
     for lesion_id, kind, path in jobs:
-        mask, resampled = load_mask_on_grid(path, grid, resample)
+        mask, resampled = load_mask_on_grid(path, series, resample)
         voxels = int(mask.sum())
         if voxels == 0:
             notes.append(f"{path}: empty mask (lesion {lesion_id}, {kind}) left out")
@@ -253,45 +229,44 @@ def build_seg(
             )
         number = len(segments) + 1
         if kind == "lesion":
-            label = lesion_id
-            tracking_id = lesion_id
-            tracking_uid = C.lesion_tracking_uid(case, lesion_id)
-            seg_type = C.SEG_TYPE_LESION
+            label, tracking_id = lesion_id, lesion_id
+            tracking_uid = lesion_tracking_uid(case, lesion_id)
+            seg_type = K.SEG_TYPE_LESION
         else:
             label = f"{lesion_id} ablation zone"
             tracking_id = f"{lesion_id}-ablation-zone"
-            tracking_uid = C.ablation_zone_tracking_uid(case, lesion_id)
-            seg_type = C.SEG_TYPE_ABLATION_ZONE
+            tracking_uid = ablation_zone_tracking_uid(case, lesion_id)
+            seg_type = K.SEG_TYPE_ABLATION_ZONE
         descriptions.append(
             hd.seg.SegmentDescription(
                 segment_number=number,
                 segment_label=label[:64],
-                segmented_property_category=C.SEG_CATEGORY.code(),
+                segmented_property_category=K.SEG_CATEGORY.code(),
                 segmented_property_type=seg_type.code(),
                 algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL,
                 tracking_uid=tracking_uid,
                 tracking_id=tracking_id,
             )
         )
-        segments.append(
-            SegmentSource(
-                number=number,
-                label=label,
-                lesion=lesion_id,
-                kind=kind,
-                mask_file=path,
-                tracking_id=tracking_id,
-                tracking_uid=tracking_uid,
-                voxels=voxels,
-                resampled=resampled,
-            )
-        )
+        segments.append(SegmentSource(
+            number=number, label=label, lesion=lesion_id, kind=kind, mask_file=path,
+            tracking_id=tracking_id, tracking_uid=tracking_uid, voxels=voxels,
+            volume_mm3=voxels * voxel_mm3, resampled=resampled,
+        ))
         planes.append(mask)
     if not segments:
         raise ValueError(f"every mask at timepoint {tp.id} is empty; nothing to export")
     stack = np.stack(planes, axis=-1).astype(np.uint8)  # (slices, rows, cols, segments)
-    assert stack.shape[:3] == (n_slices, rows, cols)
 
+    # The grid's own measures: Spacing Between Slices from the frames' positions (a source
+    # header's SpacingBetweenSlices may contradict them; highdicom would copy it).
+    sz, sy, sx = series.plan.spacing
+    thickness = series.slices[0].header.slice_thickness
+    measures = hd.PixelMeasuresSequence(
+        pixel_spacing=[float(_ds(sy)), float(_ds(sx))],
+        slice_thickness=float(_ds(thickness if thickness and thickness > 0 else sz)),
+        spacing_between_slices=float(_ds(sz)),
+    )
     readers = {o.reader for o in observations if o.reader} or ({case.reader} if case.reader else set())
     creator = person_name(next(iter(readers))) if len(readers) == 1 else None
     seg = hd.seg.Segmentation(
@@ -303,34 +278,37 @@ def build_seg(
         series_number=991,
         sop_instance_uid=generate_uid(),
         instance_number=1,
-        manufacturer=C.MANUFACTURER,
+        manufacturer=K.MANUFACTURER,
         manufacturer_model_name="mrecist-tool",
-        software_versions=C.software_version(),
+        software_versions=K.software_version(),
         device_serial_number="0",
         content_description=f"lesion and ablation zone masks {tp.id}"[:64],
         content_label=f"MASKS_{tp.id}"[:16].upper().replace("-", "_").replace(".", "_"),
         content_creator_name=creator,
+        pixel_measures=measures,
         omit_empty_frames=True,
         further_source_images=further or None,
     )
+    # highdicom replaces the measures given with the source header's whenever the pixel
+    # spacings agree, SpacingBetweenSlices included: set the grid's value on the object.
+    for group in seg.SharedFunctionalGroupsSequence:
+        for item in group.get("PixelMeasuresSequence", []):
+            item.SpacingBetweenSlices = _ds(sz)
     seg.SeriesDescription = f"lesion masks {tp.id}"[:64]
-    return SEGResult(
-        dataset=seg, timepoint=tp.id, series_uid=target_uid, segments=segments, notes=notes
-    )
+    return SEGResult(dataset=seg, timepoint=tp.id, series_uid=target_uid, segments=segments,
+                     notes=notes)
 
 
 def write_seg(
     case: Case,
     timepoint_id: str,
-    dicom_folder: str | Path | C.SourceIndex,
+    dicom_folder: str | Path | SourceIndex,
     out: str | Path,
     *,
     series_uid: str | None = None,
     resample: bool = False,
 ) -> SEGResult:
     """Build the SEG (see :func:`build_seg`) and save it atomically to ``out``."""
-    result = build_seg(
-        case, timepoint_id, dicom_folder, series_uid=series_uid, resample=resample
-    )
+    result = build_seg(case, timepoint_id, dicom_folder, series_uid=series_uid, resample=resample)
     save_dataset(result.dataset, out)
     return result

@@ -5,9 +5,8 @@ RECIST 1.1 categories, per-ablated-tumour states, the best overall response and 
 endpoints need; every category carries the rule IDs of response-rules.md that decided it.
 """
 
-from .baseline_checks import organ_of, target_limit_findings
 from .criteria import PARAMS, PROFILES, Settings, profile_settings, resolve_settings
-from .engine import assess_case, settings_for_case
+from .engine import assess_case, excess_targets, settings_for_case
 from .measure import measure_field
 from .results import (
     AblatedLesionResult,
@@ -33,10 +32,9 @@ __all__ = [
     "SubjectEvents",
     "TimepointResult",
     "assess_case",
+    "excess_targets",
     "measure_field",
-    "organ_of",
     "profile_settings",
     "resolve_settings",
     "settings_for_case",
-    "target_limit_findings",
 ]

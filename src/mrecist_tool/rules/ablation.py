@@ -48,31 +48,25 @@ def _adequate(ctx: CaseContext, tp: Timepoint) -> bool:
 
 def _viable_focus_timepoints(ctx: CaseContext, lesion_id: str) -> tuple[dict[str, str], set[str], set[str]]:
     """Timepoints at which a focus next to the lesion is viable tissue (after ABL-9 dating),
-    those at which only an equivocal focus is pending, and those dated back (ABL-9)."""
-    order = ctx.order
+    those at which only an equivocal focus is pending, and those dated back (ABL-9).
+
+    Read from :meth:`CaseContext.focus_reading`, the one answer the target sums use too (§11.6).
+    """
     viable: dict[str, str] = {}
     pending: set[str] = set()
     retro: set[str] = set()
+    plain: set[str] = set()
     for fid in ctx.foci_of.get(lesion_id, ()):
         first = ctx.local_foci[fid].first_timepoint
-        confirmed: str | None = None
-        for tp in ctx.timepoints[order[first] :]:
-            fo = ctx.obs.get((fid, tp.id))
-            if fo is None or fo.status in ("absent", "not-evaluable"):
-                continue
-            if fo.equivocal:
+        for tp in ctx.timepoints[ctx.order[first] :]:
+            reading = ctx.focus_reading(fid, tp)
+            if reading in ("viable", "retro"):
+                viable.setdefault(tp.id, fid)
+                (retro if reading == "retro" else plain).add(tp.id)
+            elif reading == "pending":
                 pending.add(tp.id)
-                continue
-            if confirmed is None:
-                confirmed = tp.id
-            viable.setdefault(tp.id, fid)
-        if confirmed is not None and ctx.settings.retro_date_equivocal_new_lesions:
-            for tp in ctx.timepoints[order[first] : order[confirmed]]:
-                if (fid, tp.id) in ctx.obs:
-                    viable.setdefault(tp.id, fid)
-                    pending.discard(tp.id)
-                    retro.add(tp.id)
-    return viable, pending, retro
+    pending -= set(viable)
+    return viable, pending, retro - plain
 
 
 def _own_viable(ctx: CaseContext, lesion: Lesion, tp: Timepoint) -> bool | None:
@@ -138,6 +132,17 @@ def follow_ablated_lesion(ctx: CaseContext, lesion: Lesion) -> AblatedLesionResu
             states.append(
                 LocalState(tp.id, tp.date, LOCAL_NE, ("ABL-3",), (f"{lesion.id} not assessed at this follow-up",))
             )
+            continue
+        if tp.date in ablations and phase in ("residual", "ltp"):
+            # §11.11: a study on the day of a re-ablation is technical-success imaging of that
+            # procedure (ABL-2), never a follow-up: it neither clears nor re-dates the tumour.
+            viable_now = bool(own) or focus is not None
+            status = (LOCAL_RESIDUAL if phase == "residual" else LOCAL_LTP) if viable_now else LOCAL_COMPLETE
+            states.append(
+                LocalState(tp.id, tp.date, status, ("ABL-2",), ("technical-success imaging on the day of re-ablation",))
+            )
+            reablated = True
+            last_adequate = tp.date
             continue
         if tp.id in pending_foci and focus is None:
             tp_flags.append("equivocal focus at the ablation zone pending")

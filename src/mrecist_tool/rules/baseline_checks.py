@@ -6,13 +6,10 @@ assessment proceed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from decimal import Decimal
 
-from ..model import Lesion
 from .arith import display_mm
 from .context import CaseContext
-from .criteria import Settings
 from .results import Finding
 
 # REC-B2: paired organs count as one organ; all lymph nodes are one organ.
@@ -29,40 +26,14 @@ _ORGAN_ALIASES = {
 }
 
 
-def organ_of(lesion: Lesion) -> str:
-    """The organ a target lesion counts against for the per-organ limit (REC-B2): paired organs
-    are one organ, all lymph nodes are one organ, ``hepatic`` is the liver."""
+def organ_group(ctx: CaseContext, lesion_id: str) -> str:
+    lesion = ctx.lesions[lesion_id]
     if lesion.is_node:
         return "lymph nodes"
     name = lesion.organ.strip().lower()
     if "node" in name:
         return "lymph nodes"
     return _ORGAN_ALIASES.get(name, name)
-
-
-def organ_group(ctx: CaseContext, lesion_id: str) -> str:
-    return organ_of(ctx.lesions[lesion_id])
-
-
-def target_limit_findings(targets: Iterable[Lesion], settings: Settings) -> list[Finding]:
-    """REC-B1 / MR-B3: too many target lesions in all, or in one organ (REC-B2 grouping).
-
-    Public so that an editor (the napari plugin) warns with the engine's own count.
-    """
-    rule = "MR-B3" if settings.is_mrecist else "REC-B1"
-    chosen = list(targets)
-    out: list[Finding] = []
-    if len(chosen) > settings.max_targets_total:
-        out.append(Finding(rule, f"{len(chosen)} target lesions, more than the maximum of "
-                                 f"{settings.max_targets_total}"))
-    per_organ: dict[str, list[str]] = {}
-    for lesion in chosen:
-        per_organ.setdefault(organ_of(lesion), []).append(lesion.id)
-    for organ, ids in sorted(per_organ.items()):
-        if len(ids) > settings.max_targets_per_organ:
-            out.append(Finding(rule, f"{len(ids)} target lesions in {organ} ({', '.join(ids)}), "
-                                     f"more than {settings.max_targets_per_organ} per organ"))
-    return out
 
 
 def measurability_floor(ctx: CaseContext) -> tuple[Decimal, str]:
@@ -152,5 +123,35 @@ def baseline_findings(ctx: CaseContext) -> list[Finding]:
             )
         if o is None:
             out.append(Finding("REC-B4", "non-target lesion not recorded at baseline", lesion.id, bl.id))
-    out.extend(target_limit_findings(ctx.targets, s))
+    out.extend(excess_target_findings(ctx))
+    return out
+
+
+def excess_target_findings(ctx: CaseContext) -> list[Finding]:
+    """§11.2: more targets than REC-B1 / MR-B3 allow.  All recorded targets are still assessed
+    (nothing is dropped silently); the excess is a warning for ``validate``, the timepoint flags
+    and the viewer."""
+    s = ctx.settings
+    rule = "REC-B1" if not s.is_mrecist else "MR-B3"
+    out: list[Finding] = []
+    if len(ctx.targets) > s.max_targets_total:
+        out.append(
+            Finding(
+                rule,
+                f"{len(ctx.targets)} target lesions, more than the maximum of {s.max_targets_total}; "
+                "all are assessed (§11.2)",
+            )
+        )
+    per_organ: dict[str, list[str]] = {}
+    for lesion in ctx.targets:
+        per_organ.setdefault(organ_group(ctx, lesion.id), []).append(lesion.id)
+    for organ, ids in sorted(per_organ.items()):
+        if len(ids) > s.max_targets_per_organ:
+            out.append(
+                Finding(
+                    rule,
+                    f"{len(ids)} target lesions in {organ} ({', '.join(ids)}), more than "
+                    f"{s.max_targets_per_organ} per organ; all are assessed (§11.2)",
+                )
+            )
     return out

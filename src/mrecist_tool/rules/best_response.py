@@ -5,12 +5,14 @@ Only assessments up to and including the first PD count (REC-C2); with
 for non-target-only disease) counts only when met at least ``sd_min_days`` after the origin,
 inclusive (REC-C3).  With ``confirmation_required`` a CR or PR needs the next evaluable
 assessment at least ``confirm_min_days`` later, with no PD between and, unless
-``allow_intervening_ne``, no NE between (REC-C1, REC-C4 Table 3, REC-C6).
+``allow_intervening_ne``, no NE between, and unless ``confirm_accept_intervening_sd``, no SD
+between (REC-C1, REC-C4 Table 3, REC-C6, §11.8).  A scan dated on the day a new therapy starts
+still counts (REC-C2).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -140,7 +142,7 @@ def _with_confirmation(seq, cat, sd_ok, stable_name, s, rules, notes, flags):
         c = cat(i)
         if c not in (CR, PR):
             continue
-        j = _confirming(seq, i, s)
+        j = _confirming(seq, i, s, cat)
         if j is None:
             unconfirmed.append(i)
             continue
@@ -175,17 +177,31 @@ def _with_confirmation(seq, cat, sd_ok, stable_name, s, rules, notes, flags):
     return NE, None, None
 
 
-def _confirming(seq: Sequence[Visit], i: int, s: Settings) -> int | None:
-    """REC-C6: the next evaluable assessment >= confirm_min_days later, with no PD between."""
+def _confirming(seq: Sequence[Visit], i: int, s: Settings, cat: Callable[[int], str]) -> int | None:
+    """REC-C6: the assessment that confirms (or breaks) the response at ``i``.
+
+    The first CR/PR at least ``confirm_min_days`` later confirms it.  A PD before it, an NE when
+    ``allow_intervening_ne`` is off, or an SD (NON-CR/NON-PD) breaks it — except one SD when
+    ``confirm_accept_intervening_sd`` is on (admiralonco's ``accept_sd``).  Returns the index of
+    the confirming or breaking assessment (the caller reads its category), or None.
+    """
     start = seq[i]
+    sd_accepted = False
     for j in range(i + 1, len(seq)):
-        v = seq[j]
-        if v.category == PD:
-            return j if (v.date - start.date).days >= s.confirm_min_days else None
-        if v.category == NE:
+        c = cat(j)
+        far_enough = (seq[j].date - start.date).days >= s.confirm_min_days
+        if c == PD:
+            return j if far_enough else None
+        if c == NE:
             if not s.allow_intervening_ne:
                 return None
             continue
-        if (v.date - start.date).days >= s.confirm_min_days:
-            return j
+        if c in (CR, PR):
+            if far_enough:
+                return j
+            continue  # too soon to confirm; a later response may
+        if s.confirm_accept_intervening_sd and not sd_accepted:
+            sd_accepted = True
+            continue
+        return j  # an intervening SD breaks the confirmation (§11.8)
     return None

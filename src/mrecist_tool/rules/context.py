@@ -53,6 +53,8 @@ class CaseContext:
     local_foci: dict[str, LocalFocus] = field(default_factory=dict)  # focus id -> focus
     foci_of: dict[str, tuple[str, ...]] = field(default_factory=dict)  # lesion id -> focus ids
     order: dict[str, int] = field(default_factory=dict)  # timepoint id -> position by date
+    # focus id -> first timepoint at which the focus was recorded without the equivocal mark
+    focus_confirmed: dict[str, str | None] = field(default_factory=dict)
     _first_seen: dict[str, Timepoint | None] = field(default_factory=dict)
 
     @classmethod
@@ -120,6 +122,36 @@ class CaseContext:
         self._first_seen[lesion_id] = found
         return found
 
+    def focus_reading(self, focus_id: str, tp: Timepoint) -> str:
+        """What a focus next to an ablated lesion shows at one timepoint, after retroactive
+        revision (REC-N3, MR-SP5, ABL-9, response-rules.md §11.6).
+
+        One answer for every table: the ablated lesion's local status, its target value (APP-3)
+        and a non-target's state (APP-4) all read it, so they cannot disagree.
+
+        ``"viable"``: viable tissue recorded without the equivocal mark; ``"retro"``: recorded as
+        equivocal, confirmed on a later study and dated back to this one; ``"pending"``: equivocal
+        and not (or not yet) confirmed; ``"absent"``, ``"ne"`` (not evaluable) or ``"none"`` (no
+        observation, or no imaging).
+        """
+        o = self.obs.get((focus_id, tp.id))
+        if o is None or not tp.imaging_done:
+            return "none"
+        if o.status == "absent":
+            return "absent"
+        if o.status == "not-evaluable":
+            return "ne"
+        if not o.equivocal:
+            return "viable"
+        confirmed = self.focus_confirmed.get(focus_id)
+        if (
+            confirmed is not None
+            and self.settings.retro_date_equivocal_new_lesions
+            and self.order[tp.id] < self.order[confirmed]
+        ):
+            return "retro"
+        return "pending"
+
     # -- set-up ----------------------------------------------------------------------------
     def _classify_foci(self) -> None:
         """Decide once, at a focus's first detection, whether it is viable tissue of an ablated
@@ -140,4 +172,15 @@ class CaseContext:
                 continue
             self.local_foci[lesion.id] = LocalFocus(lesion.id, o.near_lesion, tp.id, gap)
             foci_of.setdefault(o.near_lesion, []).append(lesion.id)
+            self.focus_confirmed[lesion.id] = next(
+                (
+                    later.id
+                    for later in self.timepoints[self.order[tp.id] :]
+                    if later.imaging_done
+                    and (fo := self.obs.get((lesion.id, later.id))) is not None
+                    and fo.status in PRESENT_STATUSES
+                    and not fo.equivocal
+                ),
+                None,
+            )
         self.foci_of = {k: tuple(sorted(v)) for k, v in foci_of.items()}

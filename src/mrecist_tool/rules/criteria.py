@@ -13,9 +13,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from ..errors import SettingsError
@@ -25,7 +27,7 @@ from ..errors import SettingsError
 class ParamSpec:
     """How one parameter is typed and documented."""
 
-    kind: str  # "decimal", "int", "bool", "choice", "int_range", "str"
+    kind: str  # "decimal", "int", "bool", "choice", "int_range", "schedule", "str"
     rule: str
     help: str
     choices: tuple[str, ...] = ()
@@ -93,6 +95,9 @@ PARAMS: dict[str, ParamSpec] = {
     "confirmation_required": ParamSpec("bool", "REC-C1", "CR and PR need confirmation"),
     "confirm_min_days": ParamSpec("int", "REC-C1", "days from response to its confirmation", minimum=D(0)),
     "allow_intervening_ne": ParamSpec("bool", "REC-C6", "an NE may stand between a response and its confirmation"),
+    "confirm_accept_intervening_sd": ParamSpec(
+        "bool", "REC-C6", "one SD may stand between a response and its confirmation (admiralonco accept_sd)"
+    ),
     "sd_min_days": ParamSpec("int", "REC-C3", "minimum days from randomisation for SD to count", minimum=D(0)),
     "cr_then_pr_policy": ParamSpec("choice", "REC-C5", "CR followed by PR", ("reclassify_pr_and_flag", "treat_as_pd")),
     "ltp_max_distance_mm": ParamSpec(
@@ -117,13 +122,22 @@ PARAMS: dict[str, ParamSpec] = {
         ("registry", "datecan"),
     ),
     "bor_stop_at_new_therapy": ParamSpec(
-        "bool", "REC-C2", "ignore assessments after a new (non-protocol) systemic therapy for best response"
+        "bool",
+        "REC-C2",
+        "ignore assessments after a new (non-protocol) systemic therapy for best response "
+        "(a scan on the day it starts still counts)",
     ),
     "missed_assessments_policy": ParamSpec(
         "choice", "END-GEN-4", "event after >= 2 missed assessments", ("count_event", "censor_before_gap")
     ),
-    "assessment_interval_days": ParamSpec(
-        "int", "END-GEN-4", "scheduled interval between imaging assessments, days", minimum=D(1)
+    "assessment_schedule": ParamSpec(
+        "schedule",
+        "END-GEN-4/§11.13",
+        "imaging schedule from the origin: [[interval, until], ...] in days, the last until may be "
+        "null (open); on the command line 90:730,180",
+    ),
+    "preop_chemo_arm": ParamSpec(
+        "str", "PRE-2", "arm label of the perioperative arm (chemotherapy before ablation)"
     ),
 }
 
@@ -156,6 +170,7 @@ class Settings:
     confirmation_required: bool = False
     confirm_min_days: int = 28
     allow_intervening_ne: bool = True
+    confirm_accept_intervening_sd: bool = False
     sd_min_days: int = 42
     cr_then_pr_policy: str = "reclassify_pr_and_flag"
     ltp_max_distance_mm: Decimal = D(10)
@@ -165,9 +180,11 @@ class Settings:
     margin_isotropic_spacing_mm: Decimal = D("0.5")
     margin_subcapsular_correction: bool = True
     dfs_definition: str = "registry"
-    bor_stop_at_new_therapy: bool = False
+    bor_stop_at_new_therapy: bool = True
     missed_assessments_policy: str = "count_event"
-    assessment_interval_days: int = 90
+    # §11.13: every 90 days to day 730, then every 180 days (None: no end).
+    assessment_schedule: tuple[tuple[int, int | None], ...] = ((90, 730), (180, None))
+    preop_chemo_arm: str = "perioperative"
 
     # -- derived -----------------------------------------------------------------------------
     @functools.cached_property
@@ -226,61 +243,213 @@ def _decimal_json(value: Decimal) -> int | float | str:
     return float(value)
 
 
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
+# Bounds on numeric settings, far beyond any sensible value (a 1,000,000-day window is 2,700
+# years) and small enough that date arithmetic and Decimal comparisons can never overflow.
+MAX_INT_SETTING = 1_000_000
+MAX_DECIMAL_SETTING = Decimal(1_000_000_000)
+MAX_SIGNIFICANT_DIGITS = 60
+MIN_ADJUSTED = -40  # smaller non-zero values (1e-41) are refused: they would print as 41 zeros
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 
 
 def coerce_value(name: str, value: Any, *, where: str = "settings") -> Any:
-    """Check one parameter's value and convert it to its type; raise :class:`SettingsError`."""
+    """Check one parameter's value and convert it to its type; raise :class:`SettingsError`.
+
+    Strict: the value must already be of the parameter's kind, as in a JSON case file
+    (case-format.md: "a value of the wrong kind is an error"): ``true``/``false`` for a yes/no
+    setting, a number (not text) for a number, a list of two whole numbers for a range, one of
+    the listed words for a choice.  Text from the command line goes through
+    :func:`parse_setting_text` first.
+    """
+    spec = _spec(name, where)
+    try:
+        return _coerce(spec, value)
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        raise SettingsError(f"{where}.{name}: {exc}") from None
+
+
+def parse_setting_text(name: str, text: str, *, where: str = "--set") -> Any:
+    """The value of ``--set NAME=TEXT``, read strictly by the parameter's kind, then checked.
+
+    Yes/no settings take ``true`` or ``false``; numbers are written as in JSON (``5``,
+    ``12.5``, ``1e1``); ranges as ``[21, 56]`` or ``21,56``; choices as the word itself.
+    """
+    spec = _spec(name, where)
+    try:
+        return _coerce(spec, _from_text(spec, text.strip()))
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        raise SettingsError(f"{where} {name}: {exc}") from None
+
+
+def _spec(name: str, where: str) -> ParamSpec:
     spec = PARAMS.get(name)
     if spec is None:
         close = [p for p in PARAMS if p.split("_")[0] == name.split("_")[0]]
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise SettingsError(f"{where}: unknown setting {name!r}{hint}")
-    try:
-        return _coerce(spec, value)
-    except (ValueError, TypeError, InvalidOperation) as exc:
-        raise SettingsError(f"{where}.{name}: {exc}") from None
+    return spec
+
+
+def _from_text(spec: ParamSpec, text: str) -> Any:
+    if spec.kind == "bool":
+        if text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        raise ValueError(f"expected true or false, found {text!r}")
+    if spec.kind in ("decimal", "int"):
+        return _number_text(spec, text)
+    if spec.kind == "int_range":
+        inner = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+        items = [item.strip() for item in inner.split(",")]
+        if len(items) != 2 or not all(items):
+            raise ValueError(f"expected [min, max] days written as two whole numbers, e.g. "
+                             f"21,56 or [21, 56]; found {text!r}")
+        day = ParamSpec("int", "", "", minimum=D(0))
+        return [_number_text(day, item) for item in items]
+    if spec.kind == "schedule":
+        return _schedule_text(text)
+    return text
+
+
+def _number_text(spec: ParamSpec, text: str) -> Decimal:
+    what = "a whole number" if spec.kind == "int" else "a number"
+    if len(text) > 64 or not _JSON_NUMBER.fullmatch(text):
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise ValueError(f"expected {what}, e.g. 5 or 12.5, found {shown!r}")
+    return Decimal(text)  # bounded by the length check above; range checked by _coerce
+
+
+def _found(value: Any) -> str:
+    """What was found, for messages: the JSON kind and a short rendering of the value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the text {json.dumps(shown)}"
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"a whole number of about {int(value.bit_length() * 0.30103):,} digits"
+    if isinstance(value, int | float | Decimal):
+        text = str(value)
+        return f"the number {text if len(text) <= 40 else text[:37] + '...'}"
+    if isinstance(value, list | tuple):
+        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
+    if isinstance(value, dict):
+        return "an object {...}"
+    return f"a value of type {type(value).__name__}"
+
+
+def _number(spec: ParamSpec, value: Any) -> Decimal:
+    """A bounded, finite number from a JSON number (never from text or a boolean)."""
+    whole = spec.kind == "int"
+    low = spec.minimum if spec.minimum is not None else None
+    high = D(MAX_INT_SETTING) if whole else MAX_DECIMAL_SETTING
+    kind = "a whole number" if whole else "a number"
+    span = f" from {low} to {high}" if low is not None else f" up to {high}"
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError(f"expected {kind}{span} (without quotes), found {_found(value)}")
+    if isinstance(value, int):
+        if abs(value) > high:
+            raise ValueError(f"expected {kind}{span}, found {_found(value)}")
+        number = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"expected a finite number, found {_found(value)}")
+        number = Decimal(repr(value))
+    else:
+        number = value
+    if not number.is_finite():
+        raise ValueError(f"expected a finite number, found {_found(value)}")
+    if number.copy_abs() > high:
+        raise ValueError(f"expected {kind}{span}, found {_found(value)}")
+    if len(number.as_tuple().digits) > MAX_SIGNIFICANT_DIGITS or (
+            number and number.adjusted() < MIN_ADJUSTED):
+        raise ValueError(f"expected {kind}{span} written with at most {MAX_SIGNIFICANT_DIGITS} "
+                         f"digits and not below 1e{MIN_ADJUSTED} unless 0, found {_found(value)}")
+    if low is not None and number < low:
+        raise ValueError(f"expected a number >= {low}, found {_found(value)}")
+    if not number:
+        return D(0)  # 0E-1000000 is 0, and must not print as a million zeros
+    if whole and number != number.to_integral_value():
+        raise ValueError(f"expected a whole number, found {_found(value)}")
+    return number
 
 
 def _coerce(spec: ParamSpec, value: Any) -> Any:
     if spec.kind == "bool":
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return value.strip().lower() in _TRUE
-        raise ValueError(f"expected true or false, found {value!r}")
+        raise ValueError(f"expected true or false (without quotes), found {_found(value)}")
     if spec.kind == "choice":
         if isinstance(value, str) and value in spec.choices:
             return value
-        raise ValueError(f"expected one of {', '.join(spec.choices)}, found {value!r}")
-    if spec.kind in ("decimal", "int"):
-        if isinstance(value, bool) or value is None:
-            raise ValueError(f"expected a number, found {value!r}")
-        try:
-            number = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
-        except InvalidOperation:
-            raise ValueError(f"expected a number, found {value!r}") from None
-        if not number.is_finite():
-            raise ValueError(f"expected a finite number, found {value!r}")
-        if spec.minimum is not None and number < spec.minimum:
-            raise ValueError(f"expected a number >= {spec.minimum}, found {value!r}")
-        if spec.kind == "int":
-            if number != number.to_integral_value():
-                raise ValueError(f"expected a whole number, found {value!r}")
-            return int(number)
-        return number
+        raise ValueError(f"expected one of {', '.join(spec.choices)}, found {_found(value)}")
+    if spec.kind == "decimal":
+        return _number(spec, value)
+    if spec.kind == "int":
+        return int(_number(spec, value))
+    if spec.kind == "schedule":
+        return _coerce_schedule(value)
     if spec.kind == "int_range":
-        items = value
-        if isinstance(value, str):
-            items = [v for v in value.replace("-", ",").split(",") if v.strip()]
-        if not isinstance(items, list | tuple) or len(items) != 2:
-            raise ValueError(f"expected [min, max] days, found {value!r}")
-        low, high = (_coerce(ParamSpec("int", "", "", minimum=D(0)), v) for v in items)
+        if not isinstance(value, list | tuple) or len(value) != 2:
+            raise ValueError(f"expected [min, max] days, a list of two whole numbers such as "
+                             f"[21, 56]; found {_found(value)}")
+        day = ParamSpec("int", "", "", minimum=D(0))
+        low, high = (int(_number(day, v)) for v in value)
         if low > high:
-            raise ValueError(f"expected min <= max, found {value!r}")
+            raise ValueError(f"expected min <= max, found [{low}, {high}]")
         return (low, high)
-    return str(value)
+    if isinstance(value, str):
+        return value
+    raise ValueError(f"expected text, found {_found(value)}")
+
+
+def _coerce_schedule(value: Any) -> tuple[tuple[int, int | None], ...]:
+    """END-GEN-4 / §11.13: ``[[interval, until], ...]`` in days, the last ``until`` may be null.
+
+    Each segment schedules a visit every ``interval`` days (from the end of the previous segment,
+    the first from the origin) up to day ``until``; only the last segment may be open-ended.
+    """
+    if not isinstance(value, list | tuple) or not value:
+        raise ValueError(f"expected a list of [interval, until] day pairs such as [[90, 730], [180, null]], "
+                         f"found {_found(value)}")
+    day = ParamSpec("int", "", "", minimum=D(1))
+    out: list[tuple[int, int | None]] = []
+    previous = 0
+    for i, item in enumerate(value):
+        if not isinstance(item, list | tuple) or len(item) != 2:
+            raise ValueError(f"expected [interval, until] at position {i}, found {_found(item)}")
+        interval = int(_number(day, item[0]))
+        until = None if item[1] is None else int(_number(day, item[1]))
+        if until is None and i != len(value) - 1:
+            raise ValueError("only the last segment of the schedule may be open-ended (until null)")
+        if until is not None and until <= previous:
+            raise ValueError(f"expected each segment to end after the previous one, found until {until} "
+                             f"after {previous}")
+        out.append((interval, until))
+        previous = until or previous
+    return tuple(out)
+
+
+def _schedule_text(text: str) -> list[list[Any]]:
+    """``90:730,180`` (every 90 days to day 730, then every 180) or the JSON form."""
+    if text.startswith("["):
+        try:
+            parsed = json.loads(text, parse_float=Decimal)
+        except ValueError:
+            raise ValueError(f"expected a schedule such as 90:730,180 or [[90, 730], [180, null]], "
+                             f"found {text!r}") from None
+        if not isinstance(parsed, list):
+            raise ValueError(f"expected a list of [interval, until] day pairs, found {text!r}")
+        return parsed
+    day = ParamSpec("int", "", "", minimum=D(1))
+    items: list[list[Any]] = []
+    for part in text.split(","):
+        every, _, end = (x.strip() for x in part.partition(":"))
+        if not every:
+            raise ValueError(f"expected a schedule such as 90:730,180, found {text!r}")
+        items.append([_number_text(day, every), _number_text(day, end) if end else None])
+    return items
 
 
 # -- profiles -------------------------------------------------------------------------------
@@ -314,6 +483,42 @@ def profile_settings(name: str) -> Settings:
     return Settings().updated(PROFILES[name], where=f"profile {name}")
 
 
+def settings_layers(
+    *,
+    profile: str | None = None,
+    case_criteria: str | None = None,
+    case_settings: Mapping[str, Any] | None = None,
+    cli_profile: str | None = None,
+    cli_criteria: str | None = None,
+    cli_overrides: Mapping[str, Any] | None = None,
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """Where a case's settings come from, lowest precedence first: the one place that orders them.
+
+    The defaults of :class:`Settings`, then the profile (the command line's ``--profile``, else
+    the case's, else :data:`DEFAULT_PROFILE`), the case file's ``criteria``, its ``settings``,
+    the command line's ``--criteria``, and last its ``--set`` overrides.  Each layer is
+    ``(where, values)``; the profile's ``where`` is ``"profile NAME"`` and its values are empty
+    for an unknown profile (:func:`resolve_settings` refuses it).
+    """
+    name = cli_profile or profile or DEFAULT_PROFILE
+    return [
+        (f"profile {name}", PROFILES.get(name, {})),
+        ("criteria", {"criteria": case_criteria} if case_criteria else {}),
+        ("settings", case_settings or {}),
+        ("--criteria", {"criteria": cli_criteria} if cli_criteria else {}),
+        ("--set", cli_overrides or {}),
+    ]
+
+
+def layered_criteria(**sources: Any) -> str:
+    """The criteria the layers of :func:`settings_layers` give, skipping values that are not
+    criteria (the readers report those): for checking a case file that may hold mistakes."""
+    for _, values in reversed(settings_layers(**sources)):
+        if isinstance(values, Mapping) and values.get("criteria") in PARAMS["criteria"].choices:
+            return str(values["criteria"])
+    return Settings().criteria
+
+
 def resolve_settings(
     *,
     profile: str | None = None,
@@ -323,24 +528,46 @@ def resolve_settings(
     cli_criteria: str | None = None,
     cli_overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Combine defaults, profile, case-file values and command-line overrides (in that order)."""
-    # Whole cohorts share a handful of distinct settings: resolve each combination once.
-    key = json.dumps(
-        [profile, case_criteria, case_settings, cli_profile, cli_criteria, cli_overrides], sort_keys=True, default=str
-    )
+    """Combine defaults, profile, case-file values and command-line overrides, in the order of
+    :func:`settings_layers`; raise :class:`SettingsError` for an unknown name or a wrong value."""
+    # Whole cohorts share a handful of distinct settings: resolve each combination once.  The
+    # key keeps every value's type (a JSON round trip would turn Decimal into text, which the
+    # strict checks rightly refuse).
+    key = _freeze((profile, case_criteria, case_settings, cli_profile, cli_criteria, cli_overrides))
+    try:
+        hash(key)
+    except TypeError:  # e.g. a signalling-NaN Decimal from Python code: checked, never cached
+        return _resolve(key)
     return _resolve_cached(key)
 
 
-@functools.lru_cache(maxsize=256)
-def _resolve_cached(key: str) -> Settings:
-    profile, case_criteria, case_settings, cli_profile, cli_criteria, cli_overrides = json.loads(key)
+def _freeze(value: Any) -> Any:
+    """A hashable, type-preserving form of a settings value (see :func:`_thaw`)."""
+    if isinstance(value, Mapping):
+        return ("{}", tuple((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return ("[]", tuple(_freeze(v) for v in value))
+    return (type(value).__name__, value)
+
+
+def _thaw(frozen: Any) -> Any:
+    tag, body = frozen
+    if tag == "{}":
+        return {k: _thaw(v) for k, v in body}
+    if tag == "[]":
+        return [_thaw(v) for v in body]
+    return body
+
+
+def _resolve(key: Any) -> Settings:
+    profile, case_criteria, case_settings, cli_profile, cli_criteria, cli_overrides = _thaw(key)
+    layers = settings_layers(profile=profile, case_criteria=case_criteria, case_settings=case_settings,
+                             cli_profile=cli_profile, cli_criteria=cli_criteria, cli_overrides=cli_overrides)
     settings = profile_settings(cli_profile or profile or DEFAULT_PROFILE)
-    if case_criteria:
-        settings = settings.updated({"criteria": case_criteria}, where="criteria")
-    if case_settings:
-        settings = settings.updated(case_settings)
-    if cli_criteria:
-        settings = settings.updated({"criteria": cli_criteria}, where="--criteria")
-    if cli_overrides:
-        settings = settings.updated(cli_overrides, where="--set")
+    for where, values in layers[1:]:
+        if values:
+            settings = settings.updated(values, where=where)
     return settings
+
+
+_resolve_cached = functools.lru_cache(maxsize=256)(_resolve)

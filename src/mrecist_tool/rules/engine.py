@@ -5,27 +5,30 @@ Pure functions over the frozen :class:`~mrecist_tool.model.Case`; no I/O, no hea
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from ..model import Case, Timepoint
 from .ablation import follow_ablated_lesion
 from .arith import ZERO, pct_change
-from .baseline_checks import baseline_findings
+from .baseline_checks import baseline_findings, excess_target_findings
 from .best_response import Visit, best_overall_response
 from .context import CaseContext
 from .criteria import Settings, resolve_settings
-from .measure import focus_diameter, nontarget_state, target_value
+from .measure import focus_diameter, node_is_normal, nontarget_state, target_value
 from .new_lesions import follow_new_lesions, new_lesions_at
 from .results import (
     CR,
     LOCAL_LTP,
+    LOCAL_NE,
     NE,
     PD,
     PR,
     AblatedLesionResult,
     CaseAssessment,
     Decision,
+    Finding,
     LesionTimepoint,
     LocalState,
     SubjectEvents,
@@ -38,6 +41,15 @@ from .timepoint import (
     overall_without_targets,
     target_response,
 )
+
+
+def excess_targets(case: Case, settings: Settings | None = None) -> list[Finding]:
+    """§11.2: warnings for more target lesions than REC-B1 / MR-B3 allow (empty when within).
+
+    For ``mrecist validate`` and the viewer: the engine assesses every recorded target anyway.
+    """
+    s = settings if settings is not None else settings_for_case(case)
+    return excess_target_findings(CaseContext.build(case, s))
 
 
 def settings_for_case(case: Case, **cli: object) -> Settings:
@@ -68,6 +80,8 @@ def assess_case(case: Case, settings: Settings | None = None) -> CaseAssessment:
     ltp_timepoints = {res.ltp_timepoint for res in ablations.values() if res.ltp_timepoint}
     has_targets = bool(ctx.targets)
     bl = ctx.baseline
+    # §11.2: every timepoint's sum includes the excess targets, so every row says so.
+    excess_flags = tuple(f"{f.message} [{f.rule}]" for f in excess_target_findings(ctx))
 
     rows: list[TimepointResult] = []
     lesion_rows: list[LesionTimepoint] = []
@@ -106,6 +120,7 @@ def assess_case(case: Case, settings: Settings | None = None) -> CaseAssessment:
                     nontarget=None,
                     new_lesions=Decision("no", ()),
                     overall=None,
+                    flags=excess_flags,
                 )
             )
             lesion_rows.extend(_lesion_rows(ctx, tp, values, states, local_status))
@@ -124,7 +139,7 @@ def assess_case(case: Case, settings: Settings | None = None) -> CaseAssessment:
         nontarget = nontarget_response(ctx, states, h) if ctx.nontargets else None
         search_complete = tp.new_lesion_search != "incomplete"
         new_yes = bool(nl.counted)
-        flags: list[str] = []
+        flags: list[str] = list(excess_flags)
         if not tp.imaging_done:
             overall = Decision(NE, ("REC-NE1",), notes=("no imaging at this visit",))
             new_decision = Decision("no", ("REC-NE1",), notes=("no imaging",))
@@ -224,9 +239,14 @@ def assess_case(case: Case, settings: Settings | None = None) -> CaseAssessment:
         has_targets=has_targets,
         new_therapy_date=new_therapy,
     )
-    events = _events(rows, list(ablations.values()), best.progression_date, ehp_nontarget, new_therapy)
+    untreated = _untreated_viable_targets(ctx, rows)
+    events = _events(rows, list(ablations.values()), best.progression_date, ehp_nontarget, new_therapy, untreated)
     warnings = tuple(baseline_findings(ctx))
     all_flags = [f for r in rows for f in r.flags] + list(best.flags)
+    all_flags += [
+        f"never disease-free: target {lid} never ablated or resected and still viable at {tp} (END-DFS-4, §11.19)"
+        for lid, tp in untreated
+    ]
     all_flags += [f"{a.lesion}: {f}" for a in ablations.values() for f in a.flags]
     return CaseAssessment(
         case=case,
@@ -332,12 +352,47 @@ def _new_therapy_date(case: Case, baseline: date) -> date | None:
     return min(dates) if dates else None
 
 
+def _untreated_viable_targets(ctx: CaseContext, rows: list[TimepointResult]) -> list[tuple[str, str]]:
+    """§11.19: targets never ablated nor resected and still viable after the treatment phase.
+
+    The treatment phase ends, for this purpose, at the start of the technique-efficacy window
+    after the first local procedure (ablation or resection); the lesion is judged at the first
+    evaluable follow-up from then on.  Cases without any local procedure have no treatment
+    phase and are left alone.  Returns (lesion, timepoint) pairs.
+    """
+    procedures = [p for p in ctx.case.procedures if p.type in ("ablation", "resection") and p.date > ctx.baseline.date]
+    if not procedures:
+        return []
+    treated = {lid for p in ctx.case.procedures if p.type in ("ablation", "resection") for lid in p.lesions}
+    start = min(p.date for p in procedures)
+    low = ctx.settings.technique_efficacy_window_days[0]
+    evaluable = [r for r in rows if not r.baseline and r.overall is not None and (r.date - start).days >= low]
+    out: list[tuple[str, str]] = []
+    for lesion in ctx.targets:
+        if lesion.id in treated:
+            continue
+        for r in evaluable:
+            tp = next(t for t in ctx.timepoints if t.id == r.timepoint)
+            value = target_value(ctx, lesion, tp)
+            if value.measure is None and value.viable is None:
+                continue  # not evaluated here: judged at the next evaluable study
+            if lesion.is_node:
+                viable = value.measure is not None and not node_is_normal(ctx, lesion, value.measure)
+            else:
+                viable = bool(value.viable) or (value.measure is not None and value.measure > ZERO)
+            if viable:
+                out.append((lesion.id, r.timepoint))
+            break
+    return out
+
+
 def _events(
     rows: list[TimepointResult],
     ablations: list[AblatedLesionResult],
     progression_date: date | None,
     ehp_nontarget: date | None,
     new_therapy: date | None,
+    untreated: list[tuple[str, str]] | None = None,
 ) -> SubjectEvents:
     followups = [r for r in rows if not r.baseline]
     first_pd = next((r for r in followups if r.overall is not None and r.overall.category == PD), None)
@@ -354,7 +409,10 @@ def _events(
         if a.residual_date is not None:
             cleared = any(st.status == "complete" and st.date > a.residual_date for st in a.states)
             never_df = never_df or not cleared
+    never_df = never_df or bool(untreated)
     imaging = [r.date for r in rows if r.overall is None or "REC-NE1" not in r.overall.rules]
+    assessments = tuple(r.date for r in rows if r.baseline or (r.overall is not None and r.overall.category != NE))
+    patient_ltp = _patient_ltp(rows, ablations)
     return SubjectEvents(
         first_progression_date=first_pd.date if first_pd else progression_date,
         first_progression_kinds=first_pd.progression if first_pd else (),
@@ -368,4 +426,55 @@ def _events(
         never_disease_free=never_df,
         has_post_baseline_assessment=bool(evaluable),
         new_therapy_date=new_therapy,
+        assessment_dates=assessments,
+        ltp_risk_set=patient_ltp.risk_set,
+        first_ltp_primary_date=patient_ltp.first_ltp,
+        ltp_assessment_dates=patient_ltp.assessment_dates,
+        ltp_censor_date=patient_ltp.censor_date,
+        ltp_risk_end_date=patient_ltp.risk_end,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _PatientLtp:
+    risk_set: bool
+    first_ltp: date | None
+    assessment_dates: tuple[date, ...]
+    censor_date: date | None
+    risk_end: date | None = None
+
+
+def _patient_ltp(rows: list[TimepointResult], ablations: list[AblatedLesionResult]) -> _PatientLtp:
+    """Patient-level time to first LTP from the per-tumour primary risk set (§11.16, §11.17).
+
+    A tumour belongs to it when its first follow-up showed complete ablation (END-LTP-2); the
+    others add no event.  A study counts as an LTP assessment when every zone still at risk then
+    (ablated before it, not resected by then, no LTP before it) was adequately imaged there.
+    """
+    primary = [a for a in ablations if a.technique_efficacy == "primary-success"]
+    if not primary:
+        return _PatientLtp(False, None, (), None)
+    first_ltp = min((a.ltp_date for a in primary if a.ltp_date is not None), default=None)
+    local = {(a.lesion, st.timepoint): st.status for a in primary for st in a.states}
+    dates: list[date] = []
+    for r in rows:
+        if not r.baseline and (r.overall is None or "REC-NE1" in r.overall.rules):
+            continue  # no imaging at this visit
+        at_risk = [
+            a
+            for a in primary
+            if a.ablation_dates[0] < r.date
+            and (a.resected_date is None or a.resected_date > r.date)
+            and (a.ltp_date is None or a.ltp_date >= r.date)
+        ]
+        if all(local.get((a.lesion, r.timepoint), LOCAL_NE) != LOCAL_NE for a in at_risk):
+            dates.append(r.date)
+    censor = dates[-1] if dates else None
+    risk_end: date | None = None
+    # §11.18: once every zone is resected (without LTP) no zone is at risk any more: censored at
+    # the last resection, like each tumour.
+    if first_ltp is None and all(a.resected_date is not None for a in primary):
+        risk_end = max(a.resected_date for a in primary if a.resected_date is not None)
+        dates = [d for d in dates if d <= risk_end]
+        censor = risk_end
+    return _PatientLtp(True, first_ltp, tuple(dates), censor, risk_end)

@@ -168,16 +168,22 @@ def target_value(ctx: CaseContext, lesion: Lesion, tp: Timepoint) -> TargetValue
     focus_viable = False
     for fid in foci:
         fo = ctx.obs[(fid, tp.id)]
-        if fo.status in ("absent",):
+        reading = ctx.focus_reading(fid, tp)
+        if reading in ("absent", "none"):
             continue
-        if fo.equivocal:
-            flags.append(f"{fid}: equivocal focus next to {lesion.id}, not counted yet")
+        if reading == "pending":
+            flags.append(f"{fid}: equivocal focus next to {lesion.id}, not counted yet (REC-N3)")
             continue
-        if fo.status == "not-evaluable":
+        if reading == "ne":
             focus_unknown = True
             continue
         focus_viable = True
         rules.append("APP-3")
+        if reading == "retro":
+            # §11.6: confirmed on a later study, so viable tissue of this lesion from here on;
+            # the sums, the responses and the local status are revised together.
+            rules.extend(("REC-N3", "ABL-9"))
+            flags.append(f"{fid}: equivocal focus next to {lesion.id} confirmed later; counted from this study (§11.6)")
         if fo.status == "measured" and focus_diameter(ctx, fo) is not None:
             value = focus_diameter(ctx, fo)
             assert value is not None
@@ -285,11 +291,15 @@ def nontarget_state(ctx: CaseContext, lesion: Lesion, tp: Timepoint) -> NonTarge
         rules.append("APP-4")
         notes.append(f"{lesion.id}: viable tissue at its ablation zone")
     for fid in ctx.foci_of.get(lesion.id, ()):
-        fo = ctx.obs.get((fid, tp.id))
-        if fo is None or fo.equivocal or fo.status in ("absent", "not-evaluable"):
+        reading = ctx.focus_reading(fid, tp)
+        if reading not in ("viable", "retro"):
             continue
         if state in ("absent", "ne"):
             state = "present"
         rules.append("APP-4")
-        notes.append(f"{fid}: viable focus at the ablation zone of non-target {lesion.id}")
+        if reading == "retro":
+            rules.extend(("REC-N3", "ABL-9"))
+            notes.append(f"{fid}: equivocal focus at the ablation zone of non-target {lesion.id}, confirmed later (§11.6)")
+        else:
+            notes.append(f"{fid}: viable focus at the ablation zone of non-target {lesion.id}")
     return NonTargetState(lesion.id, state, status, measure, tuple(dict.fromkeys(rules)), tuple(flags), tuple(notes))

@@ -154,6 +154,17 @@ class SubjectEvents:
     never_disease_free: bool  # residual tumour never successfully re-treated (END-DFS-4)
     has_post_baseline_assessment: bool
     new_therapy_date: date | None = None  # first systemic therapy after the baseline
+    # Dates of every adequate assessment (the baseline and each evaluable follow-up): the
+    # missed-assessment analysis measures gaps from them (END-GEN-4, §11.14).
+    assessment_dates: tuple[date, ...] = ()
+    # Patient-level LTP (§11.16, §11.17): is any tumour in the per-tumour primary risk set
+    # (END-LTP-2)?  Its first LTP, the studies at which every zone still at risk was adequately
+    # imaged, and the censoring date (the last such study, or the resection that left no zone).
+    ltp_risk_set: bool = False
+    first_ltp_primary_date: date | None = None
+    ltp_assessment_dates: tuple[date, ...] = ()
+    ltp_censor_date: date | None = None
+    ltp_risk_end_date: date | None = None  # every zone resected without LTP (§11.18)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,8 @@ from .context import CaseContext
 from .measure import NonTargetState, TargetValue, node_is_normal
 from .results import CR, IR_SD, NE, NON_CR_NON_PD, PD, PR, SD, Decision
 
+RECIST_ABS_MIN_MM = Decimal(5)  # REC-T3's absolute increase, used by MR-T7 recist_like
+
 
 @dataclass(slots=True)
 class History:
@@ -30,8 +32,14 @@ def _fmt(x: Decimal) -> str:
     return display_mm(x)
 
 
-def _pd_check(ctx: CaseContext, nadir: Decimal, current: Decimal, h: History) -> tuple[bool, list[str], list[str]]:
-    """REC-T3 / MR-T3 with MR-T4 and MR-T7: is ``current`` progression over ``nadir``?"""
+def _pd_check(
+    ctx: CaseContext, nadir: Decimal, current: Decimal, h: History, unmeasured_viable: bool = False
+) -> tuple[bool, list[str], list[str]]:
+    """REC-T3 / MR-T3 with MR-T4 and MR-T7: is ``current`` progression over ``nadir``?
+
+    ``unmeasured_viable``: some target shows viable tissue that was not measured, so the true sum
+    is above ``current``; after a nadir of 0 that alone is a reappearance (REC-NE2: the missing
+    value could not change the category)."""
     s = ctx.settings
     rules = ["MR-T3" if s.is_mrecist else "REC-T3", "GEN-2"]
     notes: list[str] = []
@@ -40,7 +48,10 @@ def _pd_check(ctx: CaseContext, nadir: Decimal, current: Decimal, h: History) ->
         rules.append("GEN-3")
         if s.is_mrecist and s.nadir_zero_policy == "literal_pd":
             rules.append("MR-T7")
-            hit = current > ZERO
+            hit = current > ZERO or unmeasured_viable
+            if unmeasured_viable:
+                rules.append("REC-NE2")
+                notes.append("viable tissue recorded without a measurement: the sum is above 0 mm")
             notes.append(
                 f"nadir 0 mm: any reappearance of viable tissue is progression (literal rule); "
                 f"sum {_fmt(current)} mm → {'PD' if hit else 'not PD'}"
@@ -48,10 +59,11 @@ def _pd_check(ctx: CaseContext, nadir: Decimal, current: Decimal, h: History) ->
             return hit, rules, notes
         if s.is_mrecist:
             rules.append("MR-T7")
-            # recist_like: reappearance needs the RECIST absolute increase (5 mm unless set).
-            abs_min = s.pd_abs_min_mm if s.pd_abs_min_mm not in (None, ZERO) else Decimal(5)
+            # recist_like (§11.7): reappearance needs RECIST's 5 mm absolute increase, whatever
+            # pd_abs_min_mm says (that setting is the mRECIST MR-T4 switch, not this floor).
+            abs_min = RECIST_ABS_MIN_MM
         rules.append("REC-N5")
-        if h.cr_confirmed_before and current > ZERO:
+        if h.cr_confirmed_before and (current > ZERO or unmeasured_viable):
             notes.append("reappearance after a confirmed overall CR: progression (REC-N5)")
             return True, rules, notes
     rel = meets_relative_pd(nadir, current, s.pd_rel_threshold)
@@ -86,8 +98,9 @@ def target_response(ctx: CaseContext, values: Sequence[TargetValue], h: History)
     nadir = h.nadir if h.nadir is not None else h.baseline_sum
 
     # PD first (GEN-7); with missing lesions the partial sum is a lower bound (REC-NE2).
-    is_pd, pd_rules, pd_notes = _pd_check(ctx, nadir, partial, h)
-    if is_pd and (complete or known):
+    unmeasured_viable = any(v.measure is None and v.viable for v in values)
+    is_pd, pd_rules, pd_notes = _pd_check(ctx, nadir, partial, h, unmeasured_viable)
+    if is_pd and (complete or known or unmeasured_viable):
         if not complete:
             pd_rules.append("REC-NE2")
             pd_notes.append(f"partial sum {_fmt(partial)} mm of the measured targets already meets PD")
@@ -166,13 +179,20 @@ def nontarget_response(ctx: CaseContext, states: Sequence[NonTargetState], h: Hi
     kinds = {st.state for st in states}
     if "progressed" in kinds:
         return Decision(PD, tuple(dict.fromkeys([*rules, table])), tuple(flags), tuple(notes))
-    app4 = [st for st in states if "APP-4" in st.rules]
-    if app4 and h.cr_confirmed_before:
+    back = [st for st in states if st.state == "present"]
+    if back and h.cr_confirmed_before:
+        # REC-N5 with §11.3: after an overall CR definitively assigned at the previous assessment,
+        # a non-target that reappears (or viable tissue at an ablated one, APP-4) is progression.
+        app4 = any("APP-4" in st.rules for st in back)
         return Decision(
             PD,
-            tuple(dict.fromkeys([*rules, "APP-4", "REC-N5"])),
+            tuple(dict.fromkeys([*rules, *(["APP-4"] if app4 else []), "REC-N5", "§11.3"])),
             tuple(flags),
-            (*notes, "viable tissue after a confirmed overall CR: progression (APP-4, REC-N5)"),
+            (
+                *notes,
+                f"{', '.join(st.lesion for st in back)} back after a definitive overall CR: progression "
+                + ("(APP-4, REC-N5)" if app4 else "(REC-N5)"),
+            ),
         )
     if "ne" in kinds:
         return Decision(

@@ -51,9 +51,9 @@ from mrecist_tool.rules import (
     CaseAssessment,
     Settings,
     assess_case,
+    excess_targets,
     measure_field,
     settings_for_case,
-    target_limit_findings,
 )
 
 MASK_VIABLE = "viable"
@@ -394,19 +394,20 @@ class Session:
         return f"{prefix}{max(used, default=0) + 1}"
 
     def target_limit_warnings(self) -> list[str]:
-        """The engine's warnings when the targets exceed the settings' limits (REC-B1 / MR-B3)."""
-        targets = [les for les in self.lesions.values() if les.role == "target"]
-        return [f"{f.message} ({f.rule})" for f in target_limit_findings(targets, self.settings())]
+        """The engine's warnings when the targets exceed the settings' limits (REC-B1 / MR-B3,
+        organs grouped as REC-B2 says: "hepatic" is the liver, paired organs are one)."""
+        return [f"{f.message} ({f.rule})" for f in excess_targets(self.to_case())]
 
     def can_add_target(self, organ: str, kind: str = "tumor") -> tuple[bool, str]:
-        """Whether one more target in ``organ`` stays within the limits, and why not."""
-        targets = [les for les in self.lesions.values() if les.role == "target"]
-        candidate = Lesion(id="candidate", role="target", kind=kind, organ=organ or "liver")
-        before = {f.message for f in target_limit_findings(targets, self.settings())}
-        new = [f for f in target_limit_findings([*targets, candidate], self.settings())
-               if f.message not in before]
+        """Whether one more target in ``organ`` stays within the limits, and why not (asked of
+        the engine with the new target in place)."""
+        candidate = Lesion(id=self.next_lesion_id("target"), role="target", kind=kind, organ=organ or "liver")
+        case = self.to_case()
+        before = {f.message for f in excess_targets(case)}
+        trial = dataclasses.replace(case, lesions=(*case.lesions, candidate))
+        new = [f for f in excess_targets(trial) if f.message not in before]
         if new:
-            return False, f"{new[0].message.replace('candidate', 'the new one')} ({new[0].rule})"
+            return False, f"{new[0].message} ({new[0].rule})"
         return True, ""
 
     @_edit("add lesion")

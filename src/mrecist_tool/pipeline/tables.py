@@ -1,0 +1,222 @@
+"""The result tables of ``mrecist assess`` (case-format.md, "Results"), as CSV-ready rows.
+
+Every value is a string: decimals exactly as computed (percentages rounded to one decimal only
+here, for display, GEN-5), dates ISO 8601, booleans ``true``/``false``, missing values empty.
+Column names and values named in case-format.md are a contract; columns are only ever added.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ..rules.arith import display_mm, display_pct
+from ..rules.results import CaseAssessment, Decision
+
+TIMEPOINT_COLUMNS = [
+    "subject", "timepoint", "date", "criteria", "target_sum_mm", "baseline_sum_mm", "nadir_mm",
+    "change_from_baseline_pct", "change_from_nadir_pct", "target_response", "nontarget_response",
+    "new_lesions", "overall_response", "reasons",
+    # added columns
+    "baseline", "days_from_origin", "progression", "flags",
+]
+LESION_COLUMNS = [
+    "subject", "lesion", "role", "timepoint", "status", "measure_mm", "local_status",
+    # added columns
+    "date", "kind", "organ", "site", "reasons",
+]
+SUBJECT_COLUMNS = [
+    "subject", "arm", "criteria", "best_overall_response", "bor_confirmed",
+    "first_progression_date", "first_ltp_date",
+    # added columns
+    "bor_timepoint", "origin_date", "randomization_date", "baseline_date", "has_target_disease",
+    "first_progression_kinds", "first_recurrence_date", "first_recurrence_kinds", "first_idp_date",
+    "first_ehp_date", "last_adequate_assessment_date", "last_imaging_date", "never_disease_free",
+    "has_post_baseline_assessment", "death_date", "death_cause", "last_known_alive",
+    "best_change_from_baseline_pct", "first_response_date", "duration_of_response_days",
+    "sd_min_met", "new_therapy_date", "n_targets", "n_nontargets", "n_ablated", "strata",
+    "simulated", "bor_reasons", "flags", "warnings", "source_file",
+    "assessment_dates", "ltp_risk_set", "first_ltp_primary_date", "ltp_assessment_dates",
+    "ltp_censor_date", "ltp_risk_end_date",
+]
+ABLATION_COLUMNS = [
+    "subject", "lesion", "role", "arm", "first_ablation_date", "ablation_dates",
+    "technique_efficacy", "first_complete_date", "residual_date", "ltp_date", "ltp_timepoint",
+    "last_adequate_imaging_date", "resected_date", "ltp_origin_date", "local_statuses", "flags",
+]
+
+Row = dict[str, str]
+
+
+def fmt(value: Any) -> str:
+    """One cell: exact decimals, ISO dates, lower-case booleans, empty for None."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return display_mm(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return ";".join(fmt(v) for v in value)
+    return str(value)
+
+
+def _cat(decision: Decision | None) -> str:
+    return decision.category if decision is not None else ""
+
+
+def timepoint_rows(a: CaseAssessment) -> list[Row]:
+    origin = a.case.origin_date
+    rows = []
+    for r in a.timepoints:
+        rows.append({
+            "subject": a.subject,
+            "timepoint": r.timepoint,
+            "date": fmt(r.date),
+            "criteria": r.criteria,
+            "target_sum_mm": fmt(r.target_sum_mm),
+            "baseline_sum_mm": fmt(r.baseline_sum_mm),
+            "nadir_mm": fmt(r.nadir_mm),
+            "change_from_baseline_pct": display_pct(r.change_from_baseline_pct),
+            "change_from_nadir_pct": display_pct(r.change_from_nadir_pct),
+            "target_response": _cat(r.target),
+            "nontarget_response": _cat(r.nontarget),
+            "new_lesions": "" if r.baseline else r.new_lesions.category,
+            "overall_response": _cat(r.overall),
+            "reasons": ";".join(r.reasons),
+            "baseline": fmt(r.baseline),
+            "days_from_origin": str((r.date - origin).days),
+            "progression": ";".join(r.progression),
+            "flags": " | ".join(r.flags),
+        })
+    return rows
+
+
+def lesion_rows(a: CaseAssessment) -> list[Row]:
+    dates = {tp.id: tp.date for tp in a.case.timepoints}
+    lesions = {lesion.id: lesion for lesion in a.case.lesions}
+    rows = []
+    for r in sorted(a.lesions, key=lambda x: (x.lesion, dates[x.timepoint])):
+        lesion = lesions[r.lesion]
+        rows.append({
+            "subject": a.subject,
+            "lesion": r.lesion,
+            "role": r.role,
+            "timepoint": r.timepoint,
+            "status": r.status,
+            "measure_mm": fmt(r.measure_mm),
+            "local_status": r.local_status,
+            "date": fmt(dates[r.timepoint]),
+            "kind": lesion.kind,
+            "organ": lesion.organ,
+            "site": lesion.site or "",
+            "reasons": ";".join(r.rules),
+        })
+    return rows
+
+
+def subject_row(a: CaseAssessment) -> Row:
+    case, ev, best = a.case, a.events, a.best
+    changes = [r.change_from_baseline_pct for r in a.timepoints if not r.baseline and r.change_from_baseline_pct is not None]
+    stop = best.progression_date
+    eligible = [
+        r.change_from_baseline_pct
+        for r in a.timepoints
+        if not r.baseline and r.change_from_baseline_pct is not None and (stop is None or r.date <= stop)
+    ]
+    best_change = min(eligible) if eligible else (min(changes) if changes else None)
+    simulated = bool(case.extra.get("simulated")) or bool(case.subject.extra.get("simulated"))
+    return {
+        "subject": a.subject,
+        "arm": case.subject.arm or "",
+        "criteria": a.settings.criteria,
+        "best_overall_response": best.category,
+        "bor_confirmed": fmt(best.confirmed),
+        "first_progression_date": fmt(ev.first_progression_date),
+        "first_ltp_date": fmt(ev.first_ltp_date),
+        "bor_timepoint": best.timepoint or "",
+        "origin_date": fmt(case.origin_date),
+        "randomization_date": fmt(case.subject.randomization_date),
+        "baseline_date": fmt(case.baseline.date),
+        "has_target_disease": fmt(a.has_target_disease),
+        "first_progression_kinds": ";".join(ev.first_progression_kinds),
+        "first_recurrence_date": fmt(ev.first_recurrence_date),
+        "first_recurrence_kinds": ";".join(ev.first_recurrence_kinds),
+        "first_idp_date": fmt(ev.first_idp_date),
+        "first_ehp_date": fmt(ev.first_ehp_date),
+        "last_adequate_assessment_date": fmt(ev.last_adequate_assessment_date),
+        "last_imaging_date": fmt(ev.last_imaging_date),
+        "never_disease_free": fmt(ev.never_disease_free),
+        "has_post_baseline_assessment": fmt(ev.has_post_baseline_assessment),
+        "death_date": fmt(case.subject.death.date if case.subject.death else None),
+        "death_cause": case.subject.death.cause if case.subject.death else "",
+        "last_known_alive": fmt(case.subject.last_known_alive),
+        "best_change_from_baseline_pct": display_pct(best_change),
+        "first_response_date": fmt(best.first_response_date),
+        "duration_of_response_days": fmt(best.duration_of_response_days),
+        "sd_min_met": fmt(best.sd_min_met),
+        "new_therapy_date": fmt(ev.new_therapy_date),
+        "n_targets": str(sum(1 for x in case.lesions if x.role == "target")),
+        "n_nontargets": str(sum(1 for x in case.lesions if x.role == "non-target")),
+        "n_ablated": str(len(a.ablations)),
+        "strata": json.dumps(dict(case.subject.strata), sort_keys=True) if case.subject.strata else "",
+        "simulated": fmt(simulated),
+        "bor_reasons": ";".join(best.rules),
+        "flags": " | ".join(a.flags),
+        "warnings": " | ".join(f"{w.lesion + ': ' if w.lesion else ''}{w.message} [{w.rule}]" for w in a.warnings),
+        "source_file": str(case.source.name) if case.source is not None else "",
+        "assessment_dates": fmt(ev.assessment_dates),
+        "ltp_risk_set": fmt(ev.ltp_risk_set),
+        "first_ltp_primary_date": fmt(ev.first_ltp_primary_date),
+        "ltp_assessment_dates": fmt(ev.ltp_assessment_dates),
+        "ltp_censor_date": fmt(ev.ltp_censor_date),
+        "ltp_risk_end_date": fmt(ev.ltp_risk_end_date),
+    }
+
+
+def ablation_rows(a: CaseAssessment) -> list[Row]:
+    rows = []
+    for r in a.ablations:
+        rows.append({
+            "subject": a.subject,
+            "lesion": r.lesion,
+            "role": r.role,
+            "arm": a.case.subject.arm or "",
+            "first_ablation_date": fmt(r.ablation_dates[0]),
+            "ablation_dates": fmt(r.ablation_dates),
+            "technique_efficacy": r.technique_efficacy,
+            "first_complete_date": fmt(r.first_complete_date),
+            "residual_date": fmt(r.residual_date),
+            "ltp_date": fmt(r.ltp_date),
+            "ltp_timepoint": r.ltp_timepoint or "",
+            "last_adequate_imaging_date": fmt(r.last_adequate_imaging_date),
+            "resected_date": fmt(r.resected_date),
+            "ltp_origin_date": fmt(r.ltp_origin_date),
+            "local_statuses": ";".join(f"{s.timepoint}={s.status}" for s in r.states),
+            "flags": " | ".join(r.flags),
+        })
+    return rows
+
+
+def assessment_tables(assessments: Iterable[CaseAssessment]) -> dict[str, list[Row]]:
+    """Rows of ``timepoints``, ``lesions``, ``subjects`` and ``ablations`` for many cases."""
+    tables: dict[str, list[Row]] = {"timepoints": [], "lesions": [], "subjects": [], "ablations": []}
+    for a in assessments:
+        tables["timepoints"].extend(timepoint_rows(a))
+        tables["lesions"].extend(lesion_rows(a))
+        tables["subjects"].append(subject_row(a))
+        tables["ablations"].extend(ablation_rows(a))
+    return tables
+
+
+COLUMNS = {
+    "timepoints": TIMEPOINT_COLUMNS,
+    "lesions": LESION_COLUMNS,
+    "subjects": SUBJECT_COLUMNS,
+    "ablations": ABLATION_COLUMNS,
+}

@@ -1,0 +1,261 @@
+"""Compare every figure of survival.csv, orr.csv, dcr.csv and technique_efficacy.csv with R.
+
+Used by ``tests/test_r_crosscheck.py`` (one Rscript per cohort per session) and runnable on its
+own to print the tally of figures compared and agreeing:
+
+    .venv/bin/python tests/r_crosscheck.py
+
+R (``r-base-core r-cran-survival r-cran-cmprsk r-cran-geepack``) recomputes everything from the
+endpoint columns alone with ``tests/r/crosscheck.R``; nothing of the Python results is passed to
+it.  Figures agree when both are missing (R ``NA``, an empty cell here) or when they differ by at
+most ``TOLERANCE`` (counts must be equal).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import random
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+HERE = Path(__file__).parent
+R_SCRIPT = HERE / "r" / "crosscheck.R"
+TOLERANCE = 1e-4
+# cmprsk::crr is a second reference for Fine–Gray; it differs from survival::finegray (the one
+# matched to TOLERANCE) in two documented ways: its censoring curve keeps subjects with an event
+# at a censoring time in the censoring risk set, and its variance adds a term for estimating
+# that curve.  On these cohorts the two differ by up to about 2e-3.
+CRR_TOLERANCE = 5e-3
+COHORTS = ("n12", "n120", "n668", "ties")
+COUNT_FIELDS = {"n", "events", "competing", "responders", "n_tumours", "n_patients", "successes"}
+SURVIVAL_FIELDS = ("estimate", "ci_low", "ci_high", "p_value", "p_value_lr", "std_error", "n",
+                   "events", "competing")
+RATE_FIELDS = ("n", "responders", "orr", "ci_low", "ci_high")
+TE_FIELDS = ("n_tumours", "n_patients", "successes", "proportion", "ci_low", "ci_high")
+KEY = ["table", "endpoint", "arm", "statistic", "time_months", "field"]
+
+
+def rscript() -> str | None:
+    return shutil.which("Rscript")
+
+
+@functools.lru_cache(maxsize=4)
+def _assessed(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    from mrecist_tool.analysis import dataset
+    from mrecist_tool.casefile import read_case_text
+    from mrecist_tool.pipeline.tables import assessment_tables
+    from mrecist_tool.rules import assess_case, settings_for_case
+    from mrecist_tool.sample.cohort import generate_cohort
+
+    cases = [read_case_text(json.dumps(c)) for c in generate_cohort(n, seed=seed)]
+    data = dataset.from_tables(assessment_tables(assess_case(c, settings_for_case(c))
+                                                 for c in cases))
+    return data.endpoints, data.subjects, data.ablations
+
+
+def _heavy_ties(endpoints: pd.DataFrame) -> pd.DataFrame:
+    """Times coarsened to whole quarters (events, competing events and censorings tie), and
+    about one subject in eight with a day-0 event on every competing-risk endpoint."""
+    rng = random.Random(14)
+    out = endpoints.dropna(subset=["time_days", "event"]).copy()
+    days = (out["time_days"].astype(float) / 91).round() * 91
+    day0 = {s for s in sorted(out["subject"].unique()) if rng.random() < 0.125}
+    hit = out["subject"].isin(day0) & out["endpoint"].isin(["DFS", "LTP", "LTP_TUMOUR"])
+    days[hit] = 0
+    out.loc[hit, "event"] = [rng.choice([1, 1, 2, 0]) for _ in range(int(hit.sum()))]
+    out["time_days"] = days.astype(int)
+    out["time_months"] = (out["time_days"] / 30.4375).round(4)
+    return out
+
+
+def cohort(name: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Endpoints, subjects and ablations of one named test cohort."""
+    if name == "ties":
+        endpoints, subjects, ablations = _assessed(668)
+        return _heavy_ties(endpoints), subjects.copy(), ablations.copy()
+    endpoints, subjects, ablations = _assessed(int(name[1:]))
+    return endpoints.copy(), subjects.copy(), ablations.copy()
+
+
+def python_figures(endpoints: pd.DataFrame, subjects: pd.DataFrame, ablations: pd.DataFrame,
+                   arms: list[str]) -> pd.DataFrame:
+    """Our tables in the long form of r_figures.csv."""
+    from mrecist_tool.analysis import proportions, survival
+
+    rows: list[dict[str, object]] = []
+    sv = survival.survival_table(endpoints, subjects, arms)
+    for r in sv.to_dict("records"):
+        comparison = " vs " in str(r["arm"])
+        test_only = str(r["statistic"]).startswith(("logrank", "ph_test", "gray"))
+        for f in SURVIVAL_FIELDS:
+            if comparison and f in ("n", "events", "competing"):
+                continue
+            missing = r[f] == "" or (isinstance(r[f], float) and math.isnan(r[f]))
+            # An empty estimate or interval is a figure (R's NA); an empty p-value or SE on a
+            # row that has none is not.
+            if missing and (f not in ("estimate", "ci_low", "ci_high") or test_only):
+                continue
+            rows.append(_fig("survival", r, r["statistic"], f, "" if missing else r[f]))
+        if comparison and r["statistic"] == "logrank_chi2":
+            for f in ("n", "events", "competing"):
+                rows.append(_fig("survival", r, "counts", f, r[f]))
+    for table in (proportions.orr_table(subjects, arms), proportions.dcr_table(subjects, arms)):
+        for r in table.to_dict("records"):
+            for f in RATE_FIELDS:
+                rows.append({"table": r["endpoint"], "endpoint": r["endpoint"], "arm": r["arm"],
+                             "statistic": "rate", "time_months": "", "field": f, "value": r[f]})
+    for r in proportions.technique_efficacy_table(ablations, arms).to_dict("records"):
+        for f in TE_FIELDS:
+            rows.append({"table": "TE", "endpoint": r["endpoint"], "arm": r["arm"],
+                         "statistic": "proportion", "time_months": "", "field": f,
+                         "value": r[f]})
+    return pd.DataFrame(rows)
+
+
+def _fig(table: str, r: dict[str, object], statistic: object, f: str, value: object) -> dict[str, object]:
+    return {"table": table, "endpoint": r["endpoint"], "arm": r["arm"], "statistic": statistic,
+            "time_months": r["time_months"] if statistic != "counts" else "", "field": f,
+            "value": value}
+
+
+def write_inputs(folder: Path, endpoints: pd.DataFrame, subjects: pd.DataFrame,
+                 ablations: pd.DataFrame, arms: list[str]) -> None:
+    from mrecist_tool.analysis.survival import _strata_labels
+
+    folder.mkdir(parents=True, exist_ok=True)
+    ep = endpoints.dropna(subset=["time_months", "event"])
+    ep[["subject", "arm", "unit", "endpoint", "time_months", "event"]].to_csv(
+        folder / "endpoints.csv", index=False)
+    s = subjects.copy()
+    s["stratum"] = s["subject"].map(_strata_labels(subjects)).fillna("")
+    cols = ["subject", "arm", "stratum", "best_overall_response", "has_target_disease",
+            "bor_confirmed", "sd_min_met"]
+    for c in cols:
+        if c not in s:
+            s[c] = ""
+    s[cols].to_csv(folder / "subjects.csv", index=False)
+    a = ablations.copy() if not ablations.empty else pd.DataFrame(
+        columns=["subject", "arm", "technique_efficacy"])
+    a["arm"] = a.get("arm", pd.Series("", index=a.index)).fillna("").replace("", "(none)")
+    a[["subject", "arm", "technique_efficacy"]].to_csv(folder / "ablations.csv", index=False)
+    (folder / "arms.txt").write_text("\n".join(arms) + "\n", encoding="utf-8")
+
+
+def start_r(folder: Path) -> subprocess.Popen[str]:
+    """Start the R script on an input folder (one Rscript process)."""
+    return subprocess.Popen([rscript() or "Rscript", "--vanilla", str(R_SCRIPT), str(folder)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish_r(process: subprocess.Popen[str], folder: Path) -> pd.DataFrame:
+    """Wait for the R script and read its figures."""
+    try:
+        _, err = process.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    if process.returncode != 0:
+        raise RuntimeError(f"Rscript failed ({process.returncode}):\n{err[-4000:]}")
+    return pd.read_csv(folder / "r_figures.csv", keep_default_na=False)
+
+
+@dataclass
+class Comparison:
+    compared: int = 0
+    agreed: int = 0
+    mismatches: list[str] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)
+    by_source: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+def _value(v: object) -> float | None:
+    if v is None or (isinstance(v, str) and v.strip() == ""):
+        return None
+    x = float(v)  # type: ignore[arg-type]
+    return None if math.isnan(x) or math.isinf(x) else x
+
+
+def _time_key(v: object) -> str:
+    x = _value(v)
+    return "" if x is None else f"{x:.4f}"
+
+
+def compare(py: pd.DataFrame, r: pd.DataFrame) -> Comparison:
+    """Match every Python figure with R's (all sources) and count agreement."""
+    result = Comparison()
+    index: dict[tuple[str, ...], list[tuple[str, object]]] = {}
+    for row in r.to_dict("records"):
+        key = (str(row["table"]), str(row["endpoint"]), str(row["arm"]), str(row["statistic"]),
+               _time_key(row["time_months"]), str(row["field"]))
+        index.setdefault(key, []).append((str(row["source"]), row["value"]))
+    for row in py.to_dict("records"):
+        key = (str(row["table"]), str(row["endpoint"]), str(row["arm"]), str(row["statistic"]),
+               _time_key(row["time_months"]), str(row["field"]))
+        theirs = index.get(key)
+        if not theirs:
+            result.unmatched.append("/".join(key) + f" = {row['value']}")
+            continue
+        for source, value in theirs:
+            mine, ref = _value(row["value"]), _value(value)
+            if key[5] in COUNT_FIELDS:
+                ok = mine == ref
+            elif mine is None or ref is None:
+                ok = mine is None and ref is None
+            else:
+                ok = abs(mine - ref) <= (CRR_TOLERANCE if source == "crr" else TOLERANCE)
+            result.compared += 1
+            seen, good = result.by_source.get(source, (0, 0))
+            result.by_source[source] = (seen + 1, good + int(ok))
+            if ok:
+                result.agreed += 1
+            else:
+                result.mismatches.append("/".join(key) + f" [{source}]: ours {mine}, R {ref}")
+    return result
+
+
+def check_cohort(name: str, folder: Path) -> Comparison:
+    endpoints, subjects, ablations = cohort(name)
+    arms = sorted(set(subjects["arm"]))
+    write_inputs(folder, endpoints, subjects, ablations, arms)
+    process = start_r(folder)  # R works while Python computes its own figures
+    try:
+        ours = python_figures(endpoints, subjects, ablations, arms)
+    finally:
+        r = finish_r(process, folder)
+    return compare(ours, r)
+
+
+def main() -> int:
+    import tempfile
+
+    if rscript() is None:
+        print("Rscript not found (apt-get install r-base-core r-cran-survival r-cran-cmprsk "
+              "r-cran-geepack)", file=sys.stderr)
+        return 2
+    total = Comparison()
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in COHORTS:
+            c = check_cohort(name, Path(tmp) / name)
+            print(f"{name:>5}: {c.agreed} of {c.compared} figures agree within {TOLERANCE:g} "
+                  f"(crr: {CRR_TOLERANCE:g}); "
+                  f"unmatched {len(c.unmatched)}; by source "
+                  + ", ".join(f"{k} {v[1]}/{v[0]}" for k, v in sorted(c.by_source.items())))
+            for m in c.mismatches[:20] + c.unmatched[:20]:
+                print("   ", m)
+            total.compared += c.compared
+            total.agreed += c.agreed
+    print(f"total: {total.agreed} of {total.compared} figures agree")
+    return 0 if total.agreed == total.compared else 1
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE.parent / "src"))
+    raise SystemExit(main())
