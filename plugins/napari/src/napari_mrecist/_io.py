@@ -13,7 +13,6 @@ images are (:mod:`._images`).
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 from pathlib import Path
 
