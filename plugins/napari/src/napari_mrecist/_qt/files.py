@@ -208,7 +208,7 @@ class Files:
         o.editing.sync_masks_now()
         target = Path(path) if path else s.path
         if target is None:
-            return self.save_as()
+            return self.save_to_chosen_file()
         self._mark_position()
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -227,7 +227,7 @@ class Files:
             o.worklist_panel.refresh_list()
         return True
 
-    def save_as(self) -> bool:
+    def save_to_chosen_file(self) -> bool:
         s = self.owner.session
         if s is None:
             return False

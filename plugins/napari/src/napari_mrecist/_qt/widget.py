@@ -140,7 +140,7 @@ class AssessmentWidget(QWidget):
         self.worklist_btn = self._button(bar, "Worklist…", self.files.open_worklist_dialog,
                                          "Open a folder of many subjects (a trial export)")
         self.save_btn = self._button(bar, "Save", lambda: self.run_action("save"), help_text(BY_NAME["save"]))
-        self.save_as_btn = self._button(bar, "Save as…", self.files.save_as, "Save the case file elsewhere")
+        self.save_as_btn = self._button(bar, "Save as…", self.files.save_to_chosen_file, "Save the case file elsewhere")
         self.undo_btn = self._button(bar, "Undo", lambda: self.run_action("undo"), help_text(BY_NAME["undo"]))
         self.redo_btn = self._button(bar, "Redo", lambda: self.run_action("redo"), help_text(BY_NAME["redo"]))
         outer.addLayout(bar)
@@ -572,8 +572,8 @@ class AssessmentWidget(QWidget):
     def save(self, path: str | Path | None = None) -> bool:
         return self.files.save(path)
 
-    def save_as(self) -> bool:
-        return self.files.save_as()
+    def save_to_chosen_file(self) -> bool:
+        return self.files.save_to_chosen_file()
 
     def autosave_now(self) -> Path | None:
         return self.files.autosave_now()
