@@ -11,19 +11,23 @@ Nothing here is imported by the rules core; SimpleITK is imported when a margin 
 
 from __future__ import annotations
 
-from .compute import JSON_KEYS, MarginReport, margin_from_files, margin_from_images
-from .images import MarginInputError, load_image, load_mask
-from .registration import METHODS, Registration, register
+from typing import Any
 
-__all__ = [
-    "JSON_KEYS",
-    "METHODS",
-    "MarginInputError",
-    "MarginReport",
-    "Registration",
-    "load_image",
-    "load_mask",
-    "margin_from_files",
-    "margin_from_images",
-    "register",
-]
+_EXPORTS = {
+    "JSON_KEYS": "compute", "MarginReport": "compute", "margin_from_files": "compute", "margin_from_images": "compute",
+    "MarginInputError": "images", "load_image": "images", "load_mask": "images",
+    "METHODS": "registration", "Registration": "registration", "register": "registration",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # lazy: the pipeline imports the margin step on every run, numpy and SimpleITK only when a
+    # margin is computed
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = sorted(_EXPORTS)

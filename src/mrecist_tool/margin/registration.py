@@ -344,9 +344,19 @@ def register(
     reg.SetShrinkFactorsPerLevel([4, 2, 1])
     reg.SetSmoothingSigmasPerLevel([2.0, 1.0, 0.0])
     reg.SmoothingSigmasAreSpecifiedInPhysicalUnitsOff()
+    start_params = rigid.GetParameters()
     reg.SetInitialTransform(rigid, inPlace=True)
     reg.Execute(fixed, moving)
     metric = float(reg.GetMetricValue())
+    flags: list[str] = []
+    if liver_pre is not None and liver_post is not None:
+        # a rigid optimisation that ran away (e.g. across a thin slab) is worse than its start
+        initial = sitk.Euler3DTransform(rigid)
+        initial.SetParameters(start_params)
+        start_dice = liver_dice(initial, liver_pre, liver_post)
+        if liver_dice(rigid, liver_pre, liver_post) < start_dice - 0.02:
+            flags.append("the rigid optimisation lowered the liver overlap; the liver centroids' alignment is used")
+            rigid = initial
     final: Any = rigid
 
     if method == "deformable":
@@ -376,7 +386,6 @@ def register(
         composite.AddTransform(bspline)
         final = composite
 
-    flags: list[str] = []
     if method == "deformable" and liver_pre is not None and liver_post is not None:
         rigid_dice = liver_dice(rigid, liver_pre, liver_post)
         deformed_dice = liver_dice(final, liver_pre, liver_post)

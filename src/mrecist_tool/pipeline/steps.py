@@ -24,11 +24,23 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..margin.step import margin_step
 from .case import CaseStep, CaseWork
 from .masks import check_masks
 
 #: Image work run for every case before its product (see the module docstring).
-IMAGE_STEPS: tuple[CaseStep, ...] = (check_masks,)
+IMAGE_STEPS: tuple[CaseStep, ...] = (check_masks, margin_step)
+
+
+def _ablation_rows(work: CaseWork) -> list[dict[str, str]]:
+    """ablations.csv rows with the margin columns of the margin step (empty without inputs)."""
+    from .tables import ablation_rows
+
+    margins = work.outputs.get("margins") or {}
+    rows = ablation_rows(work.assessment)
+    for row in rows:
+        row.update(margins.get(row.get("lesion", ""), {}))
+    return rows
 
 
 def steps_for(product: CaseStep | None) -> tuple[CaseStep, ...]:
@@ -84,12 +96,12 @@ def table_text(work: CaseWork, keep_rows: bool = False) -> None:
     """Product of ``mrecist assess``: the case's rows of the four tables as CSV text, its
     ``assessment.json`` record and a one-line summary (``work.outputs["tables"]``)."""
     from .assessment_json import case_result
-    from .tables import ablation_rows, lesion_rows, timepoint_rows
+    from .tables import lesion_rows, timepoint_rows
 
     a = work.assessment
     subject = _subject_with_endpoints(work)
     tp_rows = timepoint_rows(a)
-    tables = {"timepoints": tp_rows, "lesions": lesion_rows(a), "subjects": [subject], "ablations": ablation_rows(a)}
+    tables = {"timepoints": tp_rows, "lesions": lesion_rows(a), "subjects": [subject], "ablations": _ablation_rows(work)}
     columns = table_columns(list(subject))
     text = {name: csv_text(rows, columns[name], header=False) for name, rows in tables.items()}
     record = json.dumps(case_result(a), ensure_ascii=False, separators=(",", ":"))
@@ -107,7 +119,10 @@ def table_rows(work: CaseWork) -> None:
     (``work.outputs["rows"]``, as :func:`~mrecist_tool.pipeline.tables.assessment_tables`)."""
     from .tables import assessment_tables
 
-    work.outputs["rows"] = assessment_tables([work.assessment])
+    rows = assessment_tables([work.assessment])
+    if work.outputs.get("margins"):
+        rows["ablations"] = _ablation_rows(work)
+    work.outputs["rows"] = rows
 
 
 def rows_of(results: Iterable[Any]) -> dict[str, list[dict[str, Any]]]:
