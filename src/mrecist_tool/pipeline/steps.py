@@ -4,10 +4,11 @@ A step is a picklable callable ``step(work: CaseWork) -> None``
 (:class:`~mrecist_tool.pipeline.case.CaseWork`).  Two kinds, run in this order:
 
 * **image work** (:data:`IMAGE_STEPS`): work on the case's images and masks that may add
-  findings to the assessment.  Today that is :func:`~.masks.check_masks` (masks to diameters and
-  gaps, compared with what the reader recorded).  This tuple is the extension point for further
-  per-case image work (e.g. the ablative margin): append a step to it and every command runs it,
-  locally or on a cluster.
+  findings to the assessment: :func:`~.masks.check_masks` (masks to diameters and gaps, compared
+  with what the reader recorded) and :func:`~mrecist_tool.margin.step.margin_step` (the ablative
+  margins of procedures that carry margin inputs; ablations.csv's margin columns).  This tuple
+  is the extension point for per-case image work: append a step to it and every command runs
+  it, locally or on a cluster.
 * **products**: what a command needs of each case, as small picklable values — :func:`table_text`
   (``mrecist assess``: CSV text and the ``assessment.json`` record), :func:`table_rows`
   (``mrecist analyze``: row dicts), or a command's own (``mrecist export sdtm``).
@@ -96,12 +97,18 @@ def table_text(work: CaseWork, keep_rows: bool = False) -> None:
     """Product of ``mrecist assess``: the case's rows of the four tables as CSV text, its
     ``assessment.json`` record and a one-line summary (``work.outputs["tables"]``)."""
     from .assessment_json import case_result
-    from .tables import lesion_rows, timepoint_rows
+    from .tables import dlm_rows, lesion_rows, timepoint_rows
 
     a = work.assessment
     subject = _subject_with_endpoints(work)
     tp_rows = timepoint_rows(a)
-    tables = {"timepoints": tp_rows, "lesions": lesion_rows(a), "subjects": [subject], "ablations": _ablation_rows(work)}
+    tables = {
+        "timepoints": tp_rows,
+        "lesions": lesion_rows(a),
+        "subjects": [subject],
+        "ablations": _ablation_rows(work),
+        "dlm": dlm_rows(a),
+    }
     columns = table_columns(list(subject))
     text = {name: csv_text(rows, columns[name], header=False) for name, rows in tables.items()}
     record = json.dumps(case_result(a), ensure_ascii=False, separators=(",", ":"))
@@ -127,7 +134,9 @@ def table_rows(work: CaseWork) -> None:
 
 def rows_of(results: Iterable[Any]) -> dict[str, list[dict[str, Any]]]:
     """The ``"rows"`` products of many :class:`~.case.CaseResult` joined into four tables."""
-    tables: dict[str, list[dict[str, Any]]] = {"timepoints": [], "lesions": [], "subjects": [], "ablations": []}
+    tables: dict[str, list[dict[str, Any]]] = {
+        "timepoints": [], "lesions": [], "subjects": [], "ablations": [], "dlm": []
+    }
     for r in results:
         rows = r.outputs.get("rows")
         if rows:
