@@ -23,7 +23,7 @@ from mrecist_tool.sample.cohort import write_cohort
 
 pytestmark = pytest.mark.slow
 
-RESULTS = ("timepoints.csv", "lesions.csv", "subjects.csv", "ablations.csv", "assessment.json")
+RESULTS = ("timepoints.csv", "lesions.csv", "subjects.csv", "ablations.csv", "dlm.csv", "assessment.json")
 KILLS = 30
 ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1767225600"}  # identical runs give identical bytes
 
