@@ -46,6 +46,7 @@ ABLATION_COLUMNS = [
     "subject", "lesion", "role", "arm", "first_ablation_date", "ablation_dates",
     "technique_efficacy", "first_complete_date", "residual_date", "ltp_date", "ltp_timepoint",
     "last_adequate_imaging_date", "resected_date", "ltp_origin_date", "local_statuses", "flags",
+    "technique",
 ]
 
 Row = dict[str, str]
@@ -179,6 +180,13 @@ def subject_row(a: CaseAssessment) -> Row:
     }
 
 
+def _first_technique(a: CaseAssessment, lesion: str) -> str:
+    """The technique (MWA, RFA, ...) of the first ablation of ``lesion`` (the analysis' subgroups)."""
+    ablations = sorted((p for p in a.case.procedures if p.type == "ablation" and lesion in p.lesions),
+                       key=lambda p: p.date)
+    return (ablations[0].technique or "") if ablations else ""
+
+
 def ablation_rows(a: CaseAssessment) -> list[Row]:
     rows = []
     for r in a.ablations:
@@ -199,6 +207,7 @@ def ablation_rows(a: CaseAssessment) -> list[Row]:
             "ltp_origin_date": fmt(r.ltp_origin_date),
             "local_statuses": ";".join(f"{s.timepoint}={s.status}" for s in r.states),
             "flags": " | ".join(r.flags),
+            "technique": _first_technique(a, r.lesion),
         })
     return rows
 
