@@ -12,11 +12,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from mrecist_tool.atomic import atomic_write_with
 from mrecist_tool.model import Geometry
 
 from ._session import MASK_VIABLE, MASK_ZONE, MaskEntry, Session
@@ -46,22 +46,14 @@ def _write_mask(entry: MaskEntry, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     vol = Volume(array=entry.array.astype(np.uint8), spacing=entry.spacing, origin=entry.origin,
                  direction=entry.direction)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".nii.gz")
-    os.close(fd)
-    try:
-        sitk.WriteImage(to_sitk(vol), tmp, True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    image = to_sitk(vol)
+    atomic_write_with(path, lambda tmp: sitk.WriteImage(image, str(tmp), True))
 
 
 def read_mask(path: Path) -> MaskEntry:
-    import SimpleITK as sitk
+    from mrecist_tool.dicom.sitk_bridge import read_volume_file
 
-    from mrecist_tool.dicom import from_sitk
-
-    vol = from_sitk(sitk.ReadImage(str(path)))
+    vol = read_volume_file(path)  # a regular file only: a FIFO must not block the viewer
     return MaskEntry(vol.array > 0, vol.spacing, vol.origin, vol.direction, path=None, dirty=False)
 
 
