@@ -16,6 +16,8 @@ Files written to the output folder (all atomically):
 * ``disposition.csv`` — CONSORT-style disposition per arm at the data cut-off;
 * ``review_flags.csv`` — every review flag of the assessment with subject and timepoint;
 * ``subgroups.csv`` — the arm effect (Cox HR) on DFS within subgroups (forest plot);
+* ``adam/adsl``, ``adam/adrs``, ``adam/adtte`` — ADaM datasets as ``.csv`` and SAS transport
+  ``.xpt`` (:mod:`mrecist_tool.exchange.adam`);
 * ``plots/NAME.png`` (300 dpi) and ``plots/NAME.svg`` for every plot;
 * ``report.html`` — the self-contained report; with ``blinded=True`` also
   ``report-blinded.html`` (arms pooled) and its plots in ``plots-blinded/``.
@@ -87,6 +89,7 @@ def run_analysis(
     progress: Progress | None = None,
     plot_worker: PlotWorker | None = None,
     blinded: bool = False,
+    studyid: str = "NCT04562727",
 ) -> dict[str, Path]:
     """Compute every table and plot of ``data`` and write them to ``out_dir``.
 
@@ -106,6 +109,13 @@ def run_analysis(
     tables = compute_tables(data, say)
     for name, frame in tables.items():
         files[name] = write_csv(frame, out / f"{name}.csv")
+    say("ADaM datasets (ADSL, ADRS, ADTTE; CSV and XPT)")
+    from ..exchange.adam import write_adam
+
+    endpoints = pd.concat([data.endpoints, response_duration.dor_rows(data)], ignore_index=True)
+    for path in write_adam(data.subjects, data.timepoints, data.ablations, endpoints,
+                           out / "adam", studyid):
+        files[f"adam_{path.name}"] = path
     plots: WorkerResult | None = None
     if pending is not None:
         say("plots: waiting for the parallel process")

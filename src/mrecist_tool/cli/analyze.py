@@ -33,6 +33,8 @@ def register(subparsers: Any) -> None:
                         help="data cut-off YYYY-MM-DD: every case is analysed as it stood on that "
                              "date (later studies, procedures and deaths are ignored, and the "
                              "report says how many); needs case files, not an assess folder")
+    parser.add_argument("--studyid", default="NCT04562727",
+                        help="STUDYID of the ADaM datasets written to DIR/adam (default: %(default)s)")
     parser.add_argument("--blinded", action="store_true",
                         help="also write report-blinded.html: arms pooled, no comparison between "
                              "arms (for the open session of a data-monitoring committee)")
@@ -167,7 +169,7 @@ def _analyze(args: argparse.Namespace, paths: list[Path], cli: dict[str, Any], s
         progress.step(f"{len(data.subjects)} subjects in {len(data.arms)} arm(s)"
                       + (" — SIMULATED DATA" if data.simulated else ""))
         files = run_analysis(data, args.out, progress=progress.step, plot_worker=worker,
-                             blinded=args.blinded)
+                             blinded=args.blinded, studyid=args.studyid)
     except (MrecistError, ValueError, OSError) as exc:
         print(f"mrecist analyze: {exc}", file=sys.stderr)
         return EXIT_REFUSED
