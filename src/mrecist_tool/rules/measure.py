@@ -15,6 +15,7 @@ from decimal import Decimal
 from ..model import Lesion, Observation, Timepoint
 from .arith import ZERO, display_mm
 from .context import CaseContext
+from .criteria import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,13 +41,19 @@ class NonTargetState:
     notes: tuple[str, ...] = ()
 
 
+def measure_field(lesion: Lesion, settings: Settings) -> str:
+    """The observation field holding the diameter the criteria use (case-format.md): the short
+    axis of a node (REC-S1), the viable diameter under mRECIST (MR-V1), else the longest
+    diameter (RECIST 1.1)."""
+    if lesion.is_node:
+        return "short_axis_mm"
+    return "viable_diameter_mm" if settings.is_mrecist else "longest_diameter_mm"
+
+
 def criteria_diameter(ctx: CaseContext, lesion: Lesion, o: Observation) -> Decimal | None:
     """The diameter the criteria use for a measured observation (case-format.md)."""
-    if lesion.is_node:
-        return o.short_axis_mm
-    if ctx.settings.is_mrecist:
-        return o.viable_diameter_mm
-    return o.longest_diameter_mm
+    value: Decimal | None = getattr(o, measure_field(lesion, ctx.settings))
+    return value
 
 
 def focus_diameter(ctx: CaseContext, o: Observation) -> Decimal | None:
