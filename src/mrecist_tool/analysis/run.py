@@ -6,6 +6,9 @@ Files written to the output folder (all atomically):
   (:data:`mrecist_tool.pipeline.endpoints.LONG_COLUMNS`; event 0 censored, 1 event, 2 competing);
 * ``orr.csv`` and ``dcr.csv`` — rates per arm, overall and the difference between two arms
   (``endpoint, arm, n, responders, orr, ci_low, ci_high, method, excluded_no_target``);
+* ``orr_preop.csv`` — PRE-2: ORR to preoperative chemotherapy (pre-ablation window) in the
+  perioperative arm beside that arm's whole-course ORR, each labelled;
+* ``dlm.csv`` — PRE-3/PRE-4: disappearing liver metastases and in-situ recurrences per arm;
 * ``bor.csv`` — best overall response counts per arm;
 * ``technique_efficacy.csv`` — primary and assisted technique efficacy per tumour (END-TE) with
   patient-clustered intervals;
@@ -54,7 +57,7 @@ def blinded_view(data: AnalysisData) -> AnalysisData:
 
     return dataclasses.replace(
         data, subjects=pooled(data.subjects), endpoints=pooled(data.endpoints),
-        ablations=pooled(data.ablations), timepoints=data.timepoints)
+        ablations=pooled(data.ablations), timepoints=data.timepoints, dlm=pooled(data.dlm))
 
 
 POOLED = "pooled"
@@ -69,6 +72,9 @@ def compute_tables(data: AnalysisData, say: Progress) -> dict[str, pd.DataFrame]
         "dcr": proportions.dcr_table(data.subjects, arms),
         "bor": proportions.bor_distribution(data.subjects, arms),
         "technique_efficacy": proportions.technique_efficacy_table(data.ablations, arms),
+        # PRE-2 to PRE-4 (added by the engine): ORR to preoperative chemotherapy, DLMs.
+        "orr_preop": proportions.preop_orr_table(data.subjects),
+        "dlm": proportions.dlm_summary(data.subjects, data.dlm),
     }
     say("disposition and review flags")
     out["disposition"] = disposition.disposition_table(data, arms)
