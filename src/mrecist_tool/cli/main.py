@@ -26,6 +26,7 @@ SUBCOMMANDS = (
     "scan",
     "sample_data",
     "analyze",
+    "margin",
     "export",
     "import_",
     "pacs",
