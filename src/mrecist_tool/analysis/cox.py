@@ -31,6 +31,7 @@ import numpy as np
 from scipy.stats import chi2 as chi2_dist
 from scipy.stats import norm
 
+from ..errors import MrecistError
 from .kaplan_meier import Z95
 from .kaplan_meier import fit as km_fit
 
@@ -38,7 +39,7 @@ MAX_ITERATIONS = 50
 STEP_TOLERANCE = 1e-12
 
 
-class CoxError(ValueError):
+class CoxError(MrecistError, ValueError):
     """The model cannot be estimated from these data (no events, singular information, ...)."""
 
 
@@ -168,6 +169,12 @@ def _steps(data: _Data, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray
     """Log partial likelihood, score, information and the per-step quantities at ``beta``."""
     p = data.x.shape[1]
     eta = data.x @ beta
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _step_sums(data, beta, p, eta)
+
+
+def _step_sums(data: _Data, beta: np.ndarray, p: int,
+               eta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, _Steps]:
     risk = data.weight * np.exp(eta)
     xr = data.x * risk[:, None]
     xxr = data.x[:, :, None] * data.x[:, None, :] * risk[:, None, None]
