@@ -222,9 +222,24 @@ def _time_key(v: object) -> str:
     return "" if x is None else f"{x:.4f}"
 
 
+def _one_armed_subgroups(py: pd.DataFrame) -> set[tuple[str, str]]:
+    """(endpoint, subgroup) pairs with a level holding one arm only: the treatment-by-subgroup
+    interaction is not estimable (R's coxph drops the aliased term and still reports a p-value
+    for the reduced model; ours leaves it empty)."""
+    out: set[tuple[str, str]] = set()
+    rows = py[(py["table"] == "subgroups") & py["field"].isin(["n", "n_first_arm"])]
+    for (endpoint, arm, _level), part in rows.groupby(["endpoint", "arm", "statistic"]):
+        values = dict(zip(part["field"], part["value"], strict=False))
+        n, first = _value(values.get("n")), _value(values.get("n_first_arm"))
+        if n is not None and first is not None and (first == 0 or first == n):
+            out.add((str(endpoint), str(arm)))
+    return out
+
+
 def compare(py: pd.DataFrame, r: pd.DataFrame) -> Comparison:
     """Match every Python figure with R's (all sources) and count agreement."""
     result = Comparison()
+    one_armed = _one_armed_subgroups(py)
     index: dict[tuple[str, ...], list[tuple[str, object]]] = {}
     for row in r.to_dict("records"):
         key = (str(row["table"]), str(row["endpoint"]), str(row["arm"]), str(row["statistic"]),
@@ -244,6 +259,8 @@ def compare(py: pd.DataFrame, r: pd.DataFrame) -> Comparison:
             elif mine is None and ref is not None and "hazard_ratio" in key[3] and (
                     not DIVERGED_HR[0] < ref < DIVERGED_HR[1] or (key[5] == "ci_low" and ref == 0)):
                 ok = True  # both not estimable (see DIVERGED_HR)
+            elif mine is None and key[5] == "interaction_p" and (key[1], key[2]) in one_armed:
+                ok = True  # not estimable (see _one_armed_subgroups)
             elif mine is None or ref is None:
                 ok = mine is None and ref is None
             elif source == "crr":
