@@ -73,6 +73,7 @@ TAGS: dict[int, tuple[str, str]] = {
     0x00280100: ("BitsAllocated", "us"),
     0x00280101: ("BitsStored", "us"),
     0x00280103: ("PixelRepresentation", "us"),
+    0x00280301: ("BurnedInAnnotation", "cs"),
     0x00281050: ("WindowCenter", "cs"),
     0x00281051: ("WindowWidth", "cs"),
     0x00281052: ("RescaleIntercept", "cs"),
@@ -170,6 +171,9 @@ class FileHeader:
     pixel_offset: int | None = None
     pixel_length: int | None = None
     frames: tuple[FrameGeometry, ...] | None = None  # Enhanced multi-frame only
+    # Burned In Annotation (0028,0301) as written ("YES", "NO"), "" when absent: "YES" means
+    # the pixels themselves may show the patient's name or ID.
+    burned_in_annotation: str = ""
     patient_id: str = field(default="", repr=False)
     patient_name: str = field(default="", repr=False)
     patient_birth_date: str = field(default="", repr=False)
@@ -324,6 +328,7 @@ def build_header(
         pixel_offset=pixel_offset,
         pixel_length=pixel_length,
         frames=frames,
+        burned_in_annotation=v.get("BurnedInAnnotation", "").strip().upper(),
         patient_id=v.get("PatientID", ""),
         patient_name=v.get("PatientName", ""),
         patient_birth_date=v.get("PatientBirthDate", ""),

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from ..dicom.privacy import pseudonymise_derived
 from ..dicom.stack import SliceRef
 from ..errors import DicomError
 from ..model import Case, Lesion, Observation
@@ -259,6 +260,7 @@ def build_sr(
     series_uid: str | None = None,
     assessment: Any | None = None,
     seg: Any | None = None,
+    keep_patient_identity: bool = False,
 ) -> SRResult:
     """Build the TID 1500 measurement report of ``case`` at ``timepoint_id``.
 
@@ -279,6 +281,12 @@ def build_sr(
     seg:
         The SEG of the same timepoint (a :class:`~mrecist_tool.exchange.dicom_seg.SEGResult`
         or a SEG data set): lesions with a segment get a TID 1411 group referencing it.
+    keep_patient_identity:
+        Keep the patient's name, ID, birth date and the study's accession number and
+        descriptions as the source images have them (to store the SR in the hospital PACS
+        beside its images).  By default the SR carries the case's subject id as Patient ID and
+        Name and no other identifying attribute
+        (:func:`~mrecist_tool.dicom.privacy.pseudonymise_derived`).
 
     Raises
     ------
@@ -455,6 +463,8 @@ def build_sr(
     sr.SeriesDescription = f"{criteria} measurements {tp.id}"[:64]
     sr.SoftwareVersions = K.software_version()
     _declare_private_scheme(sr)
+    if not keep_patient_identity:
+        pseudonymise_derived(sr, case.subject.id, tp.id)
     return SRResult(
         dataset=sr,
         timepoint=tp.id,
@@ -487,10 +497,12 @@ def write_sr(
     series_uid: str | None = None,
     assessment: Any | None = None,
     seg: Any | None = None,
+    keep_patient_identity: bool = False,
 ) -> SRResult:
     """Build the SR (see :func:`build_sr`) and save it atomically to ``out``."""
     result = build_sr(
-        case, timepoint_id, dicom_folder, series_uid=series_uid, assessment=assessment, seg=seg
+        case, timepoint_id, dicom_folder, series_uid=series_uid, assessment=assessment, seg=seg,
+        keep_patient_identity=keep_patient_identity,
     )
     save_dataset(result.dataset, out)
     return result

@@ -9,8 +9,10 @@ happened in one sentence.  The retrieved files are laid out as ``<study UID>/<se
 UID>/<SOP instance UID>.dcm`` -- UIDs only, never a patient name in a folder name -- which is
 what ``mrecist scan`` and the viewer read.
 
-The patient ID asked for is an identifier: it is sent to the PACS but never printed or logged;
-messages name the study and series UIDs.
+The patient ID asked for is an identifier: it is sent to the PACS but never printed or logged
+(:func:`~mrecist_tool.dicom.privacy.redacted_logs` keeps it out of the records of
+``dicomweb_client``, ``urllib3`` and every other library while a query runs); messages name the
+study and series UIDs.
 """
 
 from __future__ import annotations
@@ -33,6 +35,17 @@ DEFAULT_TIMEOUT_S = 30.0
 
 class PacsError(MrecistError, OSError):
     """The PACS could not be reached, refused us, or a transfer did not complete."""
+
+    def redact(self, *identifiers: str) -> PacsError:
+        """The same error with the given identifiers (a patient ID in a query URL that a
+        library quoted) replaced by ``<patient id>``."""
+        from urllib.parse import quote, quote_plus
+
+        text = str(self)
+        for ident in identifiers:
+            for form in {ident, quote(ident), quote_plus(ident)} if ident else ():
+                text = text.replace(form, "<patient id>")
+        return PacsError(text)
 
 
 @dataclass(frozen=True)
@@ -104,11 +117,14 @@ class PullResult:
 
 def find_studies(pacs: Pacs, patient_id: str) -> list[str]:
     """Study Instance UIDs of one patient (QIDO-RS)."""
+    from ..dicom.privacy import redacted_logs
+
     client = pacs.client()
     try:
-        found = client.search_for_studies(search_filters={"PatientID": patient_id})
+        with redacted_logs(patient_id):
+            found = client.search_for_studies(search_filters={"PatientID": patient_id})
     except Exception as exc:
-        raise _explain(exc, pacs, "searching the patient's studies") from None
+        raise _explain(exc, pacs, "searching the patient's studies").redact(patient_id) from None
     return [str(_value(s, "0020000D")) for s in found if _value(s, "0020000D")]
 
 
