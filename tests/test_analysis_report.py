@@ -119,9 +119,11 @@ def test_report_loads_in_headless_chromium(analysis: Path, tmp_path: Path) -> No
 
 
 def test_analyze_reads_an_assess_output_folder(tmp_path: Path) -> None:
+    # The endpoint settings come from the assessment (assessment.json); repeating them on the
+    # analyze command line is accepted, other values are refused (test_analysis_settings_used).
     write_cohort(tmp_path / "cases", 16, seed=9)
     assert main(["assess", str(tmp_path / "cases"), "--out", str(tmp_path / "res"),
-                 "--print", "never", "--progress", "never"]) == 0
+                 "--print", "never", "--progress", "never", "--set", "dfs_definition=datecan"]) == 0
     assert main(["analyze", str(tmp_path / "res"), "--out", str(tmp_path / "ana"), "-q",
                  "--set", "dfs_definition=datecan", "--jobs", "1"]) == 0
     page = (tmp_path / "ana" / "report.html").read_text(encoding="utf-8")

@@ -3,7 +3,8 @@
 Three ways in, all ending in :class:`AnalysisData`:
 
 * :func:`from_tables` — the row dicts of :func:`mrecist_tool.pipeline.tables.assessment_tables`;
-* :func:`from_results_dir` — the CSV files ``mrecist assess --out DIR`` wrote;
+* :func:`from_results_dir` — the CSV files ``mrecist assess --out DIR`` wrote, with the
+  per-case settings of its ``assessment.json`` (:mod:`.settings_used`);
 * :func:`from_case_paths` — case files (or folders of them), assessed by the one pipeline
   (:func:`mrecist_tool.pipeline.assess_files`) exactly as ``mrecist assess`` does.  A file that
   cannot be read is reported in ``AnalysisData.problems`` and the rest are analysed.
@@ -24,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from ..pipeline import endpoints as ep
+from .settings_used import SettingsUsed, from_assessment_json, from_settings
 
 TABLES = ("subjects", "timepoints", "ablations", "lesions")
 _SIM_ID = re.compile(r"^SIM-\d{4,}$")
@@ -42,6 +44,8 @@ class AnalysisData:
     simulated_reason: str = ""
     source: str = ""
     problems: list[str] = field(default_factory=list)
+    #: The settings every case was assessed with, grouped (None when not known: bare tables).
+    settings_used: SettingsUsed | None = None
     #: The per-case results when the data came from case files (each with its located problems
     #: and the settings it was assessed with); empty for tables and results folders.
     cases: list[Any] = field(default_factory=list)
@@ -99,8 +103,17 @@ def from_tables(
     simulated_flags: Sequence[bool] = (),
     source: str = "",
     problems: Iterable[str] = (),
+    settings_used: SettingsUsed | None = None,
 ) -> AnalysisData:
-    """Build the dataset from ``assessment_tables`` row dicts (or rows read from the CSVs)."""
+    """Build the dataset from ``assessment_tables`` row dicts (or rows read from the CSVs).
+
+    With ``settings_used`` (the per-case settings of the assessment) the endpoint settings are
+    the cases' own, which must be one value per setting (:class:`MixedSettingsError` otherwise),
+    and ``settings`` is not used for them.  The long endpoint rows are checked against the
+    endpoint columns of the subjects table when it has them: a difference is an error.
+    """
+    if settings_used is not None:
+        settings = settings_used.endpoint_settings()
     subjects = _frame(tables.get("subjects", ()))
     if subjects.empty:
         subjects = pd.DataFrame(columns=["subject", "arm"], dtype=object)
@@ -117,6 +130,7 @@ def from_tables(
     if bad:
         problems.extend(bad.values())
         subjects = subjects[~subjects["subject"].isin(bad)].reset_index(drop=True)
+    _check_endpoint_columns(subjects, long_rows, where)
     endpoints = pd.DataFrame(long_rows, columns=list(ep.LONG_COLUMNS))
     # Whole days and event codes stay integers in endpoints.csv (nullable: empty when the
     # endpoint is not defined for the row).
@@ -134,7 +148,37 @@ def from_tables(
         simulated_reason=why,
         source=source,
         problems=problems,
+        settings_used=settings_used,
     )
+
+
+def _check_endpoint_columns(subjects: pd.DataFrame, long_rows: list[dict[str, Any]],
+                            where: str) -> None:
+    """The derived endpoints must equal the ``<endpoint>_days/_event`` columns of the table."""
+    if subjects.empty:
+        return
+    table = {str(r["subject"]): r for r in subjects.to_dict("records")}
+    differences: list[str] = []
+    for row in long_rows:
+        if row["unit"] != "patient":
+            continue
+        key = str(row["endpoint"]).lower()
+        days_col, event_col = f"{key}_days", f"{key}_event"
+        if days_col not in subjects.columns or event_col not in subjects.columns:
+            continue
+        source = table[str(row["subject"])]
+        theirs = (str(source[days_col]).strip(), str(source[event_col]).strip())
+        mine = (str(row["time_days"]).strip(), str(row["event"]).strip())
+        if theirs != mine:
+            differences.append(f"{row['subject']} {row['endpoint']}: table {'/'.join(theirs)}, "
+                               f"derived {'/'.join(mine)} (days/event)")
+    if differences:
+        shown = "; ".join(differences[:5]) + (f"; and {len(differences) - 5} more"
+                                              if len(differences) > 5 else "")
+        raise ValueError(
+            f"{where}: {len(differences)} endpoint value(s) differ from those derived with the "
+            f"analysis' endpoint settings ({shown}). The table was written with other settings: "
+            "run mrecist assess again, or analyse the case files directly.")
 
 
 def _endpoint_rows(
@@ -192,7 +236,9 @@ def from_results_dir(directory: str | Path, settings: Any = None) -> AnalysisDat
     rows = tables.get("subjects", [])
     if rows and "subject" not in rows[0]:
         raise ValueError(f"{subjects_csv}: expected a 'subject' column")
-    return from_tables(tables, settings, source=str(folder))
+    # The settings each case was assessed with (assessment.json); the endpoints follow them.
+    used = from_assessment_json(folder / "assessment.json")
+    return from_tables(tables, settings, source=str(folder), settings_used=used)
 
 
 def from_case_paths(
@@ -216,12 +262,15 @@ def from_case_paths(
     batch = assess_files(paths, cli, steps=steps_for(table_rows), progress=progress)
     problems = [str(p) for p in batch.problems if p.severity == "error"]
     accepted = batch.accepted
+    used = from_settings(((str(r.subject), r.settings.as_dict()) for r in accepted
+                          if r.settings is not None), "the case files") if accepted else None
     data = from_tables(
         rows_of(accepted),
         settings,
         simulated_flags=[r.simulated for r in accepted],
         source=", ".join(str(p) for p in paths),
         problems=problems,
+        settings_used=used,
     )
     data.cases = batch.results
     return data

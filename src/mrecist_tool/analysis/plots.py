@@ -31,6 +31,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from ..atomic import atomic_write_with
 from ..pipeline.endpoints import DAYS_PER_MONTH, ENDPOINT_LABELS, parse_date
 from . import survival
 from .dataset import AnalysisData, best_change, change_over_time
@@ -70,10 +71,8 @@ def save(fig: Figure, out_dir: str | Path, name: str) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = {"png": out / f"{name}.png", "svg": out / f"{name}.svg"}
     for kind, path in paths.items():
-        tmp = path.with_name(f".{path.name}.tmp")
         # No bbox_inches="tight": it renders every figure twice; layouts set their margins.
-        fig.savefig(tmp, format=kind, dpi=110)
-        tmp.replace(path)
+        atomic_write_with(path, partial(fig.savefig, format=kind, dpi=110))
     plt.close(fig)
     return paths
 

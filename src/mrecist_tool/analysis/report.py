@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ import pandas as pd
 from .. import RULES_VERSION, __version__
 from ..pipeline.endpoints import ENDPOINT_LABELS, parse_bool
 from .dataset import AnalysisData
+from .settings_used import ENDPOINT_SETTINGS
 from .survival import CIF_LABELS, LANDMARKS_MONTHS, NOT_REACHED
 
 _CSS = """
@@ -34,7 +36,7 @@ th{background:#f2f4f7}td.l,th.l{text-align:left}td:not(.l){white-space:nowrap}
 margin:1rem 0}.meta{color:#555;font-size:.85rem}.note{color:#444;font-size:.85rem}
 figure{margin:1rem 0 2rem}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.85rem;color:#444}.problems{background:#fdecea;border:1px solid #e57373;
-padding:.5rem 1rem}code{background:#f5f5f5;padding:0 .2rem}
+padding:.5rem 1rem}code{background:#f5f5f5;padding:0 .2rem}tr.differs td{background:#fff7e0}
 """
 
 
@@ -329,19 +331,55 @@ def plots_section(plots: Mapping[str, Mapping[str, Path]]) -> str:
     return "\n".join(parts)
 
 
-def settings_section(settings: Any) -> str:
-    if settings is None:
-        return "<p>Default settings.</p>"
-    values = settings.as_dict() if hasattr(settings, "as_dict") else dict(settings)
-    endpoint_keys = ("dfs_definition", "dfs_never_disease_free", "css_unknown_cause",
-                     "missed_assessments_policy", "assessment_schedule")
-    first = [[k, values.get(k, "")] for k in endpoint_keys if k in values]
-    rest = [[k, v] for k, v in values.items() if k not in endpoint_keys]
-    return ("<h3>Endpoint settings</h3>" + _table(["Setting", "Value"], first, left=2)
-            + "<h3>Response-rule settings (as resolved for the analysis)</h3>"
-            + _table(["Setting", "Value"], rest, left=2)
-            + '<p class="note">The response categories come from the assessment; when it was '
-              "run from case files each case's own profile, criteria and settings applied.</p>")
+def setting_text(value: Any) -> str:
+    """A setting's value as the report shows it: strings bare, anything else as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return json.dumps(value)
+
+
+def settings_section(data: AnalysisData) -> str:
+    """The settings the cases were assessed with, one column per distinct combination."""
+    used = data.settings_used
+    if used is None:
+        settings = data.settings
+        if settings is None:
+            return "<p>Default settings (the assessment's own settings are not recorded).</p>"
+        values = settings.as_dict() if hasattr(settings, "as_dict") else dict(settings)
+        rows = [[k, setting_text(v)] for k, v in values.items()]
+        return ('<p class="note">The assessment did not record its settings (no '
+                "assessment.json): these are the settings given to the analysis.</p>"
+                + _table(["Setting", "Value"], rows, left=2))
+    names = list(dict.fromkeys(k for g in used.groups for k in g.settings))
+    ordered = ([n for n in ENDPOINT_SETTINGS if n in names]
+               + [n for n in names if n not in ENDPOINT_SETTINGS])
+    head = "".join(
+        f'<th class="l" data-group="{i}" data-cases="{len(g.subjects)}">{_esc(g.label)}'
+        f"<br>{len(g.subjects)} case{'s' if len(g.subjects) != 1 else ''}</th>"
+        for i, g in enumerate(used.groups))
+    body = []
+    for name in ordered:
+        values = [g.settings.get(name) for g in used.groups]
+        differs = len({json.dumps(v, sort_keys=True) for v in values}) > 1
+        kind = "endpoint" if name in ENDPOINT_SETTINGS else "rule"
+        cells = "".join(
+            f'<td class="l" data-value="{_esc(json.dumps(v))}">{_esc(setting_text(v))}</td>'
+            if name in g.settings else '<td class="l" data-value="null">–</td>'
+            for v, g in zip(values, used.groups, strict=True))
+        style = ' class="differs"' if differs else ""
+        body.append(f'<tr data-setting="{_esc(name)}" data-kind="{kind}"{style}>'
+                    f'<td class="l">{_esc(name)}</td>{cells}</tr>')
+    table = (f'<table id="settings-table"><thead><tr><th class="l">Setting</th>{head}</tr>'
+             f"</thead><tbody>{''.join(body)}</tbody></table>")
+    n = used.n_cases
+    groups = len(used.groups)
+    return (f'<p>{n} case{"s" if n != 1 else ""} assessed with {groups} combination'
+            f'{"s" if groups != 1 else ""} of settings (read from <code>{_esc(used.source)}'
+            "</code>). The endpoint settings (first rows) are the same for every case, or the "
+            "analysis would have refused to run; rows that differ between combinations are "
+            "highlighted.</p>" + table)
 
 
 def _dfs_wording(settings: Any) -> str:
@@ -433,7 +471,7 @@ repeat treatment (END-LTP-5).</p>
 {plots_section(plots)}
 <h2>Settings and rules</h2>
 <p>Rules version: <strong>{_esc(RULES_VERSION)}</strong>; mrecist-tool {_esc(__version__)}.</p>
-{settings_section(data.settings)}
+{settings_section(data)}
 <p class="note">Tables for R or pandas: <code>endpoints.csv</code> (long format: one row per
 subject or tumour and endpoint; event 0 censored, 1 event, 2 competing), <code>orr.csv</code>,
 <code>dcr.csv</code>, <code>bor.csv</code>, <code>technique_efficacy.csv</code>,

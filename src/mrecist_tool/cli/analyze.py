@@ -128,6 +128,11 @@ def _analyze(args: argparse.Namespace, paths: list[Path], cli: dict[str, Any], s
         if results:
             progress.step(f"reading {results[0]}")
             data = dataset.from_results_dir(results[0], settings)
+            if data.settings_used is not None and (cli["profile"] or cli["criteria"]
+                                                   or cli["overrides"]):
+                from ..analysis.settings_used import check_command_line
+
+                check_command_line(data.settings_used, cli)
         else:
             data = dataset.from_case_paths(paths, settings, cli=cli, progress=progress.count)
         if data.subjects.empty:

@@ -15,11 +15,15 @@ Patient name, ID and birth date are read only to derive a pseudonym; they are ke
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import DicomError
+from .values import MAX_POSITION_MM, ValueChecks, element_name
+
+MAX_DIRECTION_COSINE = 1.5  # a direction cosine is at most 1 in size; allow rounding noise
 
 IMPLICIT_LE = "1.2.840.10008.1.2"
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
@@ -174,6 +178,10 @@ class FileHeader:
     # Burned In Annotation (0028,0301) as written ("YES", "NO"), "" when absent: "YES" means
     # the pixels themselves may show the patient's name or ID.
     burned_in_annotation: str = ""
+    # Values that make the image unusable (the series is refused, naming the element) and
+    # values ignored with a warning (see :mod:`.values`).
+    defects: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
     patient_id: str = field(default="", repr=False)
     patient_name: str = field(default="", repr=False)
     patient_birth_date: str = field(default="", repr=False)
@@ -214,9 +222,10 @@ def read_header(path: str | Path) -> FileHeader:
 
     path = Path(path)
     try:
-        return read_fast(path)
-    except Unsupported:
-        return read_with_pydicom(path)
+        try:
+            return read_fast(path)
+        except Unsupported:
+            return read_with_pydicom(path)
     except OSError as exc:
         raise DicomError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
 
@@ -258,8 +267,11 @@ def to_floats(text: str | None) -> list[float] | None:
 
 
 def to_int(text: str | None) -> int | None:
+    """A whole number, or None when absent, not a number or not a finite one (``inf``)."""
     value = to_float(text)
-    return int(value) if value is not None else None
+    if value is None or not math.isfinite(value) or abs(value) >= 2**63:
+        return None
+    return int(value)
 
 
 def build_header(
@@ -271,15 +283,32 @@ def build_header(
     pixel_offset: int | None = None,
     pixel_length: int | None = None,
     frames: tuple[FrameGeometry, ...] | None = None,
+    checks: ValueChecks | None = None,
 ) -> FileHeader:
-    """Turn decoded element strings (backslash-separated multi-values) into a FileHeader."""
-    position = to_floats(v.get("ImagePositionPatient"))
-    orientation = to_floats(v.get("ImageOrientationPatient"))
-    spacing = to_floats(v.get("PixelSpacing"))
-    wc = to_floats(v.get("WindowCenter"))
-    ww = to_floats(v.get("WindowWidth"))
-    slope = to_float(v.get("RescaleSlope"))
-    intercept = to_float(v.get("RescaleIntercept"))
+    """Turn decoded element strings (backslash-separated multi-values) into a FileHeader.
+
+    Numeric values go through :class:`~.values.ValueChecks`: those that cannot be right are
+    left out and recorded in ``defects`` (the image is refused) or ``notes`` (a warning).
+    """
+    ck = checks if checks is not None else ValueChecks()
+    position = ck.vector("ImagePositionPatient", v.get("ImagePositionPatient"), 3,
+                         MAX_POSITION_MM)
+    orientation = ck.vector("ImageOrientationPatient", v.get("ImageOrientationPatient"), 6,
+                            MAX_DIRECTION_COSINE)
+    spacing = ck.pixel_spacing(v.get("PixelSpacing"))
+    wc = ck.number("WindowCenter", v.get("WindowCenter"))
+    ww = ck.number("WindowWidth", v.get("WindowWidth"))
+    if ww is not None and ww <= 0:
+        ck.notes.append(f"{element_name('WindowWidth')} {v.get('WindowWidth')!r} is not "
+                        "positive: ignored")
+        ww = None
+    slope = ck.rescale("RescaleSlope", v.get("RescaleSlope"), 1.0)
+    intercept = ck.rescale("RescaleIntercept", v.get("RescaleIntercept"), 0.0)
+    bits_allocated = to_int(v.get("BitsAllocated")) or 0
+    bits_stored = to_int(v.get("BitsStored")) or bits_allocated
+    if bits_allocated and bits_stored > bits_allocated:
+        ck.defects.append(f"{element_name('BitsStored')} is {bits_stored}, more than "
+                          f"{element_name('BitsAllocated')} {bits_allocated}")
     return FileHeader(
         path=path,
         transfer_syntax=ts,
@@ -292,7 +321,7 @@ def build_header(
         study_time=v.get("StudyTime", ""),
         study_description=v.get("StudyDescription", ""),
         series_description=v.get("SeriesDescription", ""),
-        series_number=to_int(v.get("SeriesNumber")),
+        series_number=ck.integer("SeriesNumber", v.get("SeriesNumber")),
         protocol_name=v.get("ProtocolName", ""),
         series_time=v.get("SeriesTime", ""),
         acquisition_time=v.get("AcquisitionTime", "") or v.get("AcquisitionDateTime", "")[8:],
@@ -301,34 +330,37 @@ def build_header(
         contrast_route=v.get("ContrastBolusRoute", ""),
         contrast_start_time=v.get("ContrastBolusStartTime", ""),
         image_type=tuple(t.strip().upper() for t in v.get("ImageType", "").split("\\") if t),
-        slice_thickness=to_float(v.get("SliceThickness")),
-        spacing_between_slices=to_float(v.get("SpacingBetweenSlices")),
-        position=(position[0], position[1], position[2]) if position and len(position) >= 3
-        else None,
-        orientation=tuple(orientation) if orientation and len(orientation) == 6 else None,
-        pixel_spacing=(spacing[0], spacing[1]) if spacing and len(spacing) >= 2 else None,
+        slice_thickness=ck.length("SliceThickness", v.get("SliceThickness"), zero_ok=True),
+        spacing_between_slices=ck.length("SpacingBetweenSlices", v.get("SpacingBetweenSlices"),
+                                         zero_ok=False),
+        position=(position[0], position[1], position[2]) if position else None,
+        orientation=tuple(orientation) if orientation else None,
+        pixel_spacing=spacing,
         rows=to_int(v.get("Rows")) or 0,
         columns=to_int(v.get("Columns")) or 0,
         samples_per_pixel=to_int(v.get("SamplesPerPixel")) or 1,
         photometric=v.get("PhotometricInterpretation", ""),
-        bits_allocated=to_int(v.get("BitsAllocated")) or 0,
-        bits_stored=to_int(v.get("BitsStored")) or to_int(v.get("BitsAllocated")) or 0,
+        bits_allocated=bits_allocated,
+        bits_stored=bits_stored,
         pixel_representation=to_int(v.get("PixelRepresentation")) or 0,
-        number_of_frames=to_int(v.get("NumberOfFrames")) or 1,
-        slope=slope if slope is not None else 1.0,
-        intercept=intercept if intercept is not None else 0.0,
-        window=(wc[0], ww[0]) if wc and ww else None,
+        number_of_frames=ck.integer("NumberOfFrames", v.get("NumberOfFrames"), minimum=1) or 1,
+        slope=slope,
+        intercept=intercept,
+        window=(wc, ww) if wc is not None and ww is not None else None,
         frame_of_reference_uid=v.get("FrameOfReferenceUID", ""),
-        instance_number=to_int(v.get("InstanceNumber")),
-        acquisition_number=to_int(v.get("AcquisitionNumber")),
-        temporal_position=to_int(v.get("TemporalPositionIdentifier")),
-        echo_number=to_int(v.get("EchoNumbers")),
-        gantry_tilt=to_float(v.get("GantryDetectorTilt")),
+        instance_number=ck.integer("InstanceNumber", v.get("InstanceNumber")),
+        acquisition_number=ck.integer("AcquisitionNumber", v.get("AcquisitionNumber")),
+        temporal_position=ck.integer("TemporalPositionIdentifier",
+                                     v.get("TemporalPositionIdentifier")),
+        echo_number=ck.integer("EchoNumbers", v.get("EchoNumbers")),
+        gantry_tilt=ck.number("GantryDetectorTilt", v.get("GantryDetectorTilt")),
         has_pixels=has_pixels,
         pixel_offset=pixel_offset,
         pixel_length=pixel_length,
         frames=frames,
         burned_in_annotation=v.get("BurnedInAnnotation", "").strip().upper(),
+        defects=tuple(ck.defects),
+        notes=tuple(ck.notes),
         patient_id=v.get("PatientID", ""),
         patient_name=v.get("PatientName", ""),
         patient_birth_date=v.get("PatientBirthDate", ""),

@@ -8,11 +8,13 @@ output array.  Whatever it does not handle raises :class:`Unsupported` and goes 
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import DicomError
+from ..safe_files import NotRegularFileError, open_regular
 from .header import (
     ENHANCED_CLASSES,
     EXPLICIT_LE,
@@ -24,6 +26,7 @@ from .header import (
     build_header,
     looks_like_dicom,
 )
+from .limits import DicomLimits, current_limits, declared_size_problem
 
 _PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 _PER_FRAME_GROUPS = 0x52009230
@@ -42,8 +45,20 @@ class Unsupported(Exception):
     """Not something the fast walker handles: use pydicom."""
 
 
-def read_fast(path: Path) -> FileHeader:
-    with open(path, "rb") as fh:
+def read_fast(path: Path, limits: DicomLimits | None = None) -> FileHeader:
+    """Read the header of a regular file, stopping at Pixel Data.
+
+    Reads in doubling steps up to ``limits.max_header_bytes``; a header larger than that (a
+    huge private element before the pixels) goes to pydicom, which seeks over large values
+    instead of reading them.  Declared sizes are checked against the Pixel Data element.
+    """
+    limits = limits or current_limits()
+    try:
+        fh = open_regular(path)
+    except NotRegularFileError as exc:
+        raise DicomError(f"{path}: {exc.reason}") from None
+    with fh:
+        file_size = os.fstat(fh.fileno()).st_size
         buf = fh.read(_FIRST_READ)
         if len(buf) < 132 or buf[128:132] != b"DICM":
             if looks_like_dicom(buf):
@@ -52,12 +67,15 @@ def read_fast(path: Path) -> FileHeader:
         size = _FIRST_READ
         while True:
             try:
-                return _parse(path, buf, eof=len(buf) < size)
+                return _parse(path, buf, eof=len(buf) < size, file_size=file_size,
+                              limits=limits)
             except _NeedMore:
                 if len(buf) < size:  # already at end of file
                     raise DicomError(
                         f"{path}: truncated file: the header ends after {len(buf)} bytes"
                     ) from None
+                if len(buf) + size > limits.max_header_bytes:
+                    raise Unsupported from None  # pydicom skips large values with a seek
                 more = fh.read(size)
                 buf += more
                 size *= 2
@@ -84,7 +102,7 @@ def _explicit_element(buf: bytes, pos: int) -> tuple[bytes, int, int]:
     raise Unsupported  # not a VR: a mislabelled transfer syntax
 
 
-def _parse(path: Path, buf: bytes, eof: bool) -> FileHeader:
+def _parse(path: Path, buf: bytes, eof: bool, file_size: int, limits: DicomLimits) -> FileHeader:
     unpack = struct.unpack_from
     pos = 132
     meta: dict[int, bytes] = {}
@@ -161,17 +179,27 @@ def _parse(path: Path, buf: bytes, eof: bool) -> FileHeader:
             decoded[keyword] = text(raw)
         else:
             decoded[keyword] = raw.decode("ascii", "replace").strip(" \x00")
-    if pixel_offset is not None and pixel_length is not None:
-        file_size = path.stat().st_size if eof is False else len(buf)
-        if pixel_offset + pixel_length > file_size:
-            raise DicomError(
-                f"{path}: truncated file: Pixel Data needs {pixel_length} bytes from offset "
-                f"{pixel_offset} but the file has {file_size} bytes"
-            )
-    return build_header(
+    if pixel_offset is not None and pixel_length is not None and \
+            pixel_offset + pixel_length > file_size:
+        raise DicomError(
+            f"{path}: truncated file: Pixel Data needs {pixel_length} bytes from offset "
+            f"{pixel_offset} but the file has {file_size} bytes"
+        )
+    header = build_header(
         path, decoded, ts or EXPLICIT_LE, has_pixels=has_pixels, pixel_offset=pixel_offset,
         pixel_length=pixel_length,
     )
+    if has_pixels:
+        # Declared size against what the file holds, before anyone allocates for it.
+        exact = pixel_length is not None
+        problem = declared_size_problem(
+            rows=header.rows, columns=header.columns, frames=header.number_of_frames,
+            bits_allocated=header.bits_allocated, samples=header.samples_per_pixel,
+            available=pixel_length if pixel_length is not None else file_size - pos,
+            encapsulated=ts not in NATIVE_LE and ts != "", limits=limits, exact=exact)
+        if problem is not None:
+            raise DicomError(f"{path}: {problem}")
+    return header
 
 
 def _is_compressed_le(ts: str) -> bool:

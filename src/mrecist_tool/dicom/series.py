@@ -22,7 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DicomError
+from ..safe_files import CappedReader, check_regular, open_regular
 from .header import FileHeader, read_header
+from .limits import ENV_MAX_BYTES, DicomLimits, current_limits, size_text
 from .phase import detect_phase
 from .stack import MissingSlices, SliceRef, StackPlan, plan_stack
 from .volume import Volume
@@ -65,8 +67,9 @@ def list_files(files_or_folder: PathLike | Iterable[PathLike]) -> tuple[list[Pat
         return [root], False
     paths = [Path(p) for p in files_or_folder]
     for p in paths:
-        if not p.is_file():
-            raise DicomError(f"{p}: no such file")
+        reason = check_regular(p)
+        if reason is not None:
+            raise DicomError(f"{p}: {reason}")
     return paths, False
 
 
@@ -379,15 +382,55 @@ class _Overflow(Exception):
 
 
 def load_pixels(plan: StackPlan, *, workers: int | None = None,
-                dtype: np.dtype | type | None = None) -> np.ndarray:
-    """Read the pixel values of a planned stack into a new ``(z, y, x)`` array."""
+                dtype: np.dtype | type | None = None,
+                limits: DicomLimits | None = None) -> np.ndarray:
+    """Read the pixel values of a planned stack into a new ``(z, y, x)`` array.
+
+    Every declared size is checked against the files and ``limits`` before the array is
+    allocated.
+    """
+    limits = limits or current_limits()
     out_dtype = np.dtype(dtype) if dtype is not None else _plan_dtype(plan)
+    _check_sizes(plan, out_dtype, limits)
     try:
         return _load(plan, out_dtype, workers)
     except _Overflow:
         # Rescaled values left the stored type's range: redo in a wider type (rare).
         wider = np.dtype(np.int32) if out_dtype.kind in "iu" else np.dtype(np.float64)
-        return _load(plan, wider, workers)
+        _check_sizes(plan, wider, limits)
+        try:
+            return _load(plan, wider, workers)
+        except _Overflow:
+            wider = np.dtype(np.float64)
+            _check_sizes(plan, wider, limits)
+            try:
+                return _load(plan, wider, workers)
+            except _Overflow:  # pragma: no cover - float64 holds any rescaled 32-bit value
+                raise DicomError(f"{plan.slices[0].header.path}: rescaled pixel values out of "
+                                 "range") from None
+
+
+def _check_sizes(plan: StackPlan, out_dtype: np.dtype, limits: DicomLimits) -> None:
+    """Refuse before allocating: a volume beyond the limit, or a slice whose Pixel Data holds
+    fewer bytes than its Rows x Columns x Bits Allocated need."""
+    total = plan.n_slices * plan.rows * plan.columns * out_dtype.itemsize
+    if total > limits.max_bytes:
+        raise DicomError(
+            f"{plan.slices[0].header.path.parent}: the volume of {plan.n_slices:,} slices of "
+            f"{plan.rows}×{plan.columns} pixels would need {size_text(total)} of memory, more "
+            f"than the {size_text(limits.max_bytes)} accepted (set {ENV_MAX_BYTES} to raise the "
+            "limit)")
+    frame_pixels = plan.rows * plan.columns
+    for ref in plan.slices:
+        h = ref.header
+        if ref.frame is None and h.pixel_offset is not None and h.pixel_length is not None:
+            needed = frame_pixels * _stored_dtype(h).itemsize
+            if h.pixel_length < needed:
+                raise DicomError(
+                    f"{h.path}: Pixel Data holds {h.pixel_length} bytes but {plan.rows}×"
+                    f"{plan.columns} pixels of {h.bits_allocated} bits need {needed}: the file "
+                    "is truncated or its image size is wrong"
+                )
 
 
 _MMAP_MIN_BYTES = 16 * 1024 * 1024
@@ -409,21 +452,12 @@ def _fresh_array(shape: tuple[int, int, int], dtype: np.dtype) -> np.ndarray:
 
 def _load(plan: StackPlan, out_dtype: np.dtype, workers: int | None) -> np.ndarray:
     out = _fresh_array((plan.n_slices, plan.rows, plan.columns), out_dtype)
-    frame_bytes = plan.rows * plan.columns
     by_file: dict[Path, list[tuple[SliceRef, int]]] = defaultdict(list)
     fast: list[tuple[SliceRef, int]] = []
     for ref, k in zip(plan.slices, plan.slice_index, strict=True):
         h = ref.header
-        stored = _stored_dtype(h)
-        needed = frame_bytes * stored.itemsize
         if ref.frame is None and h.pixel_offset is not None and h.pixel_length is not None:
-            if h.pixel_length < needed:
-                raise DicomError(
-                    f"{h.path}: Pixel Data holds {h.pixel_length} bytes but {plan.rows}×"
-                    f"{plan.columns} pixels of {h.bits_allocated} bits need {needed}: the file "
-                    "is truncated or its image size is wrong"
-                )
-            fast.append((ref, k))
+            fast.append((ref, k))  # sizes checked by _check_sizes before allocation
         else:
             by_file[h.path].append((ref, k))
 
@@ -432,7 +466,7 @@ def _load(plan: StackPlan, out_dtype: np.dtype, workers: int | None) -> np.ndarr
         h = ref.header
         stored = _stored_dtype(h)
         dest = out[k]
-        with open(h.path, "rb") as fh:
+        with open_regular(h.path) as fh:
             fh.seek(h.pixel_offset or 0)
             if stored == out_dtype or (stored.itemsize == out_dtype.itemsize
                                        and out_dtype.kind in "iu"):
@@ -535,12 +569,18 @@ def _rescale_into(dest: np.ndarray, raw: np.ndarray, ref: SliceRef, out_dtype: n
             dest += intercept
 
 
+_DEFER_BYTES = 16 * 1024 * 1024
+
+
 def _decode(path: Path) -> np.ndarray:
     import pydicom
 
     try:
-        ds = pydicom.dcmread(path)
-        return np.asarray(ds.pixel_array)
+        with CappedReader(open_regular(path)) as fh:
+            # defer_size: elements the image does not need (a 1.5 GB private blob) are skipped
+            # with a seek, and read only if asked for.
+            ds = pydicom.dcmread(fh, defer_size=_DEFER_BYTES)
+            return np.asarray(ds.pixel_array)
     except (NotImplementedError, RuntimeError) as exc:
         ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None) if (
             "ds" in locals()) else None

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MissingDependencyError
+from ..safe_files import NotRegularFileError, check_regular
 from .volume import Volume
 
 
@@ -59,5 +60,8 @@ def read_volume_file(path: Any) -> Volume:
     The one way masks are read: the viewer's case loader and the SEG export both use it, so a
     mask means the same voxels in both.  SimpleITK reports geometry in LPS, like DICOM.
     """
+    reason = check_regular(path)
+    if reason is not None:  # SimpleITK would block on a FIFO: never hand it one
+        raise NotRegularFileError(path, reason)
     sitk = _sitk()
     return from_sitk(sitk.ReadImage(str(path)))

@@ -147,7 +147,8 @@ def plan_stack(
     """
     if not refs:
         raise DicomError(f"{label}: no images")
-    warnings: list[str] = []
+    warnings: list[str] = list(_value_notes(refs))
+    _refuse_defects(refs, label)
     _majority([(r.header.rows, r.header.columns) for r in refs], label, refs,
               "image sizes (rows, columns)")
     first = refs[0].header
@@ -280,6 +281,31 @@ def plan_stack(
         direction=np.column_stack([x, y, z]),
         warnings=tuple(warnings),
     )
+
+
+def _refuse_defects(refs: list[SliceRef], label: str) -> None:
+    """A value that makes an image wrong (NaN orientation, zero pixel spacing, a Rescale
+    Intercept of 1e12, ...) refuses the whole series, naming the file and the element: loading
+    the other slices would give a volume with a slice silently missing."""
+    bad = [r for r in refs if r.header.defects]
+    if not bad:
+        return
+    files = {r.header.path for r in bad}
+    first = bad[0].header
+    more = f" (and {len(files) - 1} more file(s) with such values)" if len(files) > 1 else ""
+    raise DicomError(f"{label}: {first.path.name}: {first.defects[0]}{more}; not loaded because "
+                     "its geometry or pixel values would be wrong")
+
+
+def _value_notes(refs: list[SliceRef]) -> list[str]:
+    """Values ignored with a reason (a negative Slice Thickness, a NaN window), once each."""
+    seen: dict[str, tuple[str, int]] = {}
+    for r in refs:
+        for note in r.header.notes:
+            name, count = seen.get(note, (r.header.path.name, 0))
+            seen[note] = (name, count + 1)
+    return [f"{note} (in {name}{f' and {count - 1} other file(s)' if count > 1 else ''})"
+            for note, (name, count) in seen.items()]
 
 
 def _between(refs: list[SliceRef], along: np.ndarray, j: int) -> str:

@@ -8,11 +8,15 @@ realistic multi-phase liver studies live in :mod:`mrecist_tool.sample`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from ..atomic import atomic_write_with
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,11 @@ def write_series(
             np.int16)
         if with_pixels:
             ds.PixelData = arr.tobytes()
-        ds.save_as(path, enforce_file_format=True)
+        atomic_write_with(path, functools.partial(_save, ds))
         files.append(path)
         arrays.append(arr)
     return WrittenSeries(folder, tuple(files), series_uid, study_uid, tuple(arrays))
+
+
+def _save(ds: Any, path: Path) -> None:
+    ds.save_as(path, enforce_file_format=True)

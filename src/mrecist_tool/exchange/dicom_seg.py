@@ -33,6 +33,7 @@ from ..dicom.privacy import pseudonymise_derived
 from ..dicom.volume import Volume
 from ..errors import DicomError
 from ..model import Case, Observation
+from ..safe_files import OutsideFolderError, check_regular, resolve_inside
 from . import codes as K
 from ._deps import require
 from .common import observations_at, person_name, timepoint_of
@@ -89,8 +90,9 @@ def load_mask_on_grid(path: Path, series: SourceSeries, resample: bool) -> tuple
     sitk = require("SimpleITK", "reading masks")
     from ..dicom.sitk_bridge import read_volume_file, to_sitk
 
-    if not path.is_file():
-        raise DicomError(f"{path}: mask file not found")
+    reason = check_regular(path)
+    if reason is not None:  # a FIFO would block the reader: never opened
+        raise DicomError(f"{path}: mask file {'not found' if reason == 'no such file' else reason}")
     try:
         mask = read_volume_file(path)
     except (RuntimeError, ValueError, OSError) as exc:
@@ -128,10 +130,14 @@ def _mask_jobs(case: Case, observations: Sequence[Observation]) -> list[tuple[st
         geom = obs.geometry
         if geom is None:
             continue
-        if geom.mask:
-            jobs.append((obs.lesion, "lesion", base / geom.mask))
-        if geom.ablation_zone_mask:
-            jobs.append((obs.lesion, "ablation-zone", base / geom.ablation_zone_mask))
+        for kind, rel in (("lesion", geom.mask), ("ablation-zone", geom.ablation_zone_mask)):
+            if not rel:
+                continue
+            try:  # real paths: a symbolic link must not lead out of the case folder
+                jobs.append((obs.lesion, kind, resolve_inside(base, rel)))
+            except OutsideFolderError as exc:
+                raise DicomError(f"{exc.path}: the mask {exc.reason}; masks must be inside the "
+                                 "case file's folder") from None
     return jobs
 
 

@@ -8,13 +8,11 @@ file is left behind.
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_write_bytes
 from ..errors import SaveError
 
 
@@ -28,34 +26,9 @@ def encode_dataset(ds: Any) -> bytes:
     return buffer.getvalue()
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temporary file in the same folder, fsync, rename)."""
-    folder = path.parent if str(path.parent) else Path(".")
-    tmp: str | None = None
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise SaveError(
-            f"{path}: could not save ({reason}); the previous file, if any, is unchanged"
-        ) from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-
-
 def save_dataset(ds: Any, out: str | Path) -> Path:
     """Encode ``ds`` and write it atomically to ``out``; :class:`SaveError` on failure."""
     path = Path(out)
     data = encode_dataset(ds)
-    atomic_write_bytes(path, data)
+    atomic_write_bytes(path, data, parents=True)
     return path

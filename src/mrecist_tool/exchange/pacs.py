@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_write_bytes, staged_folder
 from ..errors import MrecistError
 from ._deps import require
-from .dicom_write import atomic_write_bytes, encode_dataset
+from .dicom_write import encode_dataset
 
 DEFAULT_TIMEOUT_S = 30.0
 
@@ -165,9 +164,10 @@ def pull(
     if not studies:
         raise PacsError(f"{pacs.url}: no study found for the patient ID given")
     client = pacs.client()
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
     result = PullResult(folder=target, studies=studies)
-    try:
+    # Built aside and renamed into place: an interrupted pull leaves no partial folder.
+    with staged_folder(target) as stage:
+        staging = stage.path
         for study in studies:
             try:
                 series_list = client.search_for_series(study_instance_uid=study)
@@ -194,10 +194,6 @@ def pull(
                 result.instances += got
                 if progress is not None:
                     progress(series, result.instances)
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return result
 
 

@@ -32,17 +32,13 @@ into any SAS/R pipeline.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ..errors import SaveError
 from ..model import Case, Observation
 from ..rules.results import CaseAssessment, TimepointResult
 
@@ -309,20 +305,13 @@ def table_csv(name: str, rows: Sequence[dict[str, Any]]) -> str:
 
 def write_sdtm(tables: dict[str, list[dict[str, Any]]], out_dir: str | Path) -> list[Path]:
     """Write ``tu.csv``, ``tr.csv`` and ``rs.csv`` to ``out_dir`` (each atomically)."""
+    from ..atomic import atomic_write_text
+
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name in ("TU", "TR", "RS"):
         path = folder / f"{name.lower()}.csv"
-        text = table_csv(name, tables.get(name, []))
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise SaveError(f"{path}: could not write ({exc})") from exc
+        atomic_write_text(path, table_csv(name, tables.get(name, [])))
         written.append(path)
     return written

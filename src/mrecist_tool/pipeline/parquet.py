@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
+from typing import Any
+
+from ..atomic import atomic_write_with
 
 _NUMERIC_SUFFIXES = ("_mm", "_pct", "_days")
 _BOOL = {"baseline", "has_target_disease", "never_disease_free", "has_post_baseline_assessment", "sd_min_met", "simulated", "bor_confirmed"}
+
+
+def _to_parquet(frame: Any, path: Path) -> None:
+    frame.to_parquet(path, index=False)
 
 
 def write_parquet_tables(out: Path, columns: dict[str, list[str]]) -> None:
@@ -21,6 +29,4 @@ def write_parquet_tables(out: Path, columns: dict[str, list[str]]) -> None:
                 frame[col] = pd.to_datetime(frame[col].replace("", None), errors="coerce").dt.date
             elif col in _BOOL:
                 frame[col] = frame[col].map({"true": True, "false": False})
-        tmp = out / f".{name}.parquet.tmp"
-        frame.to_parquet(tmp, index=False)
-        tmp.replace(out / f"{name}.parquet")
+        atomic_write_with(out / f"{name}.parquet", functools.partial(_to_parquet, frame))

@@ -27,6 +27,7 @@ from pydicom.uid import (
     MRImageStorage,
 )
 
+from ..atomic import write_new_file
 from .render import AxialGrid
 
 IMPLEMENTATION_VERSION = "MRECIST_SAMPLE1"
@@ -195,8 +196,8 @@ class _SeriesEncoder:
                 one = Dataset()
                 one.add(ds[part])
                 out.append(_encode(one))
-        # no temporary file: the whole subject folder is built aside and renamed into place
-        path.write_bytes(b"".join(out))
+        # no temporary file: the whole subject folder is built aside and switched into place
+        write_new_file(path, b"".join(out))
 
 
 def write_series(folder: Path, study: StudyInfo, series: SeriesInfo, grid: AxialGrid,

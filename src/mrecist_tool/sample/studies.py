@@ -19,8 +19,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .. import geometry
-from ..atomic import atomic_write_text
+from ..atomic import atomic_write_text, recover_folder, staged_folder, write_new_file_with
 from .dicom_writer import SeriesInfo, StudyInfo, make_uid, write_series
 from .render import AxialGrid, render_slabs, shapes_mask
 from .scenarios import LesionAtVisit, SubjectPlan, Visit, anatomy, lesion_layers, plans
@@ -100,7 +98,7 @@ def _write_mask(path: Path, mask: np.ndarray, grid: AxialGrid) -> None:
     img.SetOrigin(grid.origin)
     img.SetDirection((1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0))
     path.parent.mkdir(parents=True, exist_ok=True)
-    sitk.WriteImage(img, str(path), True)
+    write_new_file_with(path, lambda target: sitk.WriteImage(img, str(target), True))
 
 
 def _mm(value: float) -> Decimal:
@@ -316,17 +314,13 @@ def generate_studies(
     n_files = 0
     for k, plan in enumerate(chosen, start=1):
         final = studies_dir / plan.id
-        work = Path(tempfile.mkdtemp(prefix=f".{plan.id}.", dir=studies_dir))
-        try:
-            writer = _SubjectWriter(plan, k, work, seed, full_size)
+        recover_folder(final)  # a subject folder left half-built by an interrupted run
+        # Built aside and switched in with one rename: never half a subject (not flushed to disk
+        # file by file: synthetic data can be generated again).
+        with staged_folder(final, durable=False) as stage:
+            writer = _SubjectWriter(plan, k, stage.path, seed, full_size)
             case = writer.write()
             n_files += writer.n_files
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(work, final)
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
         case_files.append(final / case.name)
     manifest["dicom_files"] = n_files
     atomic_write_text(studies_dir / MANIFEST, json.dumps(manifest, indent=2) + "\n")

@@ -12,11 +12,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from mrecist_tool.atomic import atomic_write_with
 from mrecist_tool.model import Geometry
 
 from ._session import MASK_VIABLE, MASK_ZONE, MaskEntry, Session
@@ -46,14 +46,8 @@ def _write_mask(entry: MaskEntry, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     vol = Volume(array=entry.array.astype(np.uint8), spacing=entry.spacing, origin=entry.origin,
                  direction=entry.direction)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".nii.gz")
-    os.close(fd)
-    try:
-        sitk.WriteImage(to_sitk(vol), tmp, True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    image = to_sitk(vol)
+    atomic_write_with(path, lambda tmp: sitk.WriteImage(image, str(tmp), True))
 
 
 def read_mask(path: Path) -> MaskEntry:
@@ -69,6 +63,27 @@ def _mask_name(lesion: str, tp: str, kind: str) -> str:
     return f"{lesion}_{tp}_{kind}.nii.gz"
 
 
+def _inside(folder: Path, rel: str) -> Path:
+    """``folder / rel``, refused when a symbolic link (of ``masks/`` or of the file) leads out of
+    the case folder: a save never writes outside it (case-format.md)."""
+    from mrecist_tool.errors import SaveError
+    from mrecist_tool.safe_files import OutsideFolderError, resolve_inside
+
+    try:
+        return resolve_inside(folder, rel)
+    except OutsideFolderError as exc:
+        raise SaveError(f"{exc.path}: not saved: the mask path {exc.reason}; masks are written "
+                        "only inside the case file's folder (remove the link, or save the case "
+                        "in another folder)") from None
+
+
+def _check_mask_targets(session: Session, folder: Path, subdir: str, keep_names: bool) -> None:
+    """Every mask's target inside ``folder``, checked before anything is written."""
+    for (lesion, tp, kind), entry in session.masks.items():
+        rel = entry.path if (keep_names and entry.path) else f"{subdir}/{_mask_name(lesion, tp, kind)}"
+        _inside(folder, rel)
+
+
 def _write_masks(session: Session, folder: Path, subdir: str, only_dirty: bool,
                  keep_names: bool = True) -> list[str]:
     """Write the masks and point the observations' geometry at them; returns warnings.
@@ -76,6 +91,7 @@ def _write_masks(session: Session, folder: Path, subdir: str, only_dirty: bool,
     A mask read from a file keeps its relative path (``keep_names``), so a case opened and saved
     again points at the same files; a new mask is named ``<subdir>/<lesion>_<tp>_<kind>.nii.gz``.
     """
+    _check_mask_targets(session, folder, subdir, keep_names)
     warnings: list[str] = []
     for (lesion, tp, kind), entry in sorted(session.masks.items()):
         obs = session.observations.get((lesion, tp))
@@ -83,7 +99,7 @@ def _write_masks(session: Session, folder: Path, subdir: str, only_dirty: bool,
             warnings.append(f"{kind} mask of {lesion} at {tp} not saved: record an observation first")
             continue
         rel = entry.path if (keep_names and entry.path) else f"{subdir}/{_mask_name(lesion, tp, kind)}"
-        target = folder / rel
+        target = _inside(folder, rel)
         empty = not entry.array.any()
         if empty:
             rel_or_none: str | None = None

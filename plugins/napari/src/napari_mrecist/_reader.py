@@ -34,8 +34,10 @@ def _single(path: Any) -> Path | None:
 def _is_case_file(p: Path) -> bool:
     if not (p.is_file() and p.suffix.lower() == ".json"):
         return False
+    from mrecist_tool.safe_files import open_regular
+
     try:
-        with open(p, "rb") as fh:
+        with open_regular(p) as fh:
             head = fh.read(4096)
     except OSError:
         return False
@@ -43,8 +45,10 @@ def _is_case_file(p: Path) -> bool:
 
 
 def _looks_like_dicom_file(p: Path) -> bool:
+    from mrecist_tool.safe_files import open_regular
+
     try:
-        with open(p, "rb") as fh:
+        with open_regular(p) as fh:  # a FIFO in the folder must not block the probe
             head = fh.read(132)
     except OSError:
         return False
