@@ -1,8 +1,20 @@
-"""Shared test set-up: tests/ on sys.path for the small case builder."""
+"""Shared test set-up: tests/ on sys.path for the small case builder; session fixtures for the
+exchange, PACS and privacy tests (a generated subject, one Orthanc)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture(scope="session")
+def generated_subject(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The case file of one generated sample subject (SYN-001: two CT and one MR study, masks),
+    written once per session.  Read it; never change it (copy it first)."""
+    from mrecist_tool.sample import generate_studies
+
+    return generate_studies(tmp_path_factory.mktemp("generated"), subjects=1).case_files[0]

@@ -30,11 +30,9 @@ from mrecist_tool.dicom import scan, studies_to_timepoints
 
 
 @pytest.fixture(scope="module")
-def hospital(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from mrecist_tool.sample import generate_studies
-
+def hospital(tmp_path_factory: pytest.TempPathFactory, generated_subject: Path) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("privacy")
-    generated = generate_studies(root / "generated", subjects=1).case_files[0]
+    generated = generated_subject
     export = root / "export"
     patient = plant_export(generated.parent / "dicom", export, burned_in_series="ART")
     # The trial's case file, made the way the viewer makes one from a DICOM folder (timepoints

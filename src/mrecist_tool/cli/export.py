@@ -213,7 +213,7 @@ def _read_seg(path: Path) -> Any:
     from ..errors import DicomError
 
     try:
-        return pydicom.dcmread(path, stop_before_pixels=True)
+        return pydicom.dcmread(path)  # with its pixels: the SR reports each segment's volume
     except Exception as exc:  # not DICOM, unreadable: one clear line
         raise DicomError(f"{path}: cannot be read as a DICOM SEG ({type(exc).__name__}: {exc})") from None
 
