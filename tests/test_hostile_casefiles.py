@@ -237,3 +237,47 @@ def test_a_file_name_that_is_not_utf8_is_refused_and_the_table_set_stays_whole(t
     for name in TABLES:
         assert (tmp_path / "out" / name).is_file()
     json.loads((tmp_path / "out" / "assessment.json").read_text("utf-8"))
+
+
+BOUNDED_CLI = r"""
+import contextlib, faulthandler, io, json, sys
+from mrecist_tool.cli.main import main
+
+bound, good, *commands = sys.argv[1:]
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    main(["validate", good])  # warm up: the bound is on the command, not on imports
+results = []
+for command in commands:
+    args = json.loads(command)
+    out = io.StringIO()
+    faulthandler.dump_traceback_later(float(bound), exit=True)  # runs without the GIL
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = main(args)
+    faulthandler.cancel_dump_traceback_later()
+    results.append([code, out.getvalue()])
+print(json.dumps(results))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_fifo_and_a_symlinked_mask_folder_end_in_a_clear_message_within_a_second(tmp_path: Path) -> None:
+    """Issue 8, "how it is checked": each command runs under a one-second watchdog (after a
+    warm-up), so a blocking open or a long loop kills the child and fails the test."""
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    case_dir = tmp_path / "case"
+    case_dir.mkdir()
+    (case_dir / "masks").symlink_to(elsewhere, target_is_directory=True)
+    linked = _case_with_mask(case_dir, "masks/L1_BL.nii.gz")
+    commands = [["validate", str(fifo)], ["validate", str(tmp_path)], ["validate", str(linked)],
+                ["assess", str(linked), "--out", str(tmp_path / "out"), "--print", "never"]]
+    done = run_python(BOUNDED_CLI, ["1.0", str(GOOD), *map(json.dumps, commands)], timeout=120)
+    assert done.returncode == 0, f"a command exceeded one second:\n{done.stderr[-4000:]}"
+    (c1, fifo_alone), (_, folder), (c3, linked_out), (c4, assessed) = json.loads(done.stdout)
+    assert c1 == 1 and f"{fifo}: $: a named pipe (FIFO), not a regular file" in fifo_alone
+    assert f"warning: {fifo}: $: skipped: a named pipe (FIFO)" in folder
+    message = "$.observations[0].geometry.mask: the mask 'masks/L1_BL.nii.gz' leads outside"
+    assert c3 == 1 and f"{linked}: {message}" in linked_out
+    assert c4 == 1 and message in assessed

@@ -21,7 +21,6 @@ with a reason a person can act on ("a named pipe (FIFO), not a regular file").
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import stat
@@ -137,6 +136,10 @@ def check_regular(path: str | os.PathLike[str]) -> str | None:
     return describe_kind(st.st_mode)
 
 
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | \
+    getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
 def open_regular(path: str | os.PathLike[str], *, max_bytes: int | None = None,
                  what: str = "file") -> io.BufferedReader:
     """Open a regular file for binary reading, refusing anything else without blocking.
@@ -160,13 +163,14 @@ def open_regular(path: str | os.PathLike[str], *, max_bytes: int | None = None,
     OSError
         Missing, unreadable (the usual ``FileNotFoundError``, ``PermissionError``, ...).
     """
-    reason = check_regular(path)
-    if reason is not None and reason not in ("no such file", "permission denied") \
-            and not reason.startswith("cannot be examined"):
-        raise NotRegularFileError(path, reason)
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | \
-        getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags)
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        pass  # missing, unreadable, a broken link: os.open raises the precise error
+    else:
+        if not stat.S_ISREG(mode):  # refused before opening: no device is ever opened
+            raise NotRegularFileError(path, describe_kind(mode) or "not a regular file")
+    fd = os.open(path, _OPEN_FLAGS)
     try:
         st = os.fstat(fd)
         reason = describe_kind(st.st_mode)
@@ -174,21 +178,11 @@ def open_regular(path: str | os.PathLike[str], *, max_bytes: int | None = None,
             raise NotRegularFileError(path, reason)
         if max_bytes is not None and st.st_size > max_bytes:
             raise TooLargeError(path, st.st_size, max_bytes, what)
-        _blocking(fd)
+        # O_NONBLOCK stays set: it has no effect on reads of a regular file.
         return io.open(fd, "rb")  # noqa: UP020  (typed: a BufferedReader, with readinto)
     except BaseException:
         os.close(fd)
         raise
-
-
-def _blocking(fd: int) -> None:
-    """Clear ``O_NONBLOCK`` again: it has no meaning for a regular file, but some readers
-    check the flags of the descriptor they are given."""
-    with contextlib.suppress(ImportError, OSError):
-        import fcntl
-
-        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-        fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
 
 
 def read_regular(path: str | os.PathLike[str], *, max_bytes: int, what: str = "file") -> bytes:

@@ -212,7 +212,12 @@ def is_results_dir(path: str | Path) -> bool:
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
+    import io
+
+    from ..safe_files import open_regular
+
+    # A regular file only: a FIFO named timepoints.csv would block the analysis forever.
+    with io.TextIOWrapper(open_regular(path), encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
 
 

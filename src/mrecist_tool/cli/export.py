@@ -211,9 +211,13 @@ def _read_seg(path: Path) -> Any:
     import pydicom
 
     from ..errors import DicomError
+    from ..safe_files import NotRegularFileError, open_regular
 
     try:
-        return pydicom.dcmread(path)  # with its pixels: the SR reports each segment's volume
+        with open_regular(path) as fh:  # a FIFO given as --seg must not block
+            return pydicom.dcmread(fh)  # with its pixels: the SR reports each segment's volume
+    except NotRegularFileError as exc:
+        raise DicomError(f"{path}: {exc.reason}") from None
     except Exception as exc:  # not DICOM, unreadable: one clear line
         raise DicomError(f"{path}: cannot be read as a DICOM SEG ({type(exc).__name__}: {exc})") from None
 

@@ -17,6 +17,7 @@ the declared size first:
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 
@@ -49,16 +50,22 @@ class DicomLimits:
 
 def current_limits() -> DicomLimits:
     """The limits in force: the defaults, or the environment variables when set to a number."""
+    return _limits_for(os.environ.get(ENV_MAX_FRAMES, ""), os.environ.get(ENV_MAX_BYTES, ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _limits_for(frames: str, size: str) -> DicomLimits:
+    # Called once per file read: computed once per distinct setting of the variables.
     defaults = DicomLimits()
     return DicomLimits(
-        max_frames=_env_int(ENV_MAX_FRAMES, defaults.max_frames),
-        max_bytes=_env_int(ENV_MAX_BYTES, defaults.max_bytes),
+        max_frames=_env_int(frames, defaults.max_frames),
+        max_bytes=_env_int(size, defaults.max_bytes),
         max_header_bytes=defaults.max_header_bytes,
     )
 
 
-def _env_int(name: str, default: int) -> int:
-    text = os.environ.get(name, "").strip()
+def _env_int(text: str, default: int) -> int:
+    text = text.strip()
     if not text:
         return default
     try:

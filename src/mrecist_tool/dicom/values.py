@@ -127,9 +127,12 @@ class ValueChecks:
             return None
         return (row, col)
 
-    def _first(self, keyword: str, text: str) -> float | None:
-        values = self._parse(text)
-        return values[0] if values else None
+    @staticmethod
+    def _first(keyword: str, text: str) -> float | None:
+        try:
+            return float(text.split("\\", 1)[0])
+        except ValueError:
+            return None
 
     def rescale(self, keyword: str, text: str | None, default: float) -> float:
         """Rescale Slope or Intercept: a wrong one makes every pixel value wrong: a defect."""

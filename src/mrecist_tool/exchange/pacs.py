@@ -209,9 +209,12 @@ def push(pacs: Pacs, files: Iterable[str | Path]) -> int:
     import pydicom
 
     datasets = []
+    from ..safe_files import open_regular
+
     for f in files:
         try:
-            datasets.append(pydicom.dcmread(f))
+            with open_regular(f) as fh:  # a FIFO among the files must not block the upload
+                datasets.append(pydicom.dcmread(fh))
         except Exception as exc:
             raise PacsError(f"{f}: cannot be read as DICOM ({type(exc).__name__}); nothing sent") from None
     if not datasets:

@@ -51,11 +51,9 @@ def _write_mask(entry: MaskEntry, path: Path) -> None:
 
 
 def read_mask(path: Path) -> MaskEntry:
-    import SimpleITK as sitk
+    from mrecist_tool.dicom.sitk_bridge import read_volume_file
 
-    from mrecist_tool.dicom import from_sitk
-
-    vol = from_sitk(sitk.ReadImage(str(path)))
+    vol = read_volume_file(path)  # a regular file only: a FIFO must not block the viewer
     return MaskEntry(vol.array > 0, vol.spacing, vol.origin, vol.direction, path=None, dirty=False)
 
 
