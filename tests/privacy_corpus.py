@@ -89,3 +89,27 @@ def found_in(data: bytes | str) -> list[str]:
     text = data.decode("latin-1") if isinstance(data, bytes) else data
     upper = text.upper()
     return [s for s in SECRETS if s.upper() in upper]
+
+
+def with_new_uids(export: Path, dest: Path, studies: int | None = None) -> Path:
+    """A copy of a planted export (its first ``studies`` study folders) whose study, series,
+    instance and frame-of-reference UIDs are new (a PACS that already holds the original
+    studies keeps the two apart)."""
+    from pydicom.uid import generate_uid
+
+    mapping: dict[str, str] = {}
+
+    def new(uid: object) -> str:
+        return mapping.setdefault(str(uid), generate_uid())
+
+    folders = sorted(p for p in (export / FOLDER).iterdir() if p.is_dir())[:studies]
+    for src in sorted(f for folder in folders for f in folder.rglob("*.dcm")):
+        ds = pydicom.dcmread(src)
+        for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "FrameOfReferenceUID"):
+            if keyword in ds:
+                setattr(ds, keyword, new(ds.data_element(keyword).value))
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        target = dest / src.relative_to(export)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        ds.save_as(target, enforce_file_format=True)
+    return dest

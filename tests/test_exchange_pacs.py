@@ -108,8 +108,9 @@ def _check_pulled(pulled: Path, in_pacs: dict[str, Any], printed: str) -> None:
     """Every image of the subject arrived; anything else is an SR or SEG another test stored."""
     got = {str(ds.SOPInstanceUID): str(ds.Modality) for ds in
            (pydicom.dcmread(p, stop_before_pixels=True) for p in pulled.rglob("*.dcm"))}
-    assert _sop_uids(in_pacs["dicom"]) <= set(got)
-    assert {m for uid, m in got.items() if uid not in _sop_uids(in_pacs["dicom"])} <= {"SR", "SEG"}
+    originals = _sop_uids(in_pacs["dicom"])
+    assert originals <= set(got)
+    assert {m for uid, m in got.items() if uid not in originals} <= {"SR", "SEG"}
     assert f"{len(got)} instances" in printed and in_pacs["patient_id"] not in printed
 
 
@@ -216,31 +217,35 @@ def test_dimse_pull_assess_push_and_query_back(
     _check_sr_values(next(back.glob("*.dcm")), case, tp)
 
 
-def test_orthanc_killed_mid_transfer_leaves_no_partial_case(
-    generated_subject: Path, tmp_path: Path,
-) -> None:
-    doomed = start(tmp_path / "doomed")
+def _pull_and_kill(server: Orthanc, pacs: Any, target: Path, patient_id: str) -> None:
+    """Pull, killing the PACS once the first series has arrived."""
+    calls: list[str] = []
+
+    def kill_after_first_series(series: str, done: int) -> None:
+        calls.append(series)
+        if len(calls) == 1:
+            server.kill()
+
+    with pytest.raises(PacsError, match=r"cannot connect to the PACS|connection to the PACS broke"):
+        pull(pacs, patient_id, target, progress=kill_after_first_series)
+    assert calls and not target.exists()
+
+
+def test_orthanc_killed_mid_transfer_leaves_no_partial_case(generated_subject: Path, tmp_path: Path) -> None:
+    dicom = generated_subject.parent / "dicom"
+    folder = tmp_path / "doomed"
+    server = start(folder)
     try:
-        dicom = generated_subject.parent / "dicom"
-        push(_web(doomed), sorted(dicom.rglob("*.dcm")))
-        for name, pacs in (("dimse", _dimse(doomed, timeout_s=5)), ("web", _web(doomed))):
-            calls: list[str] = []
-
-            def kill_after_first_series(series: str, done: int, calls: list[str] = calls) -> None:
-                calls.append(series)
-                if len(calls) == 1:
-                    doomed.kill()
-
-            if name == "web":  # the server died in the DIMSE round: start it again on its data
-                doomed = start(tmp_path / "doomed")
-                pacs = _web(doomed)
-            target = tmp_path / f"pulled-{name}"
-            with pytest.raises(PacsError, match=r"cannot connect to the PACS|connection to the PACS broke"):
-                pull(pacs, _patient_id(dicom), target, progress=kill_after_first_series)
-            assert calls and not target.exists(), name
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["doomed"]
+        push(_web(server), sorted(dicom.rglob("*.dcm")))
+        _pull_and_kill(server, _dimse(server, timeout_s=5), tmp_path / "pulled-dimse", _patient_id(dicom))
     finally:
-        doomed.stop()
+        server.stop()
+    server = start(folder)  # again, on the same storage
+    try:
+        _pull_and_kill(server, _web(server), tmp_path / "pulled-web", _patient_id(dicom))
+    finally:
+        server.stop()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["doomed"]
 
 
 def _silent_listener() -> tuple[socket.socket, int]:

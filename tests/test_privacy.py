@@ -143,3 +143,36 @@ def test_identity_and_descriptions_appear_only_when_asked(
     assert (str(ds.PatientID), ds.PatientBirthDate, ds.AccessionNumber) == ("MRN4471923", "19520317", "ACC77310442")
     assert "MCALLISTER" in str(ds.PatientName)
     assert set(SECRETS) & set(found_in(sr.read_bytes()))
+
+
+def test_pull_and_push_print_and_log_no_identifier(
+    orthanc: Any, hospital: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    debug_log: io.StringIO, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from orthanc_server import AET, OUR_AET, PASSWORD, USER
+    from privacy_corpus import with_new_uids
+
+    # The planted studies under UIDs of their own: the session's PACS holds the originals too.
+    export = with_new_uids(hospital["export"], tmp_path / "export", studies=1)
+    monkeypatch.setenv("PRIVACY_PACS_PASSWORD", PASSWORD)
+    monkeypatch.setenv("MRECIST_PATIENT_ID", "MRN4471923")
+    web = ["--url", orthanc.dicomweb, "--user", USER, "--password-env", "PRIVACY_PACS_PASSWORD"]
+    dimse = ["--dimse", f"127.0.0.1:{orthanc.dicom_port}", "--called-aet", AET, "--aet", OUR_AET]
+    outputs: dict[str, str | bytes] = {}
+    _run(["push", *web, str(export)], capsys, outputs)
+    pulled = tmp_path / "pulled"
+    _run(["pull", *web, "--out", str(pulled / "web")], capsys, outputs)
+    _run(["pull", *dimse, "--out", str(pulled / "dimse")], capsys, outputs)
+    some = sorted((pulled / "dimse").rglob("*.dcm"))[:3]
+    _run(["push", *dimse, *map(str, some)], capsys, outputs)
+    monkeypatch.setenv("MRECIST_PATIENT_ID", "MRN4471924")  # nobody: the refusal is clean too
+    _run(["pull", *dimse, "--out", str(pulled / "nobody")], capsys, outputs, expect=1)
+    for path in sorted(pulled.rglob("*")):
+        outputs[f"{path.relative_to(tmp_path)} (name)"] = path.name
+    outputs["log records (DEBUG)"] = debug_log.getvalue()
+    assert len(list((pulled / "dimse").rglob("*.dcm"))) == len(list(export.rglob("*.dcm")))
+    # The libraries did log the queries, with the patient ID replaced.
+    assert "<identifier>" in debug_log.getvalue()
+
+    leaks = {name: found for name, data in outputs.items() if (found := found_in(data))}
+    assert not leaks, "identifiers found in outputs:\n" + "\n".join(f"  {k}: {v}" for k, v in leaks.items())
