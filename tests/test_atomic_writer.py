@@ -127,15 +127,15 @@ def owned(name: str) -> bool:
 def test_a_staged_folder_replaces_the_owned_files_and_keeps_the_others(tmp_path: Path, umask_027: None) -> None:
     out = tmp_path / "out"
     with staged_folder(out, owned=owned) as stage:
-        stage.write_text("a.csv", "a1")
-        stage.write_text("b.csv", "b1")
+        stage.add_text("a.csv", "a1")
+        stage.add_text("b.csv", "b1")
     assert mode(out) == 0o750 and mode(out / "a.csv") == 0o640
     (out / "report").mkdir()
     (out / "report" / "r.html").write_text("mine")
     (out / "notes.txt").write_text("mine too")
     out.chmod(0o700)
     with staged_folder(out, owned=owned) as stage:
-        stage.write_text("a.csv", "a2")  # b.csv is not part of the new set: it goes
+        stage.add_text("a.csv", "a2")  # b.csv is not part of the new set: it goes
     assert sorted(os.listdir(out)) == ["a.csv", "notes.txt", "report"]
     assert (out / "a.csv").read_text() == "a2" and (out / "report" / "r.html").read_text() == "mine"
     assert mode(out) == 0o700
@@ -145,10 +145,10 @@ def test_a_staged_folder_replaces_the_owned_files_and_keeps_the_others(tmp_path:
 def test_a_failure_while_staging_leaves_the_old_folder_whole(tmp_path: Path) -> None:
     out = tmp_path / "out"
     with staged_folder(out, owned=owned) as stage:
-        stage.write_text("a.csv", "a1")
+        stage.add_text("a.csv", "a1")
     (out / "keep").mkdir()
     with pytest.raises(ZeroDivisionError), staged_folder(out, owned=owned) as stage:
-        stage.write_text("a.csv", "a2")
+        stage.add_text("a.csv", "a2")
         raise ZeroDivisionError
     assert sorted(os.listdir(out)) == ["a.csv", "keep"] and (out / "a.csv").read_text() == "a1"
     assert sorted(os.listdir(tmp_path)) == ["out"]
@@ -159,7 +159,7 @@ def test_a_link_to_the_folder_is_followed_not_replaced(tmp_path: Path) -> None:
     real.mkdir()
     (tmp_path / "link").symlink_to(real)
     with staged_folder(tmp_path / "link", owned=owned) as stage:
-        stage.write_text("a.csv", "a")
+        stage.add_text("a.csv", "a")
     assert (tmp_path / "link").is_symlink() and (real / "a.csv").read_text() == "a"
 
 
@@ -182,14 +182,14 @@ def test_recovery_puts_the_users_things_back_and_removes_stale_stages(tmp_path: 
 def test_a_stage_in_use_by_another_run_is_left_alone(tmp_path: Path) -> None:
     out = tmp_path / "out"
     with staged_folder(out, owned=owned) as stage:
-        stage.write_text("a.csv", "a")
+        stage.add_text("a.csv", "a")
         assert recover_folder(out, owned) == []  # our own stage is locked
         assert stage.path.exists()
 
 
 # -- the scan ---------------------------------------------------------------------------------
 
-WRITER_CALLS = {"atomic_write_with", "write_with", "write_new_file_with"}
+WRITER_CALLS = {"atomic_write_with", "add_with", "write_new_file_with"}
 LIBRARY_WRITES = {"savefig", "WriteImage", "save_as", "dcmwrite", "to_parquet", "to_excel", "to_feather",
                   "tofile", "savez", "savez_compressed", "imsave", "imwrite"}
 ALWAYS_FORBIDDEN = {"write_text", "write_bytes", "mkstemp", "mkdtemp", "NamedTemporaryFile", "TemporaryFile",
@@ -310,4 +310,4 @@ def test_sdtm_tables_and_parquet_copies_come_out_with_the_umask_permissions(tmp_
     assert {p.name: mode(p) for p in (tmp_path / "sdtm").iterdir()} == {n: 0o640 for n in ("tu.csv", "tr.csv", "rs.csv")}
     assert main(["assess", str(cases), "--out", str(tmp_path / "res"), "--parquet", "--print", "never"]) == 0
     modes = {p.name: mode(p) for p in (tmp_path / "res").iterdir()}
-    assert len(modes) == 9 and set(modes.values()) == {0o640}
+    assert len(modes) == 11 and set(modes.values()) == {0o640}  # five tables x (csv, parquet) + json

@@ -296,17 +296,17 @@ class Stage:
         target.parent.mkdir(parents=True, exist_ok=True)
         return target
 
-    def write_bytes(self, relative: str | os.PathLike[str], data: bytes) -> Path:
+    def add_bytes(self, relative: str | os.PathLike[str], data: bytes) -> Path:
         """Write a new file of the stage (``relative`` to it)."""
         target = self._target(relative)
         _write_new(target, data, durable=self.durable)
         return target
 
-    def write_text(self, relative: str | os.PathLike[str], text: str) -> Path:
+    def add_text(self, relative: str | os.PathLike[str], text: str) -> Path:
         """Write a new UTF-8 text file of the stage."""
-        return self.write_bytes(relative, text.encode("utf-8"))
+        return self.add_bytes(relative, text.encode("utf-8"))
 
-    def write_with(self, relative: str | os.PathLike[str], write: Callable[[Path], Any]) -> Path:
+    def add_with(self, relative: str | os.PathLike[str], write: Callable[[Path], Any]) -> Path:
         """Let ``write(path)`` write a new file of the stage."""
         target = self._target(relative)
         write(target)

@@ -1,4 +1,5 @@
-"""Fixtures for the plugin tests: small real-DICOM subjects and an isolated cache folder."""
+"""Fixtures for the plugin tests: small real-DICOM subjects, isolated user folders, and real
+mouse and key input on napari's canvas."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _studies_fixture import write_subject
 
+TEST_READER = "test-reader"
+
 
 @pytest.fixture(scope="session")
 def _sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -18,12 +21,33 @@ def _sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
-                    _sample_dir: Path) -> None:
-    # Autosaves of never-saved cases go here, not to the user's home; the generated sample
-    # studies are written once per test session.
+def _isolated_user(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
+                   _sample_dir: Path) -> Path:
+    """Autosaves, the reader id and the installation salt live in fresh folders per test, not
+    in the user's home; the reader is already known (a test of the first-run question removes
+    it).  The generated sample studies are written once per test session."""
+    config = tmp_path_factory.mktemp("config")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
     monkeypatch.setenv("MRECIST_SAMPLE_DIR", str(_sample_dir))
+    from napari_mrecist import _config
+
+    _config.remember_reader(TEST_READER)
+    return config
+
+
+@pytest.fixture
+def make_napari_viewer(make_napari_viewer):  # type: ignore[no-untyped-def]
+    """napari's fixture; at teardown the widgets stop asking about unsaved work (the viewers
+    are closed by the fixture, with nobody to answer)."""
+    yield make_napari_viewer
+    from qtpy.QtWidgets import QApplication
+
+    from napari_mrecist import AssessmentWidget
+
+    for w in QApplication.allWidgets():
+        if isinstance(w, AssessmentWidget):
+            w.ask_unsaved = False
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +72,11 @@ def notifications() -> list:
     notification_manager.notification_ready.connect(seen.append)
     yield seen
     notification_manager.notification_ready.disconnect(seen.append)
+
+
+@pytest.fixture
+def sample_studies(_sample_dir: Path) -> Path:
+    """The generated sample studies (``studies/SYN-00x``), written once per test session."""
+    from mrecist_tool.sample import generate_studies
+
+    return generate_studies(_sample_dir, if_missing=True).studies_dir

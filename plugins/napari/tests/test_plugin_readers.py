@@ -10,7 +10,8 @@ import pytest
 from _studies_fixture import PIXEL_MM, SLICE_MM
 from pydicom.data import get_testdata_file
 
-from napari_mrecist._reader import assessment_widget, get_case_reader, get_dicom_reader
+from napari_mrecist import assessment_widget
+from napari_mrecist._reader import get_case_reader, get_dicom_reader
 
 
 def test_readers_decline_what_they_cannot_handle(tmp_path: Path) -> None:

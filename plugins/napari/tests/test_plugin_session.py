@@ -68,7 +68,7 @@ def test_target_limits_rec_b1_mr_b3() -> None:
     ok, why = s.can_add_target("liver")
     assert not ok and "per organ" in why
     s.add_lesion("target")  # allowed, but warned
-    assert any("3 targets in liver" in w for w in s.target_limit_warnings())
+    assert any("3 target lesions in liver" in w and "MR-B3" in w for w in s.target_limit_warnings())
     with pytest.raises(SessionError):
         s.add_lesion("target", enforce_limits=True)
 
@@ -127,7 +127,7 @@ def test_save_reopen_is_lossless_with_masks(tmp_path: Path) -> None:
     case_path = tmp_path / "CRLM-T01.json"
     assert _io.save_session(s, case_path) == []
     assert (tmp_path / "masks" / "T1_FU2_zone.nii.gz").exists()
-    s2, notes = _io.open_session(case_path)
+    s2, notes, _ = _io.open_session(case_path)
     assert notes == []
     assert s2.to_case() == s.to_case()
     assert assess_case(read_case(case_path)).timepoints == assess_case(s.to_case()).timepoints
@@ -152,14 +152,14 @@ def test_autosave_is_restored_and_removed_after_save(tmp_path: Path) -> None:
     assert json.loads(case_path.read_text())["observations"][-1]["timepoint"] == "BL"  # untouched
     later = time.time() + 5
     os.utime(side, (later, later))
-    s2, notes = _io.open_session(case_path)
+    s2, notes, _ = _io.open_session(case_path)
     assert any("restored" in n for n in notes)
     assert s2.observation("T1", "FU1").status == "absent"  # type: ignore[union-attr]
     np.testing.assert_array_equal(s2.mask("T1", "FU1"), viable)
     _io.save_session(s2, case_path)
     assert not side.exists() and not (tmp_path / "c.autosave-masks").exists()
     assert (tmp_path / "masks" / "T1_FU1_viable.nii.gz").exists()
-    s3, notes = _io.open_session(case_path)
+    s3, notes, _ = _io.open_session(case_path)
     assert notes == [] and s3.to_case() == s2.to_case()
 
 
@@ -171,7 +171,7 @@ def test_sample_cases_round_trip_same_assessment(tmp_path: Path) -> None:
         pytest.skip("no sample case files")
     for f in files:
         original = read_case(f)
-        s, _ = _io.open_session(f, use_autosave=False)
+        s, _, _ = _io.open_session(f, use_autosave=False)
         out = tmp_path / f.name
         _io.save_session(s, out)
         again = read_case(out)
@@ -188,7 +188,7 @@ def test_generated_sample_subjects_round_trip_with_masks(tmp_path: Path) -> None
     assert result.case_files
     for f in result.case_files:
         original = read_case(f)
-        s, notes = _io.open_session(f, use_autosave=False)
+        s, notes, _ = _io.open_session(f, use_autosave=False)
         assert notes == [], notes
         out = tmp_path / f.parent.name / f.name
         out.parent.mkdir()

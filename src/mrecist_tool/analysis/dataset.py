@@ -49,6 +49,8 @@ class AnalysisData:
     #: The per-case results when the data came from case files (each with its located problems
     #: and the settings it was assessed with); empty for tables and results folders.
     cases: list[Any] = field(default_factory=list)
+    #: PRE-3: one row per disappearing liver metastasis (``dlm.csv`` of ``mrecist assess``).
+    dlm: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def arms(self) -> list[str]:
@@ -123,6 +125,7 @@ def from_tables(
     subjects["arm"] = subjects["arm"].replace("", "(none)")
     timepoints = _frame(tables.get("timepoints", ()))
     ablations = _frame(tables.get("ablations", ()))
+    dlm = _frame(tables.get("dlm", ()))
     problems = list(problems)
     where = (str(Path(source) / "subjects.csv") if source and Path(source).is_dir()
              else "subjects table")
@@ -142,6 +145,7 @@ def from_tables(
         subjects=subjects,
         timepoints=timepoints,
         ablations=ablations,
+        dlm=dlm,
         endpoints=endpoints,
         settings=settings,
         simulated=simulated,
@@ -231,7 +235,7 @@ def from_results_dir(directory: str | Path, settings: Any = None) -> AnalysisDat
     if not subjects_csv.is_file():
         raise FileNotFoundError(f"{folder}: no subjects.csv (expected mrecist assess output)")
     tables: dict[str, list[dict[str, str]]] = {}
-    for name in ("subjects", "timepoints", "ablations"):
+    for name in ("subjects", "timepoints", "ablations", "dlm"):
         path = folder / f"{name}.csv"
         if path.is_file():
             try:

@@ -405,6 +405,42 @@ def _dfs_wording(settings: Any) -> str:
     return text
 
 
+def rule_link(rule_id: str) -> str:
+    """A rule ID linked to its entry in the report's rules glossary (from docs/rules.md)."""
+    return f'<a href="#rule-{_esc(rule_id)}">{_esc(rule_id)}</a>'
+
+
+def preop_section(preop: pd.DataFrame | None, dlm: pd.DataFrame | None) -> str:
+    """PRE-2 to PRE-4: ORR to preoperative chemotherapy beside the whole-course ORR, and the
+    disappearing liver metastases (added by the engine; the rest of the layout is unchanged)."""
+    parts = ['<h3 id="pre">Response to preoperative chemotherapy (pre-ablation window; '
+             f'{rule_link("PRE-2")})</h3>']
+    if preop is None or preop.empty:
+        parts.append('<p class="note">No arm receives chemotherapy before the ablation '
+                     "(setting <code>preop_chemo_arm</code>), so no pre-ablation ORR is reported.</p>")
+    else:
+        parts.append(
+            '<p class="note">After ablation almost every target has no viable tissue, so the '
+            "whole-course ORR is near 100 % by construction; the response to preoperative "
+            "chemotherapy is the best response in the studies after baseline and before the first "
+            f"ablation ({rule_link('PRE-1')}), without confirmation. Denominator: the arm's "
+            "subjects with measurable disease at baseline; no pre-ablation study counts as "
+            "non-response. The two rates are labelled and never merged.</p>")
+        rows = [[r["label"], r["arm"], r["n"], r["responders"], fmt_pct(r["orr"]),
+                 f"{fmt_pct(r['ci_low'])} to {fmt_pct(r['ci_high'])}",
+                 r["no_pre_ablation_scan"]] for _, r in preop.iterrows()]
+        parts.append(_table(["Rate", "Arm", "n", "Responders", "%", "95% CI (Clopper–Pearson)",
+                             "No pre-ablation study"], rows))
+    if dlm is not None and not dlm.empty and int(dlm["dlm"].sum()):
+        parts.append(f"<h3>Disappearing liver metastases ({rule_link('PRE-3')}, {rule_link('PRE-4')})</h3>")
+        header = ["Arm", "Subjects", "With a pre-ablation study", "With a DLM", "DLMs",
+                  "Site ablated", "Site observed", "Site resected", "In-situ recurrence: LTP",
+                  "Residual", "Intrahepatic progression"]
+        rows = [[r[c] for c in dlm.columns] for _, r in dlm.iterrows()]
+        parts.append(_table(header, rows))
+    return "\n".join(parts)
+
+
 def render(
     data: AnalysisData,
     *,
@@ -414,6 +450,8 @@ def render(
     survival_rows: pd.DataFrame,
     plots: Mapping[str, Mapping[str, Path]],
     technique_efficacy: pd.DataFrame | None = None,
+    preop: pd.DataFrame | None = None,
+    dlm: pd.DataFrame | None = None,
 ) -> str:
     """The whole page as a string."""
     arms = data.arms
@@ -450,12 +488,13 @@ Source: {_esc(data.source or "(tables)")}</p>
 <h2>Tumour response (mRECIST)</h2>
 <h3>Best overall response, all randomised subjects</h3>
 {bor_section(bor, arms)}
-<h3>Objective response rate (CR + PR; END-ORR)</h3>
+<h3>Objective response rate over the whole course (CR + PR; END-ORR)</h3>
 <p class="note">Denominator: randomised subjects with measurable target disease at baseline
 (END-ORR-2, ITT; no evaluable post-baseline assessment counts as non-response). Subjects with
 non-target disease only are excluded (END-ORR-3). Confidence intervals: Clopper–Pearson exact
 (STAT-5); difference between arms: Newcombe hybrid score interval.</p>
 {rate_section(orr, "ORR")}
+{preop_section(preop, dlm)}
 <h3>Disease control rate (CR + PR + SD meeting the minimum duration; END-DCR)</h3>
 {rate_section(dcr, "DCR")}
 {te_section(technique_efficacy)}

@@ -6,6 +6,9 @@ Files written to the output folder (all atomically):
   (:data:`mrecist_tool.pipeline.endpoints.LONG_COLUMNS`; event 0 censored, 1 event, 2 competing);
 * ``orr.csv`` and ``dcr.csv`` — rates per arm, overall and the difference between two arms
   (``endpoint, arm, n, responders, orr, ci_low, ci_high, method, excluded_no_target``);
+* ``orr_preop.csv`` — PRE-2: ORR to preoperative chemotherapy (pre-ablation window) in the
+  perioperative arm beside that arm's whole-course ORR, each labelled;
+* ``dlm.csv`` — PRE-3/PRE-4: disappearing liver metastases and in-situ recurrences per arm;
 * ``bor.csv`` — best overall response counts per arm;
 * ``technique_efficacy.csv`` — primary and assisted technique efficacy per tumour (END-TE) with
   patient-clustered intervals;
@@ -68,6 +71,10 @@ def run_analysis(
     files["dcr"] = write_csv(dcr, out / "dcr.csv")
     files["bor"] = write_csv(bor, out / "bor.csv")
     files["technique_efficacy"] = write_csv(te, out / "technique_efficacy.csv")
+    preop = proportions.preop_orr_table(data.subjects)
+    dlm = proportions.dlm_summary(data.subjects, data.dlm)
+    files["orr_preop"] = write_csv(preop, out / "orr_preop.csv")
+    files["dlm"] = write_csv(dlm, out / "dlm.csv")
     say("survival statistics")
     sv = survival.survival_table(data.endpoints, data.subjects, arms)
     files["survival"] = write_csv(sv, out / "survival.csv")
@@ -87,7 +94,7 @@ def run_analysis(
         files[f"plot_{name}"] = paths["png"]
     say("report.html")
     page = report.render(data, orr=orr, dcr=dcr, bor=bor, survival_rows=sv, plots=plots,
-                         technique_efficacy=te)
+                         technique_efficacy=te, preop=preop, dlm=dlm)
     files["report"] = out / "report.html"
     atomic_write_text(files["report"], page)
     return files

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..pipeline.resultset import run_timestamp
     from ._settings_options import settings_or_usage_error
     from .batch import assess_paths, write_outputs
 
@@ -43,12 +43,13 @@ def run(args: argparse.Namespace) -> int:
 
     gc.freeze()  # what is loaded so far (modules, settings) need not be rescanned by the collector
     result = assess_paths(args.paths, cli=cli, progress=args.progress, jobs=args.jobs, print_table=args.print_table)
-    generated = datetime.now(UTC).isoformat(timespec="seconds")
     try:
-        write_outputs(result, args.out, parquet=args.parquet, generated=generated)
+        notes = write_outputs(result, args.out, parquet=args.parquet, generated=run_timestamp())
     except OSError as exc:
         print(f"mrecist assess: cannot write results to {args.out}: {exc}", file=sys.stderr)
         return 1
+    for note in notes:
+        print(f"mrecist assess: note: {note}", file=sys.stderr)
     for problem in result.problems:
         print(str(problem), file=sys.stderr)
     n_ok, n_bad = len(result.outputs), len(result.refused_files)

@@ -8,7 +8,6 @@ even an unexpected error in one case, is reported with its file and never stops 
 from __future__ import annotations
 
 import functools
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from typing import Any
 from ..errors import Problem
 from ..pipeline.batch import Batch, assess_found, discover
 from ..pipeline.executors import Executor
-from ..pipeline.steps import TableText, csv_text, steps_for, table_columns, table_text
+from ..pipeline.steps import TableText, steps_for, table_text
 
 # The per-case product of ``mrecist assess`` (kept under its former name for the table printer).
 CaseOutput = TableText
@@ -95,27 +94,9 @@ def assess_paths(
     )
 
 
-def _header(columns: list[str]) -> str:
-    return csv_text([], columns)
+def write_outputs(result: BatchResult, out: Path, *, parquet: bool = False, generated: str = "") -> list[str]:
+    """Write the result set (all tables and ``assessment.json``, switched in as one set); returns
+    notes on what an interrupted earlier run left behind and was cleaned up."""
+    from ..pipeline.resultset import write_result_set
 
-
-def write_outputs(result: BatchResult, out: Path, *, parquet: bool = False, generated: str = "") -> None:
-    from ..atomic import atomic_write_text
-    from ..pipeline.assessment_json import assessment_document
-
-    out.mkdir(parents=True, exist_ok=True)
-    columns = table_columns(result.outputs[0].subject_columns if result.outputs else [])
-    for name, cols in columns.items():
-        body = "".join(o.csv[name] for o in result.outputs)
-        atomic_write_text(out / f"{name}.csv", _header(cols) + body)
-    # The per-case records are already JSON text (compact: the C encoder; pretty-printing would
-    # fall back to pure Python, ten times slower); splice them into the document.
-    doc = assessment_document([], result.refused_records(), generated=generated)
-    head = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
-    marker = '"cases":[]'
-    cases = ",\n".join(o.record_json for o in result.outputs)
-    atomic_write_text(out / "assessment.json", head.replace(marker, f'"cases":[\n{cases}\n]', 1) + "\n")
-    if parquet:
-        from ..pipeline.parquet import write_parquet_tables
-
-        write_parquet_tables(out, columns)
+    return write_result_set(out, result.outputs, result.refused_records(), parquet=parquet, generated=generated)

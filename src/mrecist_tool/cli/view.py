@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         import napari
 
-        from napari_mrecist._reader import assessment_widget
+        from napari_mrecist import assessment_widget
         from napari_mrecist._sample_data import sample_case_path
     except ImportError as exc:
         print(f"mrecist view: napari and the napari-mrecist plugin are needed ({exc}); "

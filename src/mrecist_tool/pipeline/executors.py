@@ -84,6 +84,24 @@ def _worker_init() -> None:
 
     gc.freeze()
     gc.disable()
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """Linux: end this worker when the command that started it is killed (``kill -9``), rather
+    than leave it running on its own."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before the call
+        os._exit(1)
 
 
 class ProcessExecutor:

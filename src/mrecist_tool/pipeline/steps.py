@@ -84,12 +84,18 @@ def table_text(work: CaseWork, keep_rows: bool = False) -> None:
     """Product of ``mrecist assess``: the case's rows of the four tables as CSV text, its
     ``assessment.json`` record and a one-line summary (``work.outputs["tables"]``)."""
     from .assessment_json import case_result
-    from .tables import ablation_rows, lesion_rows, timepoint_rows
+    from .tables import ablation_rows, dlm_rows, lesion_rows, timepoint_rows
 
     a = work.assessment
     subject = _subject_with_endpoints(work)
     tp_rows = timepoint_rows(a)
-    tables = {"timepoints": tp_rows, "lesions": lesion_rows(a), "subjects": [subject], "ablations": ablation_rows(a)}
+    tables = {
+        "timepoints": tp_rows,
+        "lesions": lesion_rows(a),
+        "subjects": [subject],
+        "ablations": ablation_rows(a),
+        "dlm": dlm_rows(a),
+    }
     columns = table_columns(list(subject))
     text = {name: csv_text(rows, columns[name], header=False) for name, rows in tables.items()}
     record = json.dumps(case_result(a), ensure_ascii=False, separators=(",", ":"))
@@ -112,7 +118,9 @@ def table_rows(work: CaseWork) -> None:
 
 def rows_of(results: Iterable[Any]) -> dict[str, list[dict[str, Any]]]:
     """The ``"rows"`` products of many :class:`~.case.CaseResult` joined into four tables."""
-    tables: dict[str, list[dict[str, Any]]] = {"timepoints": [], "lesions": [], "subjects": [], "ablations": []}
+    tables: dict[str, list[dict[str, Any]]] = {
+        "timepoints": [], "lesions": [], "subjects": [], "ablations": [], "dlm": []
+    }
     for r in results:
         rows = r.outputs.get("rows")
         if rows:

@@ -7,6 +7,7 @@ endpoints need; every category carries the rule IDs of response-rules.md that de
 
 from .criteria import PARAMS, PROFILES, Settings, profile_settings, resolve_settings
 from .engine import assess_case, excess_targets, settings_for_case
+from .measure import measure_field
 from .results import (
     AblatedLesionResult,
     BestResponse,
@@ -32,6 +33,7 @@ __all__ = [
     "TimepointResult",
     "assess_case",
     "excess_targets",
+    "measure_field",
     "profile_settings",
     "resolve_settings",
     "settings_for_case",

@@ -15,6 +15,7 @@ from decimal import Decimal
 from ..model import Lesion, Observation, Timepoint
 from .arith import ZERO, display_mm
 from .context import CaseContext
+from .criteria import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,13 +41,19 @@ class NonTargetState:
     notes: tuple[str, ...] = ()
 
 
+def measure_field(lesion: Lesion, settings: Settings) -> str:
+    """The observation field holding the diameter the criteria use (case-format.md): the short
+    axis of a node (REC-S1), the viable diameter under mRECIST (MR-V1), else the longest
+    diameter (RECIST 1.1)."""
+    if lesion.is_node:
+        return "short_axis_mm"
+    return "viable_diameter_mm" if settings.is_mrecist else "longest_diameter_mm"
+
+
 def criteria_diameter(ctx: CaseContext, lesion: Lesion, o: Observation) -> Decimal | None:
     """The diameter the criteria use for a measured observation (case-format.md)."""
-    if lesion.is_node:
-        return o.short_axis_mm
-    if ctx.settings.is_mrecist:
-        return o.viable_diameter_mm
-    return o.longest_diameter_mm
+    value: Decimal | None = getattr(o, measure_field(lesion, ctx.settings))
+    return value
 
 
 def focus_diameter(ctx: CaseContext, o: Observation) -> Decimal | None:
@@ -171,7 +178,7 @@ def target_value(ctx: CaseContext, lesion: Lesion, tp: Timepoint) -> TargetValue
             focus_unknown = True
             continue
         focus_viable = True
-        rules.append("APP-3")
+        rules.append("APP-3" if ctx.ablated_before(lesion.id, tp.date) else "PRE-4")
         if reading == "retro":
             # §11.6: confirmed on a later study, so viable tissue of this lesion from here on;
             # the sums, the responses and the local status are revised together.
@@ -181,7 +188,7 @@ def target_value(ctx: CaseContext, lesion: Lesion, tp: Timepoint) -> TargetValue
             value = focus_diameter(ctx, fo)
             assert value is not None
             focus_values.append(value)
-            notes.append(f"{fid}: viable focus at the ablation zone of {lesion.id}, {display_mm(value)} mm")
+            notes.append(f"{fid}: viable focus at the site of {lesion.id}, {display_mm(value)} mm")
         elif fo.status == "too-small":
             focus_values.append(s.too_small_default_mm)
             notes.append(
@@ -289,7 +296,7 @@ def nontarget_state(ctx: CaseContext, lesion: Lesion, tp: Timepoint) -> NonTarge
             continue
         if state in ("absent", "ne"):
             state = "present"
-        rules.append("APP-4")
+        rules.append("APP-4" if ctx.ablated_before(lesion.id, tp.date) else "PRE-4")
         if reading == "retro":
             rules.extend(("REC-N3", "ABL-9"))
             notes.append(f"{fid}: equivocal focus at the ablation zone of non-target {lesion.id}, confirmed later (§11.6)")

@@ -4,13 +4,15 @@ masks as NIfTI files under ``masks/`` next to it, and the autosave side file (no
 Masks are written on the grid of the series they were painted on (spacing, origin and direction
 in LPS, through SimpleITK), so any tool can overlay them on the DICOM.  A case file's mask paths
 are relative to its folder (case-format.md).  The autosave is ``<case>.autosave.json`` with its
-masks in ``<case stem>.autosave-masks/``; it is removed after a successful save.
+masks in ``<case stem>.autosave-masks/``; it is removed after a successful save.  A reading begun
+from DICOM and never saved is autosaved under the user's cache folder with a stable, salted name
+(:func:`scratch_path`), so it is found again after a crash.  The case file records where its
+images are (:mod:`._images`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 from pathlib import Path
 
@@ -19,7 +21,9 @@ import numpy as np
 from mrecist_tool.atomic import atomic_write_with
 from mrecist_tool.model import Geometry
 
-from ._session import MASK_VIABLE, MASK_ZONE, MaskEntry, Session
+from . import _config
+from ._images import IMAGES_KEY, images_entry
+from ._session import MASK_VIABLE, MaskEntry, Session
 
 MASK_DIR = "masks"
 
@@ -32,10 +36,10 @@ def _autosave_mask_dir(case_path: Path) -> str:
     return case_path.name.removesuffix(".json") + ".autosave-masks"
 
 
-def default_scratch_path(subject_id: str) -> Path:
-    """Where a case opened from DICOM (never saved yet) is autosaved."""
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "napari-mrecist"
-    return base / f"{subject_id}.json"
+def scratch_path(key: str) -> Path:
+    """Where a reading begun from DICOM and never saved lives until it is (its autosave is
+    :func:`autosave_path` of this); ``key`` comes from :func:`._config.reading_key`."""
+    return _config.cache_dir() / "readings" / f"{key}.json"
 
 
 def _write_mask(entry: MaskEntry, path: Path) -> None:
@@ -117,6 +121,11 @@ def _write_masks(session: Session, folder: Path, subdir: str, only_dirty: bool,
     return warnings
 
 
+def _record_images(session: Session, case_path: Path) -> None:
+    if session.images_root is not None:
+        session.extra[IMAGES_KEY] = images_entry(session.images_root, case_path)
+
+
 def save_session(session: Session, path: Path | None = None) -> list[str]:
     """Save the case (atomic) and its masks; remove the autosave.  Returns warnings."""
     from mrecist_tool.casefile import write_case
@@ -126,16 +135,18 @@ def save_session(session: Session, path: Path | None = None) -> list[str]:
         raise ValueError("no file name to save to")
     moved = session.path is not None and target.resolve() != Path(session.path).resolve()
     warnings = _write_masks(session, target.parent, MASK_DIR, only_dirty=not moved)
+    _record_images(session, target)
     case = session.to_case()
     write_case(case, target)
     for entry in session.masks.values():
         entry.dirty = False
-    # A case begun from DICOM was autosaved in the cache until now.
-    old_autosave = autosave_path(Path(session.path) if session.path else default_scratch_path(session.subject.id))
+    old = [autosave_path(Path(session.path))] if session.path else []
+    if session.scratch_path is not None:  # a reading begun from DICOM was autosaved in the cache
+        old.append(autosave_path(session.scratch_path))
     session.path = target
-    for p in {autosave_path(target), old_autosave}:
-        if p is not None:
-            remove_autosave(p)
+    session.scratch_path = None
+    for p in {autosave_path(target), *old}:
+        remove_autosave(p)
     return warnings
 
 
@@ -145,18 +156,29 @@ def remove_autosave(autosave_file: Path) -> None:
     shutil.rmtree(case_like.parent / _autosave_mask_dir(case_like), ignore_errors=True)
 
 
+def working_path(session: Session) -> Path:
+    """The case file of the session, or its scratch file when it was never saved."""
+    if session.path is not None:
+        return Path(session.path)
+    if session.scratch_path is not None:
+        return session.scratch_path
+    raise ValueError("the reading has neither a case file nor a scratch file")
+
+
 def write_autosave(session: Session) -> Path:
     """Write the side file (atomic) with the masks painted so far; the case file is untouched."""
     from mrecist_tool.casefile import write_case
 
-    case_path = Path(session.path) if session.path else default_scratch_path(session.subject.id)
+    case_path = working_path(session)
     case_path.parent.mkdir(parents=True, exist_ok=True)
     side = autosave_path(case_path)
     # Work on a copy so the saved case's mask paths are not redirected to the autosave folder.
     shadow = dataclasses.replace(session, observations=dict(session.observations),
                                  masks={k: dataclasses.replace(v) for k, v in session.masks.items()},
-                                 _listeners=[], _assessment=None)
+                                 extra=dict(session.extra), _listeners=[], _assessment=None,
+                                 _undo=[], _redo=[])
     _write_masks(shadow, case_path.parent, _autosave_mask_dir(case_path), only_dirty=False, keep_names=False)
+    _record_images(shadow, side)
     write_case(shadow.to_case(), side)
     return side
 
@@ -169,9 +191,13 @@ def newer_autosave(case_path: Path) -> Path | None:
     return None
 
 
-def open_session(path: Path, reader: str | None = None, use_autosave: bool = True) -> tuple[Session, list[str]]:
-    """Open a case file (or its newer autosave) with its masks.  Returns the session and notes
-    for the user (autosave restored, masks that could not be read)."""
+def open_session(path: Path, reader: str | None = None, use_autosave: bool = True
+                 ) -> tuple[Session, list[str], Path]:
+    """Open a case file (or its newer autosave) with its masks.
+
+    Returns the session, notes for the user (autosave restored, masks that could not be read)
+    and the file actually read (the case or its autosave: image paths are relative to it).
+    """
     from mrecist_tool.casefile import read_case
 
     path = Path(path)
@@ -187,7 +213,7 @@ def open_session(path: Path, reader: str | None = None, use_autosave: bool = Tru
     for obs in case.observations:
         if obs.geometry is None:
             continue
-        for kind, rel in ((MASK_VIABLE, obs.geometry.mask), (MASK_ZONE, obs.geometry.ablation_zone_mask)):
+        for kind, rel in ((MASK_VIABLE, obs.geometry.mask), ("zone", obs.geometry.ablation_zone_mask)):
             if not rel:
                 continue
             mask_file = source.parent / rel
@@ -200,4 +226,4 @@ def open_session(path: Path, reader: str | None = None, use_autosave: bool = Tru
             entry.path = rel if source == path else None
             entry.dirty = source != path
             session.masks[(obs.lesion, obs.timepoint, kind)] = entry
-    return session, notes
+    return session, notes, source

@@ -15,8 +15,6 @@ from typing import Any
 LayerData = tuple[Any, ...]
 ReaderFunction = Callable[[Any], list[LayerData]]
 NOTHING: list[LayerData] = [(None,)]  # napari's sentinel: handled, no layer to add
-WIDGET_NAME = "Assessment"
-PLUGIN_NAME = "napari-mrecist"
 _MAX_PROBE = 64  # files looked at to decide whether a folder holds DICOM
 
 
@@ -55,7 +53,7 @@ def _looks_like_dicom_file(p: Path) -> bool:
     return len(head) == 132 and head[128:132] == b"DICM"
 
 
-def _folder_has_dicom(folder: Path) -> bool:
+def folder_has_dicom(folder: Path) -> bool:
     seen = 0
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
@@ -85,15 +83,9 @@ def get_dicom_reader(path: Any) -> ReaderFunction | None:
         return None
     if p.is_file():
         return read_dicom if _looks_like_dicom_file(p) else None
-    if p.is_dir() and _folder_has_dicom(p):
+    if p.is_dir() and folder_has_dicom(p):
         return read_dicom
     return None
-
-
-def assessment_widget(viewer: Any) -> Any:
-    """The docked assessment widget of ``viewer`` (docked now when it is not yet)."""
-    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN_NAME, WIDGET_NAME)
-    return widget
 
 
 def read_case_file(path: Any) -> list[LayerData]:
@@ -107,6 +99,8 @@ def read_case_file(path: Any) -> list[LayerData]:
 
     from mrecist_tool.errors import MrecistError
 
+    from . import assessment_widget
+
     p = _single(path)
     assert p is not None
     viewer = napari.current_viewer()
@@ -116,14 +110,13 @@ def read_case_file(path: Any) -> list[LayerData]:
         return NOTHING
     try:
         from . import _io
+        from ._images import locate
         from ._layers import image_layer_data
-        from ._studies import StudySet, dicom_root_for_case
 
-        session, _ = _io.open_session(p)
-        root = dicom_root_for_case(p)
-        if root is None:
+        session, _, source = _io.open_session(p)
+        studies = locate(session, source).studies
+        if studies is None:
             return NOTHING
-        studies = StudySet.open(root)
         out: list[LayerData] = []
         for tp in session.sorted_timepoints():
             info = studies.series_for(tp)
@@ -152,10 +145,12 @@ def read_dicom(path: Any) -> list[LayerData]:
     try:
         studies = StudySet.open(folder)
         loadable = studies.scan_result.loadable_series
+        problems = studies.problems()
         if not loadable:
-            reasons = "; ".join(f"{s.description or s.series_uid}: {s.reason}" for s in studies.scan_result.series)
-            show_error(f"{p}: no loadable image series" + (f" ({reasons})" if reasons else ""))
+            show_error("; ".join(problems) if problems else studies.nothing_found())
             return NOTHING
+        for problem in problems:  # never a series quietly missing slices
+            show_warning(problem)
         out: list[LayerData] = []
         if p.is_file():
             from mrecist_tool.dicom import read_header

@@ -6,9 +6,11 @@ Each cell carries a tooltip naming the rules, flags and notes behind it (GEN-8).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from mrecist_tool.model import Observation
 from mrecist_tool.rules import CaseAssessment, Decision
 
 TIMEPOINT_COLUMNS = ("timepoint", "date", "sum mm", "Δ BL", "nadir", "Δ nadir",
@@ -127,3 +129,29 @@ def lesion_cell(a: CaseAssessment, lesion: str, timepoint: str) -> Cell:
                                           *row.notes]))
             return Cell(text, tip)
     return Cell("")
+
+
+def criteria_note(case_observations: Sequence[Observation], lesions: Mapping[str, object], criteria: str,
+                  measure_field_of: Callable[[str], str]) -> str:
+    """Why timepoints may have become NE after a change of criteria: diameters recorded for the
+    other criteria do not count (viable diameters are not longest diameters, MR-V1 vs REC-T1).
+
+    ``measure_field_of(lesion)`` is the field the current criteria read.  Returns "" when every
+    measured observation carries the diameter the criteria need.
+    """
+    missing: dict[str, list[str]] = {}
+    for obs in case_observations:
+        if obs.status != "measured" or obs.lesion not in lesions:
+            continue
+        if getattr(obs, measure_field_of(obs.lesion)) is None:
+            missing.setdefault(obs.timepoint, []).append(obs.lesion)
+    if not missing:
+        return ""
+    where = "; ".join(f"{tp}: {', '.join(ids)}" for tp, ids in sorted(missing.items()))
+    if criteria == "RECIST1.1":
+        return (f"RECIST 1.1 measures the longest diameter of the whole lesion; these measurements were "
+                f"recorded as viable (enhancing) diameters for mRECIST and do not count, so their "
+                f"timepoints are NE until they are measured again: {where}.")
+    return (f"mRECIST measures the viable (enhancing) diameter; these measurements were recorded as "
+            f"longest diameters for RECIST 1.1 and do not count, so their timepoints are NE until "
+            f"they are measured again: {where}.")

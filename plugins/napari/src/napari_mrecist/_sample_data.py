@@ -24,7 +24,8 @@ def sample_subject() -> list[tuple[Any, ...]]:
     """Open the sample subject: docked widget, studies and annotations (napari sample data)."""
     import napari
 
-    from ._reader import assessment_widget, read_case_file
+    from . import assessment_widget
+    from ._reader import read_case_file
 
     path = sample_case_path()
     viewer = napari.current_viewer()
@@ -35,5 +36,6 @@ def sample_subject() -> list[tuple[Any, ...]]:
         return []
     # napari wants at least one layer back: the baseline image, which the widget adopts and
     # completes with the case's lines and masks.
+    assert widget.session is not None
     image = widget.image_layer_tuple(widget.session.baseline_id)
     return [image] if image is not None else []

@@ -3,32 +3,40 @@
 A :class:`Session` holds a working copy of a :class:`mrecist_tool.model.Case` as ordered dicts of
 frozen model records (so every field another tool put in a file -- ``extra`` included -- survives
 an edit) and produces an immutable :class:`~mrecist_tool.model.Case` on demand.  Categories are
-never computed here: :meth:`Session.assessment` calls :func:`mrecist_tool.rules.assess_case`.
+never computed here: :meth:`Session.assessment` calls :func:`mrecist_tool.rules.assess_case`, and
+the rules package also says which diameter a lesion is measured by and how many targets an organ
+may hold (:func:`mrecist_tool.rules.measure_field`, :func:`~mrecist_tool.rules.target_limit_findings`).
 
 Geometry: lines arrive as napari Shapes vertices in array index space ``(z, y, x)`` of the
 timepoint's volume and are turned into DICOM LPS millimetres with the volume's affine; masks are
 boolean arrays on the volume's grid.  Diameters and gaps come from :mod:`mrecist_tool.geometry`.
 
-Every edit stamps the observation with the reader id and ``recorded_at`` (ISO 8601 with zone),
-bumps :attr:`Session.revision` and calls the registered listeners (the widget's refresh, the
-autosave timer).
+Every edit stamps the observation with the reader id (the person at the keyboard, never the
+reader written in the file) and ``recorded_at`` (ISO 8601 with zone), bumps
+:attr:`Session.revision` and calls the registered listeners (the widget's refresh, the autosave
+timer).  Every edit can be undone and redone (:meth:`Session.undo`): the records are frozen, so a
+snapshot of the state is a handful of shallow dict copies.  An edit that fails leaves the
+session exactly as it was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import getpass
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import numpy as np
 
 from mrecist_tool.model import (
+    KINDS,
     ROLES,
     STATUSES,
     Case,
@@ -39,13 +47,26 @@ from mrecist_tool.model import (
     Subject,
     Timepoint,
 )
-from mrecist_tool.rules import CaseAssessment, Settings, assess_case, settings_for_case
+from mrecist_tool.rules import (
+    CaseAssessment,
+    Settings,
+    assess_case,
+    excess_targets,
+    measure_field,
+    settings_for_case,
+)
 
 MASK_VIABLE = "viable"
 MASK_ZONE = "zone"
 MASK_KINDS = (MASK_VIABLE, MASK_ZONE)
 _ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _MEASURE_FIELDS = ("viable_diameter_mm", "longest_diameter_mm", "short_axis_mm")
+# Lesion ids removed in this case: never handed out again (an old mask file or an audit trail
+# naming "T2" must not come to mean another lesion).  Kept in the file as a declared extension.
+RETIRED_IDS_KEY = "x-retired-lesion-ids"
+UNDO_DEPTH = 200
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 class VolumeGeometry(Protocol):
@@ -60,7 +81,7 @@ class VolumeGeometry(Protocol):
 
 
 def default_reader_id() -> str:
-    """The OS user name, as a starting value for the reader field."""
+    """The OS user name, a fallback when no reader id was given."""
     try:
         return getpass.getuser() or "reader"
     except Exception:
@@ -97,6 +118,46 @@ class MaskEntry:
     dirty: bool = True
 
 
+@dataclass(frozen=True, eq=False)
+class _State:
+    """What an undo step restores (records are frozen: shallow copies suffice)."""
+
+    label: str
+    subject: Subject
+    timepoints: dict[str, Timepoint]
+    lesions: dict[str, Lesion]
+    observations: dict[tuple[str, str], Observation]
+    procedures: dict[str, Procedure]
+    criteria: str | None
+    settings_overrides: dict[str, Any]
+    masks: dict[tuple[str, str, str], MaskEntry]
+
+    def same_as(self, other: _State) -> bool:
+        """Equal records and the very same mask arrays (arrays are replaced, never edited)."""
+        return (self.subject == other.subject and self.timepoints == other.timepoints
+                and self.lesions == other.lesions and self.observations == other.observations
+                and self.procedures == other.procedures and self.criteria == other.criteria
+                and self.settings_overrides == other.settings_overrides
+                and self.masks.keys() == other.masks.keys()
+                and all(self.masks[k] is other.masks[k] for k in self.masks))
+
+
+def _edit(label: str) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Make a method one undoable edit (nested edits join the outer one)."""
+
+    def wrap(method: Callable[_P, _R]) -> Callable[_P, _R]:
+        @functools.wraps(method)
+        def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            self = args[0]
+            assert isinstance(self, Session)
+            with self.transaction(label):
+                return method(*args, **kwargs)
+
+        return run
+
+    return wrap
+
+
 @dataclass
 class Session:
     """A mutable working copy of one case plus its masks; see the module docstring."""
@@ -116,13 +177,27 @@ class Session:
     path: Path | None = None
     masks: dict[tuple[str, str, str], MaskEntry] = field(default_factory=dict)
     revision: int = 0
+    # Where the images are (absolute; written into the case file relative to it on save), and
+    # where a reading never saved to a case file is autosaved (a stable, salted name).
+    images_root: Path | None = None
+    scratch_path: Path | None = None
+    # The series each timepoint is being read on (set by the viewer): edits record it, so a
+    # reopened case shows every measurement on the phase it was made on.
+    shown_series: dict[str, str] = field(default_factory=dict)
     _listeners: list[Callable[[Session], None]] = field(default_factory=list, repr=False)
     _assessment: tuple[int, CaseAssessment] | None = field(default=None, repr=False)
+    _undo: list[_State] = field(default_factory=list, repr=False)
+    _redo: list[_State] = field(default_factory=list, repr=False)
+    _depth: int = field(default=0, repr=False)
 
     # -- construction ----------------------------------------------------------------------------
     @classmethod
     def from_case(cls, case: Case, path: Path | None = None, reader: str | None = None) -> Session:
-        """A working copy of ``case``; the reader id defaults to the case's, else the OS user."""
+        """A working copy of ``case``.
+
+        ``reader`` is the person at the keyboard; the case's own ``reader`` (who prepared the
+        file) is kept for the file but never stamped on new observations.
+        """
         return cls(
             subject=case.subject,
             timepoints={tp.id: tp for tp in case.timepoints},
@@ -132,7 +207,7 @@ class Session:
             criteria=case.criteria,
             settings_overrides=dict(case.settings),
             profile=case.profile,
-            reader=reader or case.reader or default_reader_id(),
+            reader=(reader or "").strip() or default_reader_id(),
             case_reader=case.reader,
             version=case.version,
             extra=dict(case.extra),
@@ -147,7 +222,7 @@ class Session:
         tps = sorted(timepoints, key=lambda t: t.date)
         if not any(t.baseline for t in tps):
             tps[0] = dataclasses.replace(tps[0], baseline=True)
-        rdr = reader or default_reader_id()
+        rdr = (reader or "").strip() or default_reader_id()
         return cls(subject=Subject(id=subject_id), timepoints={t.id: t for t in tps}, reader=rdr,
                    case_reader=rdr)
 
@@ -159,14 +234,80 @@ class Session:
         if callback in self._listeners:
             self._listeners.remove(callback)
 
-    def touch(self) -> None:
-        """Announce a change made through :meth:`set_mask` with ``notify=False``."""
-        self._changed()
-
     def _changed(self) -> None:
         self.revision += 1
         for cb in list(self._listeners):
             cb(self)
+
+    # -- undo / redo -----------------------------------------------------------------------------
+    def _snapshot(self, label: str) -> _State:
+        return _State(label, self.subject, dict(self.timepoints), dict(self.lesions),
+                      dict(self.observations), dict(self.procedures), self.criteria,
+                      dict(self.settings_overrides), dict(self.masks))
+
+    def _restore(self, state: _State) -> None:
+        for key, entry in state.masks.items():
+            if self.masks.get(key) is not entry:
+                entry.dirty = True  # the file on disk may hold the newer mask: rewrite it
+        self.subject = state.subject
+        self.timepoints = dict(state.timepoints)
+        self.lesions = dict(state.lesions)
+        self.observations = dict(state.observations)
+        self.procedures = dict(state.procedures)
+        self.criteria = state.criteria
+        self.settings_overrides = dict(state.settings_overrides)
+        self.masks = dict(state.masks)
+
+    @contextlib.contextmanager
+    def transaction(self, label: str) -> Iterator[None]:
+        """Group edits into one undo step, announced once; on an error nothing is changed."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        before = self._snapshot(label)
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self._restore(before)
+            raise
+        self._depth = 0
+        if self._snapshot(label).same_as(before):
+            return  # nothing changed: no undo step, no notification
+        self._undo.append(before)
+        del self._undo[:-UNDO_DEPTH]
+        self._redo.clear()
+        self._changed()
+
+    def _step(self, source: list[_State], target: list[_State]) -> str | None:
+        if not source:
+            return None
+        state = source.pop()
+        target.append(self._snapshot(state.label))
+        self._restore(state)
+        self._changed()
+        return state.label
+
+    def undo(self) -> str | None:
+        """Undo the last edit; returns what was undone (None when there is nothing to undo)."""
+        return self._step(self._undo, self._redo)
+
+    def redo(self) -> str | None:
+        """Redo the last undone edit; returns what was redone."""
+        return self._step(self._redo, self._undo)
+
+    @property
+    def undo_label(self) -> str | None:
+        return self._undo[-1].label if self._undo else None
+
+    @property
+    def redo_label(self) -> str | None:
+        return self._redo[-1].label if self._redo else None
 
     # -- snapshots -------------------------------------------------------------------------------
     def to_case(self) -> Case:
@@ -211,6 +352,11 @@ class Session:
                 return tp.id
         return tps[0].id
 
+    def earlier_timepoints(self, tp: str) -> list[str]:
+        """The timepoints dated before ``tp``, latest first (priors to compare with)."""
+        when = self._timepoint(tp).date
+        return [t.id for t in reversed(self.sorted_timepoints()) if t.date < when]
+
     def observation(self, lesion: str, timepoint: str) -> Observation | None:
         return self.observations.get((lesion, timepoint))
 
@@ -223,45 +369,48 @@ class Session:
         return ids[label - 1] if 1 <= label <= len(ids) else None
 
     def measure_field(self, lesion: str) -> str:
-        """Which diameter the criteria use for this lesion (case-format.md, observations)."""
-        if self.lesions[lesion].is_node:
-            return "short_axis_mm"
-        crit = self.criteria or self.settings().criteria
-        return "viable_diameter_mm" if crit == "mRECIST" else "longest_diameter_mm"
+        """Which diameter the criteria use for this lesion (the rules package decides)."""
+        return measure_field(self._lesion(lesion), self.settings())
+
+    def series_of(self, tp: str) -> str | None:
+        """The series most of this timepoint's measurements were made on (None: not recorded)."""
+        counts: dict[str, int] = {}
+        for (_, t), obs in self.observations.items():
+            if t == tp and obs.geometry is not None and obs.geometry.series_uid:
+                counts[obs.geometry.series_uid] = counts.get(obs.geometry.series_uid, 0) + 1
+        return max(counts, key=lambda uid: counts[uid]) if counts else None
 
     # -- lesions ---------------------------------------------------------------------------------
+    @property
+    def retired_ids(self) -> list[str]:
+        value = self.extra.get(RETIRED_IDS_KEY)
+        return [str(v) for v in value] if isinstance(value, list) else []
+
     def next_lesion_id(self, role: str) -> str:
+        """``T``/``NT``/``N`` and a number above every id used in this case, removed ones too."""
         prefix = {"target": "T", "non-target": "NT", "new": "N"}.get(role, "L")
-        n = 1
-        while f"{prefix}{n}" in self.lesions:
-            n += 1
-        return f"{prefix}{n}"
+        pattern = re.compile(rf"^{prefix}(\d+)$")
+        used = [int(m.group(1)) for lid in [*self.lesions, *self.retired_ids] if (m := pattern.match(lid))]
+        return f"{prefix}{max(used, default=0) + 1}"
 
-    def target_limit_warnings(self, organ: str | None = None) -> list[str]:
-        """Warnings when the targets exceed the settings' limits (REC-B1 / MR-B3)."""
-        s = self.settings()
-        targets = [les for les in self.lesions.values() if les.role == "target"]
-        out: list[str] = []
-        if len(targets) > s.max_targets_total:
-            out.append(f"{len(targets)} target lesions: at most {s.max_targets_total} allowed (REC-B1/MR-B3)")
-        organs = {organ} if organ else {les.organ for les in targets}
-        for org in sorted(organs):
-            n = sum(1 for les in targets if les.organ.strip().lower() == org.strip().lower())
-            if n > s.max_targets_per_organ:
-                out.append(f"{n} targets in {org}: at most {s.max_targets_per_organ} per organ (REC-B1/MR-B3)")
-        return out
+    def target_limit_warnings(self) -> list[str]:
+        """The engine's warnings when the targets exceed the settings' limits (REC-B1 / MR-B3,
+        organs grouped as REC-B2 says: "hepatic" is the liver, paired organs are one)."""
+        return [f"{f.message} ({f.rule})" for f in excess_targets(self.to_case())]
 
-    def can_add_target(self, organ: str) -> tuple[bool, str]:
-        """Whether one more target fits the limits, and the warning when it does not."""
-        s = self.settings()
-        targets = [les for les in self.lesions.values() if les.role == "target"]
-        if len(targets) >= s.max_targets_total:
-            return False, f"already {len(targets)} targets: at most {s.max_targets_total} (REC-B1/MR-B3)"
-        n = sum(1 for les in targets if les.organ.strip().lower() == organ.strip().lower())
-        if n >= s.max_targets_per_organ:
-            return False, f"already {n} targets in {organ}: at most {s.max_targets_per_organ} per organ (REC-B1/MR-B3)"
+    def can_add_target(self, organ: str, kind: str = "tumor") -> tuple[bool, str]:
+        """Whether one more target in ``organ`` stays within the limits, and why not (asked of
+        the engine with the new target in place)."""
+        candidate = Lesion(id=self.next_lesion_id("target"), role="target", kind=kind, organ=organ or "liver")
+        case = self.to_case()
+        before = {f.message for f in excess_targets(case)}
+        trial = dataclasses.replace(case, lesions=(*case.lesions, candidate))
+        new = [f for f in excess_targets(trial) if f.message not in before]
+        if new:
+            return False, f"{new[0].message} ({new[0].rule})"
         return True, ""
 
+    @_edit("add lesion")
     def add_lesion(self, role: str, kind: str = "tumor", organ: str = "liver", site: str | None = None,
                    location: str | None = None, lesion_id: str | None = None,
                    enforce_limits: bool = False) -> Lesion:
@@ -269,27 +418,41 @@ class Session:
         with ``enforce_limits`` it is refused instead."""
         if role not in ROLES:
             raise SessionError(f"role {role!r}: expected one of {', '.join(ROLES)}")
+        if kind not in KINDS:
+            raise SessionError(f"kind {kind!r}: expected one of {', '.join(KINDS)}")
         lid = lesion_id or self.next_lesion_id(role)
         if not _ID_RE.match(lid):
             raise SessionError(f"lesion id {lid!r}: 1-64 letters, digits, '.', '_' or '-'")
-        if lid in self.lesions:
-            raise SessionError(f"lesion id {lid!r} already exists")
+        if lid in self.lesions or lid in self.retired_ids:
+            raise SessionError(f"lesion id {lid!r} is or was used in this case")
         if enforce_limits and role == "target":
-            ok, why = self.can_add_target(organ)
+            ok, why = self.can_add_target(organ, kind)
             if not ok:
                 raise SessionError(why)
         les = Lesion(id=lid, role=role, kind=kind, organ=organ or "liver", site=site or None,
                      location=location or None)
         self.lesions[lid] = les
-        self._changed()
         return les
 
+    @_edit("edit lesion")
     def update_lesion(self, lesion: str, **changes: Any) -> Lesion:
+        """Change a lesion's role, kind, organ, site or location."""
+        if "role" in changes and changes["role"] not in ROLES:
+            raise SessionError(f"role {changes['role']!r}: expected one of {', '.join(ROLES)}")
+        if "kind" in changes and changes["kind"] not in KINDS:
+            raise SessionError(f"kind {changes['kind']!r}: expected one of {', '.join(KINDS)}")
+        if "id" in changes:
+            raise SessionError("a lesion's id cannot change (observations and masks refer to it)")
+        for key in ("site", "location"):
+            if key in changes:
+                changes[key] = (changes[key] or "").strip() or None
+        if "organ" in changes:
+            changes["organ"] = (changes["organ"] or "").strip() or "liver"
         les = dataclasses.replace(self._lesion(lesion), **changes)
         self.lesions[lesion] = les
-        self._changed()
         return les
 
+    @_edit("remove lesion")
     def remove_lesion(self, lesion: str) -> None:
         self._lesion(lesion)
         del self.lesions[lesion]
@@ -301,7 +464,11 @@ class Session:
             if lesion in proc.lesions:
                 self.procedures[pid] = dataclasses.replace(
                     proc, lesions=tuple(x for x in proc.lesions if x != lesion))
-        self._changed()
+        for (les, tp), obs in list(self.observations.items()):
+            if obs.near_lesion == lesion:
+                self.observations[(les, tp)] = dataclasses.replace(obs, near_lesion=None)
+        if lesion not in self.retired_ids:
+            self.extra[RETIRED_IDS_KEY] = [*self.retired_ids, lesion]
 
     def _lesion(self, lesion: str) -> Lesion:
         try:
@@ -317,12 +484,15 @@ class Session:
 
     # -- observations ----------------------------------------------------------------------------
     def _stamp(self, obs: Observation) -> Observation:
-        return dataclasses.replace(obs, reader=self.reader or None, recorded_at=now_iso())
+        changes: dict[str, Any] = {"reader": self.reader or None, "recorded_at": now_iso()}
+        shown = self.shown_series.get(obs.timepoint)
+        if shown:
+            changes["geometry"] = dataclasses.replace(obs.geometry or Geometry(), series_uid=shown)
+        return dataclasses.replace(obs, **changes)
 
     def _put(self, obs: Observation) -> Observation:
         obs = self._stamp(obs)
         self.observations[(obs.lesion, obs.timepoint)] = obs
-        self._changed()
         return obs
 
     def _base(self, lesion: str, tp: str) -> Observation:
@@ -330,6 +500,7 @@ class Session:
         self._timepoint(tp)
         return self.observations.get((lesion, tp)) or Observation(lesion=lesion, timepoint=tp, status="present")
 
+    @_edit("status")
     def set_status(self, lesion: str, tp: str, status: str) -> Observation:
         """One-click statuses: absent, too-small, present, progressed, not-evaluable.
 
@@ -344,6 +515,7 @@ class Session:
             changes.update({f: None for f in _MEASURE_FIELDS})
         return self._put(dataclasses.replace(obs, **changes))
 
+    @_edit("diameter")
     def set_measurement(self, lesion: str, tp: str, value_mm: Decimal | float,
                         field_name: str | None = None) -> Observation:
         """Record a measured diameter typed by the reader (or computed from a line / mask)."""
@@ -356,18 +528,23 @@ class Session:
         obs = self._base(lesion, tp)
         return self._put(dataclasses.replace(obs, status="measured", **{fname: value}))  # type: ignore[arg-type]
 
+    @_edit("observation details")
     def update_observation(self, lesion: str, tp: str, **changes: Any) -> Observation:
         """Set other fields (enhancement, equivocal, near_lesion, gap, cytology, note)."""
         obs = self._base(lesion, tp)
         if "gap_to_ablation_zone_mm" in changes and changes["gap_to_ablation_zone_mm"] is not None:
             g = changes["gap_to_ablation_zone_mm"]
             changes["gap_to_ablation_zone_mm"] = g if isinstance(g, Decimal) else mm(g)
+        near = changes.get("near_lesion")
+        if near is not None and (near == lesion or near not in self.lesions):
+            raise SessionError(f"near lesion {near!r}: expected another lesion of this case")
         return self._put(dataclasses.replace(obs, **changes))
 
+    @_edit("clear observation")
     def clear_observation(self, lesion: str, tp: str) -> None:
-        if self.observations.pop((lesion, tp), None) is not None:
-            self._changed()
+        self.observations.pop((lesion, tp), None)
 
+    @_edit("line")
     def measure_line(self, lesion: str, tp: str, p0_index: Sequence[float], p1_index: Sequence[float],
                      volume: VolumeGeometry) -> Observation:
         """A line drawn on the volume (index space z, y, x) → LPS end points and its length.
@@ -383,6 +560,7 @@ class Session:
         fname = self.measure_field(lesion)
         return self._put(dataclasses.replace(obs, status="measured", geometry=geo, **{fname: mm(length)}))  # type: ignore[arg-type]
 
+    @_edit("remove line")
     def remove_line(self, lesion: str, tp: str) -> None:
         obs = self.observations.get((lesion, tp))
         if obs is not None and obs.geometry is not None and obs.geometry.line is not None:
@@ -395,25 +573,32 @@ class Session:
         return np.asarray([[float(v) for v in p] for p in obs.geometry.line], dtype=float)
 
     # -- masks -----------------------------------------------------------------------------------
-    def set_mask(self, lesion: str, tp: str, kind: str, array: np.ndarray, volume: VolumeGeometry,
-                 notify: bool = True) -> None:
-        """Keep a painted mask (``viable`` tissue or ablation ``zone``) of a lesion at a timepoint."""
+    @_edit("mask")
+    def set_mask(self, lesion: str, tp: str, kind: str, array: np.ndarray, volume: VolumeGeometry) -> None:
+        """Keep a painted mask (``viable`` tissue or ablation ``zone``) of a lesion at a timepoint.
+
+        An empty array removes the mask.  The array is copied: what is kept cannot change
+        behind the session's back (undo relies on it).
+        """
         if kind not in MASK_KINDS:
             raise SessionError(f"mask kind {kind!r}: expected {MASK_KINDS}")
         self._lesion(lesion)
         self._timepoint(tp)
-        arr = np.asarray(array).astype(bool, copy=False)
+        arr = np.array(array, dtype=bool, copy=True)
         key = (lesion, tp, kind)
         old = self.masks.get(key)
+        if old is not None and old.array.shape == arr.shape and np.array_equal(old.array, arr):
+            return
+        if not arr.any() and old is None:
+            return
         self.masks[key] = MaskEntry(arr, tuple(volume.spacing), tuple(volume.origin),  # type: ignore[arg-type]
                                     np.asarray(volume.direction), path=old.path if old else None)
-        if notify:
-            self._changed()
 
     def mask(self, lesion: str, tp: str, kind: str = MASK_VIABLE) -> np.ndarray | None:
         entry = self.masks.get((lesion, tp, kind))
         return None if entry is None else entry.array
 
+    @_edit("diameter from mask")
     def measure_mask(self, lesion: str, tp: str, volume: VolumeGeometry | None = None) -> Observation:
         """The lesion's viable-tissue mask gives its measurement: the longest in-plane diameter
         (MR-V1; several foci combined by ``viable_fragment_rule``, MR-V3), or the short axis of
@@ -447,6 +632,7 @@ class Session:
             geo = dataclasses.replace(geo, series_uid=volume.series_uid)
         return self._put(dataclasses.replace(obs, status="measured", geometry=geo, **{fname: mm(length)}))  # type: ignore[arg-type]
 
+    @_edit("gap from masks")
     def gap_from_masks(self, lesion: str, tp: str, ablated_lesion: str | None = None) -> Observation:
         """Gap (mm) from this lesion's viable focus to the ablation zone of ``ablated_lesion``
         (default: the lesion's ``near_lesion``, else its own zone), from the painted masks;
@@ -471,13 +657,14 @@ class Session:
         return self._put(dataclasses.replace(obs, **changes))
 
     # -- procedures ------------------------------------------------------------------------------
+    @_edit("add procedure")
     def add_procedure(self, type_: str, when: date, lesions: Iterable[str] = (), technique: str | None = None,
                       procedure_id: str | None = None) -> Procedure:
         les = tuple(lesions)
         for lid in les:
             self._lesion(lid)
         if type_ in ("ablation", "resection") and not les:
-            raise SessionError(f"an {type_} needs the lesions it treated")
+            raise SessionError(f"an {type_} needs the lesions it treated: select them in the table")
         pid = procedure_id
         if pid is None:
             prefix = {"ablation": "ABL", "resection": "RES"}.get(type_, "SYS")
@@ -489,12 +676,11 @@ class Session:
             raise SessionError(f"procedure id {pid!r} already exists")
         proc = Procedure(id=pid, type=type_, date=when, lesions=les, technique=technique or None)
         self.procedures[pid] = proc
-        self._changed()
         return proc
 
+    @_edit("remove procedure")
     def remove_procedure(self, procedure_id: str) -> None:
-        if self.procedures.pop(procedure_id, None) is not None:
-            self._changed()
+        self.procedures.pop(procedure_id, None)
 
     def ablated_lesions(self) -> list[str]:
         out: list[str] = []
@@ -504,12 +690,16 @@ class Session:
         return out
 
     # -- timepoints ------------------------------------------------------------------------------
+    @_edit("baseline")
     def set_baseline(self, tp: str) -> None:
         self._timepoint(tp)
+        if any(t.date < self.timepoints[tp].date for t in self.timepoints.values()):
+            raise SessionError(f"{tp} is not the earliest timepoint: the baseline must be "
+                               "the first study (case-format.md)")
         for tid, t in self.timepoints.items():
             self.timepoints[tid] = dataclasses.replace(t, baseline=(tid == tp))
-        self._changed()
 
+    @_edit("timepoint flags")
     def set_timepoint_flags(self, tp: str, imaging_done: bool | None = None,
                             search_complete: bool | None = None) -> None:
         """No imaging at a visit (the visit is NE), or a new-lesion search too limited to
@@ -521,14 +711,13 @@ class Session:
         if search_complete is not None:
             changes["new_lesion_search"] = "complete" if search_complete else "incomplete"
         self.timepoints[tp] = dataclasses.replace(t, **changes)  # type: ignore[arg-type]
-        self._changed()
 
+    @_edit("criteria")
     def set_criteria(self, criteria: str | None) -> None:
         """mRECIST or RECIST 1.1 for this case (None: the settings' default)."""
         if criteria is not None and criteria not in ("mRECIST", "RECIST1.1"):
             raise SessionError(f"criteria {criteria!r}: expected mRECIST or RECIST1.1")
         self.criteria = criteria
-        self._changed()
 
     def set_reader(self, reader: str) -> None:
         """The id stamped on observations recorded from now on."""

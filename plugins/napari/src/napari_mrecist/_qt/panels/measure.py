@@ -1,0 +1,141 @@
+"""Measuring the selected lesion at the current timepoint: lines, painting, one-click growth,
+statuses, a typed diameter, and the details of a new lesion."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..._segment import DEFAULT_TOLERANCE
+from ..actions import ACTIONS, help_text
+from .base import Panel
+
+if TYPE_CHECKING:
+    from ..widget import AssessmentWidget
+
+PER_ROW = 4
+
+
+class MeasurePanel(Panel):
+    heading = "Measure the selected lesion at this timepoint"
+
+    def __init__(self, owner: AssessmentWidget):
+        super().__init__(owner)
+        lay = QVBoxLayout(self)
+        grid = QGridLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        shown = [a for a in ACTIONS if a.label and a.group in ("measure", "status")]
+        for i, action in enumerate(shown):
+            b = QPushButton(action.label)
+            b.setToolTip(help_text(action))
+            b.clicked.connect(lambda _=False, n=action.name: owner.run_action(n))
+            self.buttons[action.name] = b
+            grid.addWidget(b, i // PER_ROW, i % PER_ROW)
+        lay.addLayout(grid)
+
+        row = QHBoxLayout()
+        self.tolerance = QSlider(Qt.Orientation.Horizontal)
+        self.tolerance.setRange(10, 90)
+        self.tolerance.setValue(int(DEFAULT_TOLERANCE * 100))
+        self.tolerance.setToolTip("How far from the clicked tissue's value the growth may go, in % of its\n"
+                                  "contrast to the surroundings (50 % = the half-way edge). Changing it\n"
+                                  "grows the last clicked structure again.")
+        self.tolerance.sliderReleased.connect(lambda: owner.regrow())
+        self.tolerance_label = QLabel(f"{self.tolerance.value()} %")
+        self.tolerance.valueChanged.connect(lambda v: self.tolerance_label.setText(f"{v} %"))
+        row.addWidget(QLabel("Growth tolerance"))
+        row.addWidget(self.tolerance, 1)
+        row.addWidget(self.tolerance_label)
+        lay.addLayout(row)
+
+        row = QHBoxLayout()
+        self.diameter_spin = QDoubleSpinBox()
+        self.diameter_spin.setRange(0, 999.9)
+        self.diameter_spin.setDecimals(1)
+        self.diameter_spin.setSuffix(" mm")
+        self.set_diameter_btn = QPushButton("Set diameter")
+        self.set_diameter_btn.clicked.connect(lambda: owner.set_diameter(self.diameter_spin.value()))
+        row.addWidget(self.diameter_spin)
+        row.addWidget(self.set_diameter_btn)
+        row.addStretch(1)
+        lay.addLayout(row)
+        self.measure_label = QLabel("")
+        self.measure_label.setWordWrap(True)
+        lay.addWidget(self.measure_label)
+
+        row = QHBoxLayout()
+        self.enhancement_combo = QComboBox()
+        self.enhancement_combo.addItems(["", "typical", "atypical"])
+        self.enhancement_combo.setToolTip("New lesion: typical = arterial hyperenhancement with washout")
+        self.equivocal_check = QCheckBox("equivocal")
+        self.near_combo = QComboBox()
+        self.near_combo.setToolTip("A new focus next to an ablated lesion (LTP when within the distance);\n"
+                                   "also the zone 'Gap from masks' measures to")
+        self.apply_new_btn = QPushButton("Apply")
+        self.apply_new_btn.clicked.connect(self._on_apply)
+        row.addWidget(QLabel("New lesion:"))
+        row.addWidget(self.enhancement_combo)
+        row.addWidget(self.equivocal_check)
+        row.addWidget(QLabel("near"))
+        row.addWidget(self.near_combo)
+        row.addWidget(self.apply_new_btn)
+        lay.addLayout(row)
+
+    def needs_case(self) -> list[QWidget]:
+        return [*self.buttons.values(), self.set_diameter_btn, self.apply_new_btn]
+
+    @property
+    def tolerance_value(self) -> float:
+        return self.tolerance.value() / 100.0
+
+    def on_case(self) -> None:
+        self.refresh()
+
+    def on_timepoint(self) -> None:
+        self.refresh()
+
+    def on_selection(self) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        o = self.owner
+        s, tp, lid = o.session, o.current_tp, o.selected_lesion()
+        obs = s.observation(lid, tp) if (s and tp and lid) else None
+        if obs is not None:
+            value = next((v for v in (obs.viable_diameter_mm, obs.longest_diameter_mm, obs.short_axis_mm)
+                          if v is not None), None)
+            text = f"{obs.lesion} at {obs.timepoint}: {obs.status}"
+            if value is not None:
+                text += f", {value} mm"
+            if obs.gap_to_ablation_zone_mm is not None:
+                text += f", gap {obs.gap_to_ablation_zone_mm} mm"
+            self.measure_label.setText(text + (f"  (by {obs.reader})" if obs.reader else ""))
+        else:
+            self.measure_label.setText("")
+        self.near_combo.blockSignals(True)
+        self.near_combo.clear()
+        self.near_combo.addItem("")
+        if s is not None:
+            self.near_combo.addItems([x for x in s.ablated_lesions() if x != lid])
+        self.enhancement_combo.setCurrentText((obs.enhancement if obs else None) or "")
+        self.equivocal_check.setChecked(bool(obs and obs.equivocal))
+        self.near_combo.setCurrentText((obs.near_lesion if obs else None) or "")
+        self.near_combo.blockSignals(False)
+
+    def _on_apply(self) -> None:
+        self.owner.set_new_lesion_details(self.enhancement_combo.currentText() or None,
+                                          self.equivocal_check.isChecked(),
+                                          self.near_combo.currentText() or None)

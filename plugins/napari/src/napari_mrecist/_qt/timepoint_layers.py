@@ -1,0 +1,183 @@
+"""The napari layers of one timepoint, drawn from the session (never the other way round).
+
+* ``image`` -- the series shown (its phase), scale and translate in mm;
+* ``lines`` -- one line per measured lesion, in the lesion's colour;
+* ``callipers`` -- each line's length as light text on a dark box edged in the lesion's colour,
+  sized in screen pixels (re-laid out when the zoom changes) so it reads on any background;
+* ``viable`` / ``zone`` masks -- label value = the lesion's row (1-based), coloured like the
+  lesion: viable tissue filled, the ablation zone as an outline, so the two never look alike.
+  Made when there is a mask to show or when painting starts (a volume-sized array each).
+
+All layers share the volume's ``scale`` and ``translate``: data coordinates are the volume's
+array indices ``(z, y, x)``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._layers import geometry_kwargs
+from .._session import MASK_VIABLE, MASK_ZONE, Session
+from .colors import LABEL_BACKGROUND, labels_colormap, lesion_color
+
+if TYPE_CHECKING:
+    from mrecist_tool.dicom import Volume
+
+LINE_WIDTH = 0.8  # data units (about a pixel at usual zooms): thin, as callipers are
+LABEL_PX = (7.0, 18.0)  # per character width, box height, in screen pixels
+MASK_STYLE = {MASK_VIABLE: {"opacity": 0.5, "contour": 0}, MASK_ZONE: {"opacity": 0.9, "contour": 2}}
+
+
+def measure_text(session: Session, lesion: str, tp: str) -> str:
+    obs = session.observation(lesion, tp)
+    if obs is None:
+        return lesion
+    for value in (obs.viable_diameter_mm, obs.longest_diameter_mm, obs.short_axis_mm):
+        if value is not None:
+            return f"{lesion} {value} mm"
+    return lesion
+
+
+class TimepointLayers:
+    """The layers of one timepoint in one viewer (the main one or the prior viewer)."""
+
+    def __init__(self, viewer: Any, tp: str, volume: Volume, image: Any, editable: bool = True):
+        self.viewer = viewer
+        self.tp = tp
+        self.volume = volume
+        self.image = image
+        self.editable = editable
+        self.syncing = False  # set while the layers are rewritten from the session
+        geo = geometry_kwargs(volume)
+        self.lines = viewer.add_shapes(
+            name=f"lines {tp}", ndim=3, edge_color=lesion_color(1), edge_width=LINE_WIDTH, **geo,
+            features={"lesion": np.array([], dtype=object)},
+        )
+        self.callipers = viewer.add_shapes(
+            name=f"callipers {tp}", ndim=3, edge_width=0.4, face_color=LABEL_BACKGROUND, **geo,
+            features={"label": np.array([], dtype=object)},
+            text={"string": "{label}", "color": "white", "anchor": "center", "size": 9},
+        )
+        self.masks: dict[str, Any] = {}
+        self._geo = geo
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {"image": self.image, "lines": self.lines, "callipers": self.callipers}
+        out.update(self.masks)
+        return out
+
+    # -- masks -----------------------------------------------------------------------------------
+    def mask_layer(self, kind: str, session: Session) -> Any:
+        """The Labels layer of this timepoint's ``viable`` or ``zone`` masks (made on first use)."""
+        if kind in self.masks:
+            return self.masks[kind]
+        from napari.utils.colormaps import DirectLabelColormap
+
+        layer = self.viewer.add_labels(
+            np.zeros(self.volume.shape, dtype=np.uint8), name=f"{kind} {self.tp}",
+            colormap=DirectLabelColormap(color_dict=labels_colormap(len(session.lesions) + 1)),
+            opacity=MASK_STYLE[kind]["opacity"], **self._geo)
+        layer.contour = MASK_STYLE[kind]["contour"]
+        layer.visible = self.image.visible
+        self.masks[kind] = layer
+        self.render_masks(session, (kind,))
+        # Lines and their labels stay above the masks.
+        for top in (self.lines, self.callipers):
+            if top in self.viewer.layers:
+                self.viewer.layers.move(self.viewer.layers.index(top), len(self.viewer.layers))
+        return layer
+
+    def render_masks(self, session: Session, kinds: tuple[str, ...] = (MASK_VIABLE, MASK_ZONE)) -> None:
+        """Rewrite the mask layers from the session (after undo, removal, reopening)."""
+        from napari.utils.colormaps import DirectLabelColormap
+
+        for kind in kinds:
+            layer = self.masks.get(kind)
+            if layer is None:
+                continue
+            data = np.zeros(layer.data.shape, dtype=np.uint8)
+            for (lid, t, k), entry in session.masks.items():
+                if t == self.tp and k == kind and lid in session.lesions and entry.array.shape == data.shape:
+                    data[entry.array] = session.lesion_index(lid)
+            self.syncing = True
+            try:
+                if not np.array_equal(data, layer.data):
+                    layer.data = data
+                layer.colormap = DirectLabelColormap(color_dict=labels_colormap(len(session.lesions) + 1))
+            finally:
+                self.syncing = False
+
+    # -- lines and callipers ---------------------------------------------------------------------
+    def render_lines(self, session: Session, selected: str | None, zoom: float) -> None:
+        """Redraw every lesion's line of this timepoint from the session."""
+        data, ids, colors = [], [], []
+        for lid in session.lesions:
+            pts = session.line_lps(lid, self.tp)
+            if pts is None:
+                continue
+            data.append(self.volume.lps_to_index(pts))
+            ids.append(lid)
+            colors.append(lesion_color(session.lesion_index(lid)))
+        layer = self.lines
+        self.syncing = True
+        try:
+            layer.selected_data = set()
+            if len(layer.data):
+                layer.data = []
+            if data:
+                layer.add_lines(data, edge_color=colors, edge_width=LINE_WIDTH)
+            layer.features = {"lesion": np.array(ids, dtype=object)}
+        finally:
+            self.syncing = False
+        self.set_drawing_lesion(session, selected)
+        self.render_callipers(session, zoom)
+
+    def set_drawing_lesion(self, session: Session, lesion: str | None) -> None:
+        """A line drawn from now on belongs to ``lesion`` (none: it is a stray line)."""
+        self.lines.feature_defaults = {"lesion": lesion or ""}
+        if lesion is not None and lesion in session.lesions:
+            self.lines.current_edge_color = lesion_color(session.lesion_index(lesion))
+
+    def render_callipers(self, session: Session, zoom: float) -> None:
+        """Each line's length in a box beside its end, sized in screen pixels at ``zoom``."""
+        rects, labels, colors = [], [], []
+        sy, sx = float(self.volume.spacing[1]), float(self.volume.spacing[2])
+        per_px_y, per_px_x = 1.0 / (max(zoom, 1e-6) * sy), 1.0 / (max(zoom, 1e-6) * sx)
+        for lid in session.lesions:
+            pts = session.line_lps(lid, self.tp)
+            if pts is None:
+                continue
+            ends = self.volume.lps_to_index(pts)
+            end = ends[int(np.argmax(ends[:, 2]))]  # the right-hand end
+            text = measure_text(session, lid, self.tp)
+            width = (len(text) * LABEL_PX[0] + 10) * per_px_x
+            height = LABEL_PX[1] * per_px_y
+            z, y0, x0 = float(end[0]), float(end[1]) - height / 2, float(end[2]) + 8 * per_px_x
+            rects.append(np.array([[z, y0, x0], [z, y0, x0 + width], [z, y0 + height, x0 + width],
+                                   [z, y0 + height, x0]]))
+            labels.append(text)
+            colors.append(lesion_color(session.lesion_index(lid)))
+        layer = self.callipers
+        self.syncing = True
+        try:
+            if len(layer.data):
+                layer.data = []
+            if rects:
+                layer.add_rectangles(rects, edge_color=colors, face_color=LABEL_BACKGROUND)
+            layer.features = {"label": np.array(labels, dtype=object)}
+            layer.refresh_text()
+        finally:
+            self.syncing = False
+
+    # -- visibility ------------------------------------------------------------------------------
+    def set_visible(self, on: bool) -> None:
+        for layer in self.as_dict().values():
+            layer.visible = on
+
+    def remove(self) -> None:
+        for layer in self.as_dict().values():
+            if layer in self.viewer.layers:
+                self.viewer.layers.remove(layer)
+        self.masks.clear()

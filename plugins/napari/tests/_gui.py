@@ -1,0 +1,136 @@
+"""Real mouse and key input for GUI tests: Qt events sent to the widgets a person would use.
+
+Mouse events go to napari's canvas widget (what a click on the image reaches first); positions
+are computed from the camera (canvas pixels = (world - centre) × zoom + half the canvas), the
+inverse of napari's own mapping.  Between moves the event loop runs, as it does under a hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from qtpy.QtCore import QEvent, QPoint, QPointF, Qt
+from qtpy.QtGui import QMouseEvent, QWheelEvent
+from qtpy.QtWidgets import QApplication
+
+from napari_mrecist._qt import access
+
+
+def canvas(viewer: Any) -> Any:
+    return access.canvas_widget(access.qt_viewer(access.unwrap(viewer)))
+
+
+def canvas_of(qt_viewer: Any) -> Any:
+    return access.canvas_widget(qt_viewer)
+
+
+def world_to_canvas(model: Any, widget: Any, world_yx: tuple[float, float]) -> QPointF:
+    cam = access.camera(model)
+    cy, cx = cam.center[-2], cam.center[-1]
+    return QPointF((world_yx[1] - cx) * cam.zoom + widget.width() / 2,
+                   (world_yx[0] - cy) * cam.zoom + widget.height() / 2)
+
+
+def data_to_canvas(model: Any, widget: Any, layer: Any, index_zyx: tuple[float, float, float]) -> QPointF:
+    """Canvas position of a voxel index of ``layer`` (on the slice shown)."""
+    world = np.asarray(layer.data_to_world(np.asarray(index_zyx, dtype=float)), dtype=float)
+    return world_to_canvas(model, widget, (float(world[-2]), float(world[-1])))
+
+
+def pump(qtbot: Any, ms: int = 15) -> None:
+    qtbot.wait(ms)
+
+
+def _send(widget: Any, kind: Any, pos: QPointF, button: Any, buttons: Any, mods: Any = Qt.KeyboardModifier.NoModifier) -> None:
+    ev = QMouseEvent(kind, pos, QPointF(widget.mapToGlobal(pos.toPoint())), button, buttons, mods)
+    QApplication.sendEvent(widget, ev)
+
+
+def drag(qtbot: Any, widget: Any, start: QPointF, end: QPointF, button: Any = Qt.MouseButton.LeftButton,
+         steps: int = 6, mods: Any = Qt.KeyboardModifier.NoModifier) -> None:
+    """Press at ``start``, move to ``end`` in ``steps``, release: a stroke or a drawn line."""
+    _send(widget, QEvent.Type.MouseMove, start, Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, mods)
+    pump(qtbot)
+    _send(widget, QEvent.Type.MouseButtonPress, start, button, button, mods)
+    pump(qtbot)
+    for t in np.linspace(0, 1, steps + 1)[1:]:
+        _send(widget, QEvent.Type.MouseMove, start + (end - start) * float(t), Qt.MouseButton.NoButton, button, mods)
+        pump(qtbot)
+    _send(widget, QEvent.Type.MouseButtonRelease, end, button, Qt.MouseButton.NoButton, mods)
+    pump(qtbot, 30)
+
+
+def click(qtbot: Any, widget: Any, pos: QPointF, button: Any = Qt.MouseButton.LeftButton) -> None:
+    _send(widget, QEvent.Type.MouseMove, pos, Qt.MouseButton.NoButton, Qt.MouseButton.NoButton)
+    pump(qtbot)
+    _send(widget, QEvent.Type.MouseButtonPress, pos, button, button)
+    pump(qtbot)
+    _send(widget, QEvent.Type.MouseButtonRelease, pos, button, Qt.MouseButton.NoButton)
+    pump(qtbot, 30)
+
+
+def wheel(qtbot: Any, widget: Any, pos: QPointF, notches: int, mods: Any = Qt.KeyboardModifier.NoModifier) -> None:
+    ev = QWheelEvent(pos, QPointF(widget.mapToGlobal(pos.toPoint())), QPoint(0, 0), QPoint(0, 120 * notches),
+                     Qt.MouseButton.NoButton, mods, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, ev)
+    pump(qtbot)
+
+
+def key(qtbot: Any, widget: Any, k: Any, mods: Any = Qt.KeyboardModifier.NoModifier) -> None:
+    qtbot.keyClick(widget, k, mods)
+    pump(qtbot)
+
+
+def centre(widget: Any) -> QPointF:
+    return QPointF(widget.width() / 2, widget.height() / 2)
+
+
+def modal(qtbot: Any, timeout: int = 3000) -> Any:
+    """The modal dialog now open (a question the widget asked)."""
+    found: list[Any] = []
+
+    def check() -> bool:
+        w = QApplication.activeModalWidget()
+        if w is not None:
+            found.append(w)
+        return w is not None
+
+    qtbot.waitUntil(check, timeout=timeout)
+    return found[-1]
+
+
+def when_dialog(callback: Any, timeout_ms: int = 5000) -> None:
+    """Run ``callback(dialog)`` as soon as a modal dialog opens.  Call it *before* the click or
+    key that opens the dialog: that call blocks until the dialog is answered."""
+    import time
+
+    from qtpy.QtCore import QTimer
+
+    deadline = time.monotonic() + timeout_ms / 1000
+
+    def poll() -> None:
+        w = QApplication.activeModalWidget()
+        if w is not None and w.isVisible():
+            callback(w)
+            return
+        if time.monotonic() < deadline:
+            QTimer.singleShot(20, poll)
+
+    QTimer.singleShot(20, poll)
+
+
+def press_button(qtbot: Any, dialog: Any, standard: Any) -> None:
+    """Click a QMessageBox's standard button (Save, Discard, Cancel, Yes, No)."""
+    qtbot.mouseClick(dialog.button(standard), Qt.MouseButton.LeftButton)
+
+
+def type_and_enter(qtbot: Any, dialog: Any, text: str) -> None:
+    """Type into a dialog's text field (replacing what is there) and press Enter."""
+    from qtpy.QtWidgets import QLineEdit
+
+    edits = [e for e in dialog.findChildren(QLineEdit) if e.isVisible()]
+    edit = edits[0]
+    edit.selectAll()
+    qtbot.keyClicks(edit, text)
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
