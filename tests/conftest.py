@@ -33,3 +33,25 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def pacs_subject(orthanc: Any, generated_subject: Path) -> dict[str, Any]:
+    """The session's PACS holds the generated subject's studies (stored over DICOMweb)."""
+    import os
+
+    import pydicom
+    from orthanc_server import PASSWORD, USER
+
+    from mrecist_tool.exchange.pacs import Pacs, push
+
+    dicom = generated_subject.parent / "dicom"
+    os.environ["MRECIST_SESSION_PACS_PASSWORD"] = PASSWORD
+    try:
+        n = push(Pacs(url=orthanc.dicomweb, username=USER, password_env="MRECIST_SESSION_PACS_PASSWORD"),
+                 sorted(dicom.rglob("*.dcm")))
+    finally:
+        del os.environ["MRECIST_SESSION_PACS_PASSWORD"]
+    first = next(iter(sorted(dicom.rglob("*.dcm"))))
+    patient_id = str(pydicom.dcmread(first, stop_before_pixels=True).PatientID)
+    return {"dicom": dicom, "files": n, "patient_id": patient_id, "case": generated_subject}

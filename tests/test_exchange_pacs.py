@@ -54,17 +54,10 @@ def _dimse_args(server: Orthanc) -> list[str]:
     return ["--dimse", f"127.0.0.1:{server.dicom_port}", "--called-aet", AET, "--aet", OUR_AET]
 
 
-@pytest.fixture(scope="module")
-def in_pacs(orthanc: Orthanc, generated_subject: Path) -> dict[str, Any]:
-    """The hospital's PACS holds the generated subject's studies (pushed over DICOMweb)."""
-    dicom = generated_subject.parent / "dicom"
-    mp = pytest.MonkeyPatch()
-    mp.setenv(PASSWORD_ENV, PASSWORD)
-    try:
-        n = push(_web(orthanc), sorted(dicom.rglob("*.dcm")))
-    finally:
-        mp.undo()
-    return {"dicom": dicom, "files": n, "patient_id": _patient_id(dicom), "case": generated_subject}
+@pytest.fixture
+def in_pacs(pacs_subject: dict[str, Any]) -> dict[str, Any]:
+    """The hospital's PACS holds the generated subject's studies."""
+    return pacs_subject
 
 
 @pytest.fixture(autouse=True)
