@@ -54,6 +54,10 @@ ABLATION_COLUMNS = [
     "subject", "lesion", "role", "arm", "first_ablation_date", "ablation_dates",
     "technique_efficacy", "first_complete_date", "residual_date", "ltp_date", "ltp_timepoint",
     "last_adequate_imaging_date", "resected_date", "ltp_origin_date", "local_statuses", "flags",
+    # the ablative margin (issue 10, MAR-7): filled by the margin step when the procedure has
+    # margin inputs, empty otherwise
+    "mam_mm", "mam_corrected_mm", "coverage", "fraction_ge_5mm", "fraction_ge_10mm", "registration",
+    "liver_dice", "margin_flags",
 ]
 
 Row = dict[str, str]
