@@ -305,3 +305,22 @@ def test_wrong_password_unreachable_pacs_and_unknown_patient_are_clear(
     with pytest.raises(PacsError, match=r"no study found for the patient ID given"):
         pull(_web(orthanc), "NO-SUCH-PATIENT", tmp_path / "c")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_push_says_when_objects_carry_the_subject_id_not_the_patient(
+    orthanc: Orthanc, generated_subject: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pydicom.uid import generate_uid
+
+    from mrecist_tool.dicom.privacy import DEIDENTIFICATION_METHOD, pseudonymise_derived
+
+    ds = pydicom.dcmread(next(iter(sorted((generated_subject.parent / "dicom").rglob("*.dcm")))))
+    # A patient, study and series of its own: the session's PACS keeps the subject as it was.
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    pseudonymise_derived(ds, "PUSH-NOTE", "BL")
+    assert ds.DeidentificationMethod == DEIDENTIFICATION_METHOD
+    path = tmp_path / "pseudonymised.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    assert main(["push", *_web_args(orthanc), str(path)]) == 0
+    assert "note: 1 of them carry the case's subject id" in capsys.readouterr().err

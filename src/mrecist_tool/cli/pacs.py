@@ -127,4 +127,25 @@ def run_push(args: argparse.Namespace) -> int:
         print(f"mrecist push: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     print(f"stored {n} instance(s) in {pacs.where}", file=sys.stderr)
+    pseudonymised = _pseudonymised(files)
+    if pseudonymised:
+        print(f"note: {pseudonymised} of them carry the case's subject id, not the patient's identity "
+              "(exported without --keep-patient-identity): a hospital PACS files them under that id, "
+              "apart from the patient's images", file=sys.stderr)
     return EXIT_OK
+
+
+def _pseudonymised(files: list[Path]) -> int:
+    """How many of the files our exporter pseudonymised (its De-identification Method)."""
+    import pydicom
+
+    from ..dicom.privacy import DEIDENTIFICATION_METHOD
+
+    n = 0
+    for f in files:
+        try:
+            ds = pydicom.dcmread(f, stop_before_pixels=True, specific_tags=["DeidentificationMethod"])
+        except Exception:  # already sent; a file pydicom cannot re-read is simply not counted
+            continue
+        n += str(ds.get("DeidentificationMethod", "")) == DEIDENTIFICATION_METHOD
+    return n
