@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+from ..exitcodes import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 
 
 def _connection_options(p: argparse.ArgumentParser) -> None:
