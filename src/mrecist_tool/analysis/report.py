@@ -452,8 +452,10 @@ def render(
     technique_efficacy: pd.DataFrame | None = None,
     preop: pd.DataFrame | None = None,
     dlm: pd.DataFrame | None = None,
+    margin_ltp: pd.DataFrame | None = None,
 ) -> str:
     """The whole page as a string."""
+    from .margin_ltp import margin_section
     arms = data.arms
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     banner = ""
@@ -506,7 +508,7 @@ model. Every estimate follows R's survival and cmprsk packages (checked figure b
 test suite). Not computed: interval-censored sensitivity analyses (STAT-7), local control after
 repeat treatment (END-LTP-5).</p>
 {survival_section(survival_rows, arms)}
-<h2>Plots</h2>
+{margin_section(margin_ltp)}<h2>Plots</h2>
 {plots_section(plots)}
 <h2>Settings and rules</h2>
 <p>Rules version: <strong>{_esc(RULES_VERSION)}</strong>; mrecist-tool {_esc(__version__)}.</p>

@@ -79,6 +79,11 @@ def run_analysis(
     sv = survival.survival_table(data.endpoints, data.subjects, arms)
     files["survival"] = write_csv(sv, out / "survival.csv")
     files["at_risk"] = write_csv(survival.at_risk_table(data.endpoints, arms), out / "at_risk.csv")
+    say("LTP by ablative margin")
+    from .margin_ltp import margin_ltp_table
+
+    margins = margin_ltp_table(data.endpoints, data.ablations)
+    files["margin_ltp"] = write_csv(margins, out / "margin_ltp.csv")
     plots: WorkerResult | None = None
     if pending is not None:
         say("plots: waiting for the parallel process")
@@ -94,7 +99,7 @@ def run_analysis(
         files[f"plot_{name}"] = paths["png"]
     say("report.html")
     page = report.render(data, orr=orr, dcr=dcr, bor=bor, survival_rows=sv, plots=plots,
-                         technique_efficacy=te, preop=preop, dlm=dlm)
+                         technique_efficacy=te, preop=preop, dlm=dlm, margin_ltp=margins)
     files["report"] = out / "report.html"
     atomic_write_text(files["report"], page)
     return files
