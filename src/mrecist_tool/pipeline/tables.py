@@ -58,6 +58,7 @@ ABLATION_COLUMNS = [
     # margin inputs, empty otherwise
     "mam_mm", "mam_corrected_mm", "coverage", "fraction_ge_5mm", "fraction_ge_10mm", "registration",
     "liver_dice", "margin_flags",
+    "technique",
 ]
 
 Row = dict[str, str]
@@ -192,6 +193,13 @@ def subject_row(a: CaseAssessment) -> Row:
     }
 
 
+def _first_technique(a: CaseAssessment, lesion: str) -> str:
+    """The technique (MWA, RFA, ...) of the first ablation of ``lesion`` (the analysis' subgroups)."""
+    ablations = sorted((p for p in a.case.procedures if p.type == "ablation" and lesion in p.lesions),
+                       key=lambda p: p.date)
+    return (ablations[0].technique or "") if ablations else ""
+
+
 def _pre_ablation_columns(a: CaseAssessment) -> Row:
     """PRE-1 to PRE-4 in subjects.csv: the response to preoperative chemotherapy, labelled apart
     from the whole-course ``best_overall_response``, and the disappearing metastases."""
@@ -254,6 +262,7 @@ def ablation_rows(a: CaseAssessment) -> list[Row]:
             "ltp_origin_date": fmt(r.ltp_origin_date),
             "local_statuses": ";".join(f"{s.timepoint}={s.status}" for s in r.states),
             "flags": " | ".join(r.flags),
+            "technique": _first_technique(a, r.lesion),
         })
     return rows
 
