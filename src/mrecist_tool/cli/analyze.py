@@ -13,9 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..exitcodes import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 from ._settings_options import add_settings_options
-
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
 
 def register(subparsers: Any) -> None:

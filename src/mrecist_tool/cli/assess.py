@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..exitcodes import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 from ._settings_options import add_settings_options
 
 
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
     cli = settings_or_usage_error(args, "assess")
     if cli is None:
-        return 2
+        return EXIT_USAGE
     if args.scheduler is not None:
         from ..pipeline.executors import SchedulerError, parse_scheduler
 
@@ -50,11 +51,11 @@ def run(args: argparse.Namespace) -> int:
             parse_scheduler(args.scheduler)
         except SchedulerError as exc:
             print(f"mrecist assess: {exc}", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
         if args.jobs is not None:
             print("mrecist assess: --jobs is for local processes; give the workers to --scheduler instead "
                   "(local:N)", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
     import gc
 
     gc.freeze()  # what is loaded so far (modules, settings) need not be rescanned by the collector
@@ -65,12 +66,12 @@ def run(args: argparse.Namespace) -> int:
                               print_table=args.print_table, executor=args.scheduler)
     except SchedulerError as exc:
         print(f"mrecist assess: {exc}; nothing was assessed", file=sys.stderr)
-        return 1
+        return EXIT_REFUSED
     try:
         notes = write_outputs(result, args.out, parquet=args.parquet, generated=run_timestamp())
     except OSError as exc:
         print(f"mrecist assess: cannot write results to {args.out}: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_REFUSED
     for note in notes:
         print(f"mrecist assess: note: {note}", file=sys.stderr)
     for problem in result.problems:
@@ -86,4 +87,4 @@ def run(args: argparse.Namespace) -> int:
         + (f" (refused: {', '.join(result.refused_files)})" if n_bad and n_bad <= 10 else ""),
         file=sys.stderr,
     )
-    return 1 if n_bad else 0
+    return EXIT_REFUSED if n_bad else EXIT_OK

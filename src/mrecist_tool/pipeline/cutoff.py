@@ -22,10 +22,11 @@ import dataclasses
 from datetime import date
 from typing import Any
 
+from ..errors import MrecistError
 from ..model import Case
 
 
-class AfterCutoff(ValueError):
+class AfterCutoff(MrecistError, ValueError):
     """The subject entered the study after the cut-off date."""
 
 

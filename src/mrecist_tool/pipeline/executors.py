@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any, Protocol
 
-from ..errors import Problem
+from ..errors import MrecistError, Problem
 from .case import CaseResult, CaseStep, assess_file
 
 #: One case to assess: (the path a worker reads, the name the user gave).
@@ -213,7 +213,7 @@ def _retry(executor: Executor, chunk: list[Item], args: tuple[Any, ...]) -> Iter
             yield from outcome(name, executor.submit(run_chunk, [(path, name)], *args))
 
 
-class SchedulerError(ValueError):
+class SchedulerError(MrecistError, ValueError):
     """A ``--scheduler`` value that is not a scheduler address, or a scheduler that cannot be used."""
 
 
