@@ -229,8 +229,8 @@ def test_sr_passes_dciodvfy_and_reads_back_the_same_values(study: dict[str, Any]
     assert len(refs) == 1
     assert refs[0].referenced_sop_instance_uid == expected_sop
     assert l1_3d.roi.ValueType == "SCOORD3D"
-    # (highdicom lists the TID 1502 "Time Point Order" NUM among a group's measurements.)
-    assert [m.name.meaning for m in l1_3d.get_measurements()] == ["Time Point Order"]
+    # No TID 1502 "Time Point Order" NUM: readers take it for a measurement (docs/dicom-codes.md).
+    assert l1_3d.get_measurements() == []
     assert np.allclose(l1_3d.roi.value, [[-6, 0, 3], [6.3, 0, 3]], atol=1e-5)
     assert l1_3d.roi.ReferencedFrameOfReferenceUID == study["for_uid"]
 

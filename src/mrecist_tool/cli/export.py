@@ -5,7 +5,9 @@
     mrecist export seg CASE --timepoint FU1 --dicom FOLDER --out masks.dcm
 
 Exit status: 0 written; 1 some input refused (the others are still written for ``sdtm``);
-2 usage error.  Patient attributes copied from the source images into SR/SEG are never printed.
+2 usage error.  SR and SEG carry the case's subject id as Patient ID and Name and no other
+identifying attribute of the source images unless ``--keep-patient-identity`` (for storing them
+back in the hospital PACS beside their images); patient attributes are never printed.
 """
 
 from __future__ import annotations
@@ -74,6 +76,12 @@ def register(subparsers: Any) -> None:
             d.add_argument("--seg", type=Path, metavar="SEG.dcm",
                            help="the SEG of the same timepoint (from 'export seg'): lesions with "
                            "a segment get a TID 1411 group referencing it (read by Slicer)")
+        d.add_argument(
+            "--keep-patient-identity", action="store_true",
+            help="copy the patient's name, ID, birth date and the study's accession number and "
+            "descriptions from the source images (to store the object in the hospital PACS beside "
+            "them); default: the case's subject id as Patient ID and Name, nothing else identifying",
+        )
         if name == "seg":
             d.add_argument("--resample", action="store_true",
                            help="map masks not on the series' voxel grid by nearest neighbour "
@@ -182,7 +190,8 @@ def _run_dicom(args: argparse.Namespace, kind: str) -> int:
             if args.seg is not None:
                 seg = _read_seg(args.seg)
             result: Any = write_sr(
-                case, args.timepoint, args.dicom, args.out, series_uid=args.series, seg=seg
+                case, args.timepoint, args.dicom, args.out, series_uid=args.series, seg=seg,
+                keep_patient_identity=args.keep_patient_identity,
             )
             summary = (
                 f"wrote SR of {len(result.lesions)} lesion(s) at {result.timepoint} "
@@ -194,6 +203,7 @@ def _run_dicom(args: argparse.Namespace, kind: str) -> int:
             result = write_seg(
                 case, args.timepoint, args.dicom, args.out,
                 series_uid=args.series, resample=args.resample,
+                keep_patient_identity=args.keep_patient_identity,
             )
             summary = (
                 f"wrote SEG of {len(result.segments)} segment(s) at {result.timepoint} "
@@ -222,7 +232,7 @@ def _read_seg(path: Path) -> Any:
 
     try:
         with open_regular(path) as fh:  # a FIFO given as --seg must not block
-            return pydicom.dcmread(fh, stop_before_pixels=True)
+            return pydicom.dcmread(fh)  # with its pixels: the SR reports each segment's volume
     except NotRegularFileError as exc:
         raise DicomError(f"{path}: {exc.reason}") from None
     except Exception as exc:  # not DICOM, unreadable: one clear line
