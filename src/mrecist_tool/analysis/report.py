@@ -22,6 +22,7 @@ from .. import RULES_VERSION, __version__
 from ..pipeline.endpoints import ENDPOINT_LABELS, parse_bool
 from . import disposition
 from .dataset import AnalysisData
+from .margin_ltp import margin_section
 from .settings_used import ENDPOINT_SETTINGS
 from .survival import CIF_LABELS, LANDMARKS_MONTHS, NOT_REACHED, PRIMARY_ENDPOINT, strata_description
 
@@ -640,6 +641,7 @@ model. Every estimate follows R's survival and cmprsk packages (checked figure b
 test suite). Not computed: interval-censored sensitivity analyses (STAT-7), local control after
 repeat treatment (END-LTP-5).</p>
 {survival_section(survival_rows, arms)}
+{margin_section(tables.get("margin_ltp"))}
 <h2 id="sec-response">Tumour response (mRECIST)</h2>
 <h3>Best overall response, all randomised subjects</h3>
 {bor_section(bor, arms)}
@@ -667,6 +669,7 @@ non-target disease only are excluded (END-ORR-3). Confidence intervals: Clopperâ
 subject or tumour and endpoint; event 0 censored, 1 event, 2 competing), <code>orr.csv</code>,
 <code>dcr.csv</code>, <code>bor.csv</code>, <code>technique_efficacy.csv</code>,
 <code>survival.csv</code>, <code>at_risk.csv</code>, <code>disposition.csv</code>,
-<code>review_flags.csv</code>, <code>subgroups.csv</code>.</p>
+<code>review_flags.csv</code>, <code>subgroups.csv</code>, <code>margin_ltp.csv</code> (LTP by
+ablative margin band and the hazard ratio per mm of MAM).</p>
 </body></html>
 """
