@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exitcodes import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
+from ._executor_options import add_scheduler_option, scheduler_or_usage_error
 from ._settings_options import add_settings_options
 
 
@@ -52,6 +53,7 @@ def register(subparsers: Any) -> None:
                     'record its modality, e.g. "CT SCAN" or "MRI"')
     sd.add_argument("--baseline-visit", default="SCREENING", choices=["SCREENING", "BASELINE"],
                     help="VISIT of the baseline timepoint (default: %(default)s)")
+    add_scheduler_option(sd)
     add_settings_options(sd)
     sd.set_defaults(func=run_sdtm)
 
@@ -106,9 +108,10 @@ def sdtm_rows(work: Any, studyid: str, evaluator: str, method: str,
 
 
 def _assess_all(paths: list[str], cli: dict[str, Any], studyid: str, evaluator: str, method: str,
-                baseline_visit: str = "SCREENING") -> Any:
+                baseline_visit: str = "SCREENING", executor: str | None = None) -> Any:
     """Read and assess every case through the pipeline, with its SDTM rows; one bad case never
-    stops the others.  Returns the pipeline's :class:`~mrecist_tool.pipeline.batch.Batch`."""
+    stops the others.  ``executor`` is ``--scheduler`` (default: local processes for large
+    batches).  Returns the pipeline's :class:`~mrecist_tool.pipeline.batch.Batch`."""
     import functools
 
     from ..pipeline.batch import assess_files
@@ -116,12 +119,13 @@ def _assess_all(paths: list[str], cli: dict[str, Any], studyid: str, evaluator: 
 
     product = functools.partial(sdtm_rows, studyid=studyid, evaluator=evaluator, method=method,
                                 baseline_visit=baseline_visit)
-    return assess_files(paths, cli, steps=steps_for(product))
+    return assess_files(paths, cli, steps=steps_for(product), executor=executor)
 
 
 def run_sdtm(args: argparse.Namespace) -> int:
     from ..errors import SaveError
     from ..exchange.sdtm import sdtm_tables, unmapped_locations, write_sdtm
+    from ..pipeline.executors import SchedulerError
     from ._settings_options import settings_or_usage_error
 
     if not args.studyid.strip():
@@ -130,8 +134,15 @@ def run_sdtm(args: argparse.Namespace) -> int:
     cli = settings_or_usage_error(args, "export sdtm")
     if cli is None:
         return EXIT_USAGE
+    if not scheduler_or_usage_error(args, "export sdtm"):
+        return EXIT_USAGE
     studyid = args.studyid.strip()
-    batch = _assess_all(args.paths, cli, studyid, args.evaluator, args.method, args.baseline_visit)
+    try:
+        batch = _assess_all(args.paths, cli, studyid, args.evaluator, args.method, args.baseline_visit,
+                            executor=args.scheduler)
+    except SchedulerError as exc:
+        print(f"mrecist export sdtm: {exc}; nothing was exported", file=sys.stderr)
+        return EXIT_REFUSED
     for problem in batch.problems:
         print(str(problem), file=sys.stderr)
     tables = sdtm_tables([], studyid, evaluator=args.evaluator, method=args.method)
