@@ -17,7 +17,7 @@ DEBS := xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxkbcommon-x
 XVFB := xvfb-run -a -s "-screen 0 1280x1024x24"
 export XDG_RUNTIME_DIR ?= /tmp/runtime-$(shell id -u)
 
-.PHONY: install system-deps demo viewer test bench lint clean
+.PHONY: install system-deps demo viewer test bench lint rules-doc clean
 
 $(STAMP): pyproject.toml plugins/napari/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/dicom_bench.py
 	$(BIN)/python benchmarks/analysis_bench.py
 	$(XVFB) $(BIN)/python benchmarks/viewer_bench.py
+
+rules-doc: $(STAMP)
+	$(BIN)/python scripts/rules_doc.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src plugins/napari/src tests benchmarks scripts

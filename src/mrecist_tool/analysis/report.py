@@ -20,6 +20,7 @@ import pandas as pd
 
 from .. import RULES_VERSION, __version__
 from ..pipeline.endpoints import ENDPOINT_LABELS, parse_bool
+from ..rules.reference import link_rules_in_html, rule_link
 from . import disposition
 from .dataset import AnalysisData
 from .margin_ltp import margin_section
@@ -579,11 +580,6 @@ def _figure(name: str, paths: Mapping[str, Path]) -> str:
             f"(300 dpi PNG; vector version: <code>{_esc(svg)}</code>)</figcaption></figure>")
 
 
-def rule_link(rule_id: str) -> str:
-    """A rule ID linked to its entry in the report's rules glossary (from docs/rules.md)."""
-    return f'<a href="#rule-{_esc(rule_id)}">{_esc(rule_id)}</a>'
-
-
 def preop_section(preop: pd.DataFrame | None, dlm: pd.DataFrame | None) -> str:
     """PRE-2 to PRE-4: ORR to preoperative chemotherapy beside the whole-course ORR, and the
     disappearing liver metastases (added by the engine; the rest of the layout is unchanged)."""
@@ -648,7 +644,8 @@ def render(
     in_sections = {"km_dfs", "cif_dfs", "forest"}
     other_plots = {k: v for k, v in plots.items() if k not in in_sections}
     title = "Trial analysis report" + (" (blinded: arms pooled)" if blinded else "")
-    return f"""<!DOCTYPE html>
+    # Every rule ID in the text links to its entry in a glossary at the end (docs/rules.md).
+    return link_rules_in_html(f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_esc(title)} — mrecist-tool</title>
@@ -663,7 +660,7 @@ Source: {_esc(data.source or "(tables)")}</p>
 <nav class="toc"><a href="#sec-disposition">Disposition</a> · <a href="#sec-primary">Primary
 endpoint</a> · <a href="#sec-secondary">Secondary endpoints</a> · <a href="#sec-response">Tumour
 response</a> · <a href="#sec-subgroups">Subgroups</a> · <a href="#sec-plots">Plots</a> ·
-<a href="#sec-flags">Review flags</a> · <a href="#sec-settings">Settings</a></nav>
+<a href="#sec-flags">Review flags</a> · <a href="#sec-settings">Settings</a> · <a href="#sec-rules">Rules</a></nav>
 <h2 id="sec-disposition">Disposition at the data cut-off</h2>
 {disposition_section(tables["disposition"], data) if "disposition" in tables else ""}
 <h2>Cohort summary</h2>
@@ -709,4 +706,4 @@ subject or tumour and endpoint; event 0 censored, 1 event, 2 competing), <code>o
 <code>review_flags.csv</code>, <code>subgroups.csv</code>, <code>margin_ltp.csv</code> (LTP by
 ablative margin band and the hazard ratio per mm of MAM).</p>
 </body></html>
-"""
+""")

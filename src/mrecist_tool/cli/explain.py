@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from ..casefile import read_case
     from ..errors import CaseFileError, SettingsError
     from ..rules import assess_case, settings_for_case
-    from ..rules.explain import explain_timepoint
+    from ..rules.explain import explain_timepoint, rules_used
     from ._settings_options import settings_or_usage_error
 
     cli = settings_or_usage_error(args, "explain")
@@ -44,11 +44,15 @@ def run(args: argparse.Namespace) -> int:
         if tp not in known:
             print(f"{args.case}: no timepoint {tp!r}; timepoints: {', '.join(sorted(known))}", file=sys.stderr)
             return 2
-    print("\n\n".join(explain_timepoint(a, tp) for tp in ids))
-    if not args.timepoint:
-        b = a.best
-        print(f"\nBest overall response: {b.category}" + (f" (confirmed: {b.confirmed})" if b.confirmed is not None else "")
-              + f"    [{', '.join(b.rules)}]")
-        for n in (*b.notes, *b.flags):
-            print(f"    - {n}")
+    if args.timepoint:
+        print(explain_timepoint(a, args.timepoint))
+        return 0
+    parts = ["\n\n".join(explain_timepoint(a, tp, with_rules=False) for tp in ids)]
+    b = a.best
+    parts.append(f"\nBest overall response: {b.category}"
+                 + (f" (confirmed: {b.confirmed})" if b.confirmed is not None else "")
+                 + f"    [{', '.join(b.rules)}]")
+    parts += [f"    - {n}" for n in (*b.notes, *b.flags)]
+    text = "\n".join(parts)
+    print(text + "\n\n" + rules_used(text))
     return 0
