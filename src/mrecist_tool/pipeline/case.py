@@ -59,6 +59,8 @@ class CaseWork:
     settings: Settings
     assessment: CaseAssessment
     outputs: dict[str, Any] = field(default_factory=dict)
+    profile: str = ""
+    """The settings profile the case was assessed with (subjects.csv ``profile``)."""
 
     @property
     def folder(self) -> Path:
@@ -137,6 +139,20 @@ def check_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
     return opts
 
 
+def misspelt_keys_refused(problems: list[Problem]) -> list[Problem]:
+    """An unknown key that looks like a known one (``randomisation_date`` for
+    ``randomization_date``) refuses the case: its value would otherwise be silently unused and,
+    for a date, shift every time origin.  ``validate`` warns; assessing refuses (issue 13).
+    Unknown keys unlike any known one stay warnings."""
+    out = []
+    for p in problems:
+        if p.severity != "error" and p.message.startswith("unknown key") and "did you mean" in p.message:
+            p = dataclasses.replace(p, severity="error", message=p.message.replace(
+                ", kept but not used;", " (refused: its value would be ignored);"))
+        out.append(p)
+    return out
+
+
 def _renamed(problems: list[Problem], read_as: str, name: str) -> list[Problem]:
     if read_as == name:
         return problems
@@ -178,6 +194,7 @@ def assess_file(
     from ..casefile import check_measurements, load_case
     from ..casefile.xref import effective_criteria
     from ..rules import assess_case, settings_for_case
+    from ..rules.engine import profile_for_case
 
     path = Path(path)
     read_as = str(path)
@@ -187,11 +204,11 @@ def assess_file(
     problems: list[Problem] = []
     try:
         case, problems = load_case(path, criteria=opts.get("criteria"))
-        problems = _renamed(problems, read_as, file)
-        if case is None:
+        problems = misspelt_keys_refused(_renamed(problems, read_as, file))
+        if case is None or any(p.severity == "error" for p in problems):
             if not any(p.severity == "error" for p in problems):
                 problems.append(Problem(file, "$", "invalid case file"))
-            return CaseResult(file, problems)
+            return CaseResult(file, problems, subject=case.subject.id if case else None)
         if file != read_as:
             case = dataclasses.replace(case, source=Path(file))
         ignored: dict[str, int] = {}
@@ -213,7 +230,8 @@ def assess_file(
             errors = [p for p in check_measurements(case, settings.criteria) if p.severity == "error"]
             if errors:
                 return CaseResult(file, problems + errors, settings, case.subject.id)
-        work = CaseWork(path, file, case, settings, assess_case(case, settings))
+        work = CaseWork(path, file, case, settings, assess_case(case, settings),
+                        profile=profile_for_case(case, **opts))
         if cutoff is not None:
             work.outputs["cutoff_ignored"] = ignored
         for step in steps:

@@ -98,7 +98,7 @@ def _subject_with_endpoints(work: CaseWork) -> dict[str, str]:
     from .endpoints import endpoint_columns
     from .tables import subject_row
 
-    row = subject_row(work.assessment)
+    row = subject_row(work.assessment, work.profile)
     for k, v in endpoint_columns(row, work.settings).items():
         row[k] = "" if v is None else str(v)
     return row
@@ -138,6 +138,8 @@ def table_rows(work: CaseWork) -> None:
     from .tables import assessment_tables
 
     rows = assessment_tables([work.assessment])
+    for row in rows["subjects"]:
+        row["profile"] = work.profile
     if work.outputs.get("margins"):
         rows["ablations"] = _ablation_rows(work)
     work.outputs["rows"] = rows

@@ -65,6 +65,15 @@ def settings_for_case(case: Case, **cli: object) -> Settings:
     )
 
 
+def profile_for_case(case: Case, **cli: object) -> str:
+    """The name of the settings profile a case is assessed with (the command line's
+    ``--profile``, else the case's ``profile``, else the default), as :func:`settings_for_case`
+    applies it; recorded in subjects.csv."""
+    from .criteria import DEFAULT_PROFILE
+
+    return str(cli.get("profile") or case.profile or DEFAULT_PROFILE)
+
+
 def assess_case(case: Case, settings: Settings | None = None) -> CaseAssessment:
     """Assess every timepoint, every ablated lesion and the best overall response of a case."""
     s = settings if settings is not None else settings_for_case(case)
