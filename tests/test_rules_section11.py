@@ -395,6 +395,27 @@ def test_11_17_patient_LTP_censored_at_the_last_study_imaging_every_zone_at_risk
     assert e["LTP_TUMOUR:L1"]["end_date"] == day(230)
 
 
+def test_11_17_a_resected_zone_is_no_longer_needed_for_patient_LTP_censoring() -> None:
+    """§11.17 with §11.18: N1's zone is resected on day 100, so it is no longer at risk; later
+    studies that cannot image it (day 140, 230) still count for patient-level LTP and LTPFS, which
+    are censored at day 230 with L1's tumour row; N1's row is censored at its resection."""
+    case = course(
+        {
+            50: {"L1": "absent", "N1": "absent"},
+            140: {"L1": "absent", "N1": "not-evaluable"},
+            230: {"L1": "absent", "N1": "not-evaluable"},
+        },
+        lesions={"L1": "target", "N1": "non-target"},
+        baseline={"L1": "20", "N1": "present"},
+        procedures=[("A1", "ablation", 14, ["L1", "N1"]), ("R1", "resection", 100, ["N1"])],
+    )
+    e = endpoints(case)
+    assert coded(e["LTP_TUMOUR:N1"]) == (100 - 14, 0)
+    assert e["LTP_TUMOUR:L1"]["end_date"] == day(230)
+    assert coded(e["LTP"]) == (230, 0)
+    assert coded(e["LTPFS"]) == (230, 0)
+
+
 # -- §11.18 resection ---------------------------------------------------------------------------------
 
 
