@@ -15,6 +15,7 @@ from mrecist_tool.rules.reference import (
     glossary_html,
     rule_anchor,
     rule_ids_in,
+    rule_ids_named_in_test,
     rule_link,
     rules_markdown,
     settings_of,
@@ -78,7 +79,7 @@ def test_the_tests_listed_for_a_rule_exist_and_name_it() -> None:
         for name in files:
             path = ROOT / name
             assert path.is_file(), f"{rule_id}: {name} does not exist (run `make rules-doc`)"
-            assert rule_id in rule_ids_in(path.read_text(encoding="utf-8")), (rule_id, name)
+            assert rule_id in rule_ids_named_in_test(path.read_text(encoding="utf-8")), (rule_id, name)
 
 
 def test_settings_table_lists_every_setting_with_its_default_and_an_anchor() -> None:
@@ -150,3 +151,10 @@ def test_rule_ids_in_an_html_page_link_to_a_glossary_of_the_rules_cited() -> Non
     for rule_id in ("END-GEN-1", "STAT-7", "PRE-2"):
         assert f'<dt id="rule-{rule_id}">' in glossary
     assert 'id="rule-MR-T3"' not in glossary and out.endswith("</body></html>")
+
+
+def test_rule_ids_in_test_names_are_recognised() -> None:
+    text = ("def test_MR_T6_nadir(): ...\ndef test_GEN3_zero(): ...\n"
+            "def test_11_14_END_GEN_4_gap(): ...\ndef test_PRE_1_window(): ...\n"
+            "def test_MR_T4_pd_abs_min(): ...\nPREVIOUS MRECIST GENERAL 'REC-NE2'")
+    assert rule_ids_named_in_test(text) == {"MR-T6", "GEN-3", "END-GEN-4", "PRE-1", "MR-T4", "REC-NE2"}

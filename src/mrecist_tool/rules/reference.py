@@ -521,11 +521,29 @@ def rules_markdown(tests: Mapping[str, Iterable[str]] | None = None) -> str:
     return "\n".join(out)
 
 
+# Test names cannot hold hyphens: ``test_MR_T6_…``, ``test_11_14_END_GEN_4_…``, ``GEN3``.
+_TEST_NAME_ID_RE = re.compile(
+    r"(?<![A-Za-z])(GEN|REC|MR|APP|ABL|MAR|END|STAT|PRE|PJ)[_-]?([A-Za-z]*[0-9]*)(?:[_-]([0-9]+)(?![0-9]))?")
+
+
+def rule_ids_named_in_test(text: str) -> set[str]:
+    """The documented rule IDs a test file names, written ``MR-T6`` or, in test names,
+    ``MR_T6`` / ``END_GEN_4`` / ``GEN3``."""
+    found = rule_ids_in(text) & RULES_BY_ID.keys()
+    for m in _TEST_NAME_ID_RE.finditer(text):
+        prefix, middle, number = m.groups()
+        for candidate in (f"{prefix}-{middle}-{number}" if number else None, f"{prefix}-{middle}"):
+            if candidate in RULES_BY_ID:
+                found.add(candidate)
+                break
+    return found
+
+
 def tests_naming(test_texts: Mapping[str, str]) -> dict[str, list[str]]:
-    """Rule ID → the test files (by name) whose text names it."""
+    """Rule ID → the test files (by name) that name it (:func:`rule_ids_named_in_test`)."""
     out: dict[str, list[str]] = {}
     for name, text in sorted(test_texts.items()):
-        for rule_id in rule_ids_in(text) & RULES_BY_ID.keys():
+        for rule_id in rule_ids_named_in_test(text):
             out.setdefault(rule_id, []).append(name)
     return out
 
