@@ -37,9 +37,10 @@ def test_a_misspelt_key_refuses_the_case_in_assess_with_the_nearest_name(
     assert "$.subject.randomisation_date" in err and "did you mean 'randomization_date'" in err
     assert main(["explain", str(case)]) == 1
     assert "did you mean 'randomization_date'" in capsys.readouterr().err
-    # validate reports it as well (a warning there: the file is readable)
-    main(["validate", str(case)])
-    assert "randomization_date" in capsys.readouterr().out + capsys.readouterr().err
+    # validate refuses it the same way (a file validate accepts, assess accepts)
+    assert main(["validate", str(case)]) == 1
+    out, err = capsys.readouterr()
+    assert "did you mean 'randomization_date'" in out + err
 
 
 def test_an_unknown_key_unlike_any_known_one_is_still_only_a_warning(tmp_path: Path) -> None:

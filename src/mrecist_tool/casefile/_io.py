@@ -37,6 +37,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace as _dc_replace
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -283,8 +284,25 @@ def read_case(path: str | Path, *, criteria: str | None = None) -> m.Case:
 
 
 def validate_file(path: str | Path, *, criteria: str | None = None) -> list[Problem]:
-    """Every error and warning in one case file (an empty list: valid and clean)."""
-    return load_case(path, criteria=criteria)[1]
+    """Every error and warning in one case file (an empty list: valid and clean); a misspelt
+    key is an error (:func:`misspelt_keys_refused`)."""
+    return misspelt_keys_refused(load_case(path, criteria=criteria)[1])
+
+
+def misspelt_keys_refused(problems: list[Problem]) -> list[Problem]:
+    """An unknown key that looks like a known one (``randomisation_date`` for
+    ``randomization_date``) refuses the case: its value would otherwise be silently unused and,
+    for a date, shift every time origin.  ``validate``, ``assess``, ``explain``, ``export`` and
+    ``analyze`` refuse it alike; :func:`read_case` (the viewer) still opens the file so that it
+    can be corrected.  Unknown keys unlike any known one stay warnings."""
+    out = []
+    for p in problems:
+        if p.severity != "error" and p.message.startswith("unknown key") and "did you mean" in p.message:
+            p = _dc_replace(p, severity="error", message=p.message.replace(
+                ", kept but not used;", " (refused: its value would be ignored);"))
+        out.append(p)
+    return out
+
 
 
 def case_problems(case: m.Case, *, criteria: str | None = None) -> list[Problem]:

@@ -139,20 +139,6 @@ def check_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
     return opts
 
 
-def misspelt_keys_refused(problems: list[Problem]) -> list[Problem]:
-    """An unknown key that looks like a known one (``randomisation_date`` for
-    ``randomization_date``) refuses the case: its value would otherwise be silently unused and,
-    for a date, shift every time origin.  ``validate`` warns; assessing refuses (issue 13).
-    Unknown keys unlike any known one stay warnings."""
-    out = []
-    for p in problems:
-        if p.severity != "error" and p.message.startswith("unknown key") and "did you mean" in p.message:
-            p = dataclasses.replace(p, severity="error", message=p.message.replace(
-                ", kept but not used;", " (refused: its value would be ignored);"))
-        out.append(p)
-    return out
-
-
 def _renamed(problems: list[Problem], read_as: str, name: str) -> list[Problem]:
     if read_as == name:
         return problems
@@ -191,7 +177,7 @@ def assess_file(
         Refused (``result.refused``) with located problems when the file cannot be read, its
         settings are wrong, its measurements do not fit the criteria, or a step failed.
     """
-    from ..casefile import check_measurements, load_case
+    from ..casefile import check_measurements, load_case, misspelt_keys_refused
     from ..casefile.xref import effective_criteria
     from ..rules import assess_case, settings_for_case
     from ..rules.engine import profile_for_case
