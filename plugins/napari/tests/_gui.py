@@ -134,3 +134,51 @@ def type_and_enter(qtbot: Any, dialog: Any, text: str) -> None:
     edit.selectAll()
     qtbot.keyClicks(edit, text)
     qtbot.keyClick(edit, Qt.Key.Key_Return)
+
+
+class Bot:
+    """The few qtbot calls the helpers use, for a script outside pytest (a child process)."""
+
+    def wait(self, ms: int) -> None:
+        import time
+
+        end = time.monotonic() + ms / 1000
+        app = QApplication.instance()
+        while True:
+            app.processEvents()
+            if time.monotonic() >= end:
+                return
+            time.sleep(0.005)
+
+    def waitUntil(self, check: Any, timeout: int = 5000) -> None:  # noqa: N802 - qtbot's name
+        import time
+
+        end = time.monotonic() + timeout / 1000
+        while not check():
+            if time.monotonic() > end:
+                raise TimeoutError("condition not met")
+            self.wait(20)
+
+    def mouseClick(self, widget: Any, button: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N802
+        from qtpy.QtTest import QTest
+
+        QTest.mouseClick(widget, button, *args, **kwargs)
+        self.wait(15)
+
+    def keyClick(self, widget: Any, k: Any, mods: Any = Qt.KeyboardModifier.NoModifier) -> None:  # noqa: N802
+        from qtpy.QtTest import QTest
+
+        QTest.keyClick(widget, k, mods)
+        self.wait(15)
+
+    def keyClicks(self, widget: Any, text: str) -> None:  # noqa: N802
+        from qtpy.QtTest import QTest
+
+        QTest.keyClicks(widget, text)
+        self.wait(15)
+
+
+def choose_folder(dialog: Any, folder: Any) -> None:
+    """Answer a folder dialog with ``folder`` (Qt's own file dialog under Xvfb)."""
+    dialog.setDirectory(str(folder))
+    dialog.accept()
