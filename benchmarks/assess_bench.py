@@ -7,10 +7,15 @@ writes them as case files, then measures in this one run:
   batch runs it (loaded cases frozen out of the cyclic GC) and with the default GC, against a
   baseline of merely parsing the same JSON texts with the standard library (ratio printed);
 * the whole command: ``mrecist assess DIR --out OUT`` in a fresh process (start-up, reading,
-  validation, assessment, writing every table), against a bare ``python -c pass`` start-up.
+  validation, assessment, writing every table), against a bare ``python -c pass`` start-up;
+* the Dask overhead per case: the one pipeline (read, check, assess, image work, table text) run
+  on a ``LocalCluster`` of two single-threaded worker processes, against the same pipeline on two
+  local worker processes (the default executor) in the same run; cluster start-up is reported
+  apart.  Both runs must give identical results.
 
 Targets: engine ≥ 20,000 timepoints/s; whole command < 2 s wall time on a 2-core machine.
-Run: ``make bench`` or ``.venv/bin/python benchmarks/assess_bench.py [--subjects N] [--visits V]``.
+Run: ``make bench`` or ``.venv/bin/python benchmarks/assess_bench.py [--subjects N] [--visits V]``
+(``--no-dask`` skips the cluster).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ def main() -> int:
     ap.add_argument("--subjects", type=int, default=668)
     ap.add_argument("--visits", type=int, default=11, help="follow-up timepoints per subject (plus baseline)")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster measurement")
     args = ap.parse_args()
 
     from mrecist_tool.casefile import read_case
@@ -71,6 +77,7 @@ def main() -> int:
         subprocess.run(cmd, check=True, capture_output=True)  # warm the page cache once
         t_cmd = median_time(lambda: subprocess.run(cmd, check=True, capture_output=True), args.repeat)
         t_python = median_time(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), args.repeat)
+        dask = None if args.no_dask else dask_overhead(folder, max(1, args.repeat // 2))
 
     print(f"cohort: {len(files)} subjects, {n_tp} timepoints ({args.visits} follow-ups + baseline each)")
     print(f"engine alone:    {t_engine:.3f} s = {rate:,.0f} timepoints/s  (target >= 20,000)  "
@@ -79,7 +86,38 @@ def main() -> int:
     print(f"  baseline json.loads of the same files: {t_json:.3f} s; ratio engine/json = {t_engine / t_json:.2f}")
     print(f"whole command:   {t_cmd:.3f} s wall  (target < 2 s)  {'OK' if t_cmd < 2 else 'MISSED'}")
     print(f"  baseline python start-up: {t_python:.3f} s; ratio command/start-up = {t_cmd / t_python:.1f}")
+    if dask is not None:
+        t_local, t_dask, t_start, n = dask
+        print(f"dask LocalCluster (2 workers): {t_dask:.3f} s for {n} cases vs {t_local:.3f} s on 2 local processes; "
+              f"overhead {(t_dask - t_local) / n * 1e3:+.2f} ms per case, ratio dask/local = {t_dask / t_local:.2f} "
+              f"(cluster start-up {t_start:.1f} s, not included)")
     return 0
+
+
+def dask_overhead(folder: Path, repeat: int) -> tuple[float, float, float, int]:
+    """Median time of the whole per-case pipeline on two local processes and on a two-worker
+    LocalCluster (cluster already started), and the cluster's start-up time."""
+    from mrecist_tool.pipeline import assess_files, steps_for, table_text
+    from mrecist_tool.pipeline.executors import DaskExecutor, ProcessExecutor
+
+    steps = steps_for(table_text)
+    local = ProcessExecutor(2)
+    t0 = time.perf_counter()
+    cluster = DaskExecutor("local:2")
+    t_start = time.perf_counter() - t0
+    try:
+        reference = assess_files(folder, steps=steps, executor=local)
+        again = assess_files(folder, steps=steps, executor=cluster)  # warm the workers' imports
+        same = [r.outputs["tables"].record_json for r in reference.results] == [
+            r.outputs["tables"].record_json for r in again.results]
+        if not same:
+            raise SystemExit("dask and local results differ")
+        t_local = median_time(lambda: assess_files(folder, steps=steps, executor=local), repeat)
+        t_dask = median_time(lambda: assess_files(folder, steps=steps, executor=cluster), repeat)
+    finally:
+        cluster.close()
+        local.close()
+    return t_local, t_dask, t_start, len(reference.results)
 
 
 if __name__ == "__main__":

@@ -123,3 +123,81 @@ def tolerance(spacing, direction, u_lps) -> float:
     ux, uy, uz = d.T @ (np.asarray(u_lps, float) / np.linalg.norm(u_lps))
     sz, sy, sx = spacing
     return 0.5 + 0.5 * float(np.sqrt((ux * sx) ** 2 + (uy * sy) ** 2 + (uz * sz) ** 2))
+
+
+# --------------------------------------------------------------------------------------------
+# A synthetic liver CT for the registration tests: analytic, so a moved or deformed copy is
+# rendered exactly (no resampling of the reference)
+
+
+class LiverScene:
+    """Body, spine, kidney, a liver with vessels, a hypodense tumour and (after ablation) a zone."""
+
+    tumour_centre = np.array([-40.0, 5.0, 8.0])
+    tumour_radius = 9.0
+    zone_centre = np.array([-38.0, 6.0, 8.5])
+    zone_radius = 15.0
+    liver = Ellipsoid(np.array([-45.0, 0.0, 5.0]), np.array([62.0, 52.0, 48.0]), rotation("z", 15) @ rotation("x", 10))
+
+    # parenchymal heterogeneity: a fixed sum of plane waves (wavelengths 12-40 mm, ±25 HU)
+    _waves = np.random.default_rng(11).normal(size=(24, 3))
+    _k = _waves / np.linalg.norm(_waves, axis=1, keepdims=True) * (2 * np.pi / np.random.default_rng(12).uniform(12, 40, 24))[:, None]
+    _phase = np.random.default_rng(13).uniform(0, 2 * np.pi, 24)
+
+    def texture(self, p: NDArray[np.float64]) -> NDArray[np.float64]:
+        return 25.0 * np.cos(p @ self._k.T + self._phase).sum(-1) / np.sqrt(len(self._phase) / 2)
+
+    def ct(self, p: NDArray[np.float64], ablated: bool) -> NDArray[np.float32]:
+        x, y, z = p[..., 0], p[..., 1], p[..., 2]
+        out = np.full(x.shape, -1000.0, dtype=np.float32)
+        out[(x / 140.0) ** 2 + (y / 105.0) ** 2 <= 1] = -90.0  # fat
+        out[(x / 130.0) ** 2 + (y / 95.0) ** 2 <= 1] = 40.0  # muscle / viscera
+        out[(x - 55) ** 2 / 28**2 + (y - 50) ** 2 / 20**2 + (z + 10) ** 2 / 40**2 <= 1] = 30.0  # kidney
+        out[(x - 5) ** 2 + (y - 65) ** 2 <= 16**2] = 450.0  # spine
+        out[(x - 5) ** 2 + (y - 65) ** 2 <= 10**2] = 250.0
+        out[(x - 20) ** 2 + (y - 45) ** 2 <= 11**2] = 170.0  # aorta
+        inside = self.liver.inside(p)
+        out[inside] = 95.0 + self.texture(p[inside])
+        # vessels: capsules inside the liver
+        for a, b, r in (((-10, 20, -30), (-50, 8, 0), 6.0), ((-50, 8, 0), (-85, 5, 10), 4.5),
+                        ((-50, 8, 0), (-70, -35, 25), 4.0), ((-30, 30, 40), (-90, 15, 20), 4.5),
+                        ((-30, 30, 40), (-20, -40, 30), 3.5), ((-60, -20, -25), (-95, 20, -15), 3.5)):
+            out[inside & (_capsule_distance(p, np.array(a, float), np.array(b, float)) <= r)] = 180.0
+        if ablated:
+            zone = ((p - self.zone_centre) ** 2).sum(-1) <= self.zone_radius**2
+            out[zone] = 25.0
+            out[((p - self.zone_centre) ** 2).sum(-1) <= (self.zone_radius - 3) ** 2] = 10.0
+        else:
+            out[((p - self.tumour_centre) ** 2).sum(-1) <= self.tumour_radius**2] = 50.0
+        return out
+
+
+def _capsule_distance(p: NDArray[np.float64], a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+    ab = b - a
+    t = np.clip(((p - a) @ ab) / (ab @ ab), 0, 1)
+    return np.linalg.norm(p - (a + t[..., None] * ab), axis=-1)
+
+
+def sitk_image(array: NDArray, grid: Grid):
+    """A SimpleITK image of ``array`` (z, y, x) placed on ``grid``."""
+    import SimpleITK as sitk
+
+    img = sitk.GetImageFromArray(np.ascontiguousarray(array))
+    sz, sy, sx = grid.spacing
+    img.SetSpacing((sx, sy, sz))
+    img.SetOrigin(tuple(float(v) for v in grid.origin))
+    img.SetDirection(tuple(float(v) for v in np.asarray(grid.direction).ravel()))
+    return img
+
+
+def render(fn, grid: Grid, shape) -> NDArray:
+    """``fn`` (points → values) on every voxel centre of ``grid``."""
+    out = None
+    yy, xx = np.meshgrid(np.arange(shape[1]), np.arange(shape[2]), indexing="ij")
+    for z in range(shape[0]):
+        idx = np.stack([np.full(yy.shape, z), yy, xx], -1).astype(float)
+        v = fn(grid.index_to_point(idx))
+        if out is None:
+            out = np.zeros(shape, dtype=v.dtype)
+        out[z] = v
+    return out

@@ -34,11 +34,14 @@ TOLERANCE = 1e-4
 # that curve.  On these cohorts the two differ by up to about 2e-3.
 CRR_TOLERANCE = 5e-3
 COHORTS = ("n12", "n120", "n668", "ties")
-COUNT_FIELDS = {"n", "events", "competing", "responders", "n_tumours", "n_patients", "successes"}
+COUNT_FIELDS = {"n", "events", "competing", "responders", "n_tumours", "n_patients", "successes",
+                "n_first_arm", "events_first_arm"}
 SURVIVAL_FIELDS = ("estimate", "ci_low", "ci_high", "p_value", "p_value_lr", "std_error", "n",
                    "events", "competing")
 RATE_FIELDS = ("n", "responders", "orr", "ci_low", "ci_high")
 TE_FIELDS = ("n_tumours", "n_patients", "successes", "proportion", "ci_low", "ci_high")
+SUBGROUP_FIELDS = ("n", "events", "n_first_arm", "events_first_arm", "hazard_ratio", "ci_low",
+                   "ci_high", "p_value", "interaction_p")
 KEY = ["table", "endpoint", "arm", "statistic", "time_months", "field"]
 
 
@@ -76,18 +79,20 @@ def _heavy_ties(endpoints: pd.DataFrame) -> pd.DataFrame:
 
 
 def cohort(name: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Endpoints, subjects and ablations of one named test cohort."""
+    """Endpoints (with duration of response), subjects and ablations of one test cohort."""
+    from mrecist_tool.analysis.response_duration import dor_rows
+
+    endpoints, subjects, ablations = _assessed(668 if name == "ties" else int(name[1:]))
+    endpoints = pd.concat([endpoints, dor_rows(subjects)], ignore_index=True)
     if name == "ties":
-        endpoints, subjects, ablations = _assessed(668)
-        return _heavy_ties(endpoints), subjects.copy(), ablations.copy()
-    endpoints, subjects, ablations = _assessed(int(name[1:]))
+        endpoints = _heavy_ties(endpoints)
     return endpoints.copy(), subjects.copy(), ablations.copy()
 
 
 def python_figures(endpoints: pd.DataFrame, subjects: pd.DataFrame, ablations: pd.DataFrame,
                    arms: list[str]) -> pd.DataFrame:
     """Our tables in the long form of r_figures.csv."""
-    from mrecist_tool.analysis import proportions, survival
+    from mrecist_tool.analysis import dataset, proportions, subgroups, survival
 
     rows: list[dict[str, object]] = []
     sv = survival.survival_table(endpoints, subjects, arms)
@@ -116,7 +121,30 @@ def python_figures(endpoints: pd.DataFrame, subjects: pd.DataFrame, ablations: p
             rows.append({"table": "TE", "endpoint": r["endpoint"], "arm": r["arm"],
                          "statistic": "proportion", "time_months": "", "field": f,
                          "value": r[f]})
+    data = dataset.AnalysisData(subjects=subjects, timepoints=pd.DataFrame(),
+                                ablations=ablations, endpoints=endpoints)
+    table = subgroups.subgroup_table(data, arms)
+    levels = table.groupby("subgroup")["level"].count().to_dict()
+    for r in table.to_dict("records"):
+        for f in SUBGROUP_FIELDS:
+            value = r[f]
+            missing = isinstance(value, float) and math.isnan(value)
+            if f == "interaction_p" and (r["subgroup"] == "all" or levels[r["subgroup"]] < 2):
+                continue
+            rows.append({"table": "subgroups", "endpoint": r["endpoint"], "arm": r["subgroup"],
+                         "statistic": r["level"], "time_months": "", "field": f,
+                         "value": "" if missing else value})
     return pd.DataFrame(rows)
+
+
+def subgroup_inputs(endpoints: pd.DataFrame, subjects: pd.DataFrame,
+                    ablations: pd.DataFrame) -> pd.DataFrame:
+    """Each subject's subgroup levels (inputs for R, which fits the models itself)."""
+    from mrecist_tool.analysis import dataset, subgroups
+
+    data = dataset.AnalysisData(subjects=subjects, timepoints=pd.DataFrame(),
+                                ablations=ablations, endpoints=endpoints)
+    return subgroups.subgroup_labels(data)
 
 
 def _fig(table: str, r: dict[str, object], statistic: object, f: str, value: object) -> dict[str, object]:
@@ -146,6 +174,7 @@ def write_inputs(folder: Path, endpoints: pd.DataFrame, subjects: pd.DataFrame,
     a["arm"] = a.get("arm", pd.Series("", index=a.index)).fillna("").replace("", "(none)")
     a[["subject", "arm", "technique_efficacy"]].to_csv(folder / "ablations.csv", index=False)
     (folder / "arms.txt").write_text("\n".join(arms) + "\n", encoding="utf-8")
+    subgroup_inputs(endpoints, subjects, ablations).to_csv(folder / "subgroups.csv", index=False)
 
 
 def start_r(folder: Path) -> subprocess.Popen[str]:

@@ -310,4 +310,4 @@ def test_sdtm_tables_and_parquet_copies_come_out_with_the_umask_permissions(tmp_
     assert {p.name: mode(p) for p in (tmp_path / "sdtm").iterdir()} == {n: 0o640 for n in ("tu.csv", "tr.csv", "rs.csv")}
     assert main(["assess", str(cases), "--out", str(tmp_path / "res"), "--parquet", "--print", "never"]) == 0
     modes = {p.name: mode(p) for p in (tmp_path / "res").iterdir()}
-    assert len(modes) == 9 and set(modes.values()) == {0o640}
+    assert len(modes) == 11 and set(modes.values()) == {0o640}  # five tables x (csv, parquet) + json

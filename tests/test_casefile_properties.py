@@ -18,12 +18,13 @@ from mrecist_tool.casefile import (
     dumps_case,
     read_case_text,
 )
-from mrecist_tool.casefile.jsontext import dumps
+from mrecist_tool.casefile.jsontext import dumps, in_bounds
 from mrecist_tool.errors import CaseFileError
 
 IDS = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcxyz0123456789._-", min_size=1, max_size=12)
-LENGTHS = st.decimals(min_value=0, max_value=500, allow_nan=False, allow_infinity=False)
-COORDS = st.decimals(min_value=-1000, max_value=1000, allow_nan=False, allow_infinity=False)
+# A case file holds numbers of at most 60 digits (jsontext.in_bounds): valid cases stay within it.
+LENGTHS = st.decimals(min_value=0, max_value=500, allow_nan=False, allow_infinity=False).filter(in_bounds)
+COORDS = st.decimals(min_value=-1000, max_value=1000, allow_nan=False, allow_infinity=False).filter(in_bounds)
 JSON_SCALARS = st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=8) | \
     st.decimals(allow_nan=False, allow_infinity=False, min_value=-10**6, max_value=10**6)
 JSON_VALUES = st.recursive(

@@ -2,8 +2,8 @@
 
 Two cohorts of different sizes are assessed alternately into one output folder that also holds
 a user's notes and report.  Thirty runs are killed (SIGKILL, the whole process group: the command
-and its worker processes) at random moments — a third of them just after the staging folder of
-the write phase appears — and after each kill the folder must hold exactly the complete result
+and its worker processes): a third at random moments, a third just after the staging folder of
+the write phase appears, a third just after the switch; after each kill the folder must hold exactly the complete result
 set of one cohort or of the other.  A final run cleans what the killed runs left behind.
 """
 
@@ -23,7 +23,7 @@ from mrecist_tool.sample.cohort import write_cohort
 
 pytestmark = pytest.mark.slow
 
-RESULTS = ("timepoints.csv", "lesions.csv", "subjects.csv", "ablations.csv", "assessment.json")
+RESULTS = ("timepoints.csv", "lesions.csv", "subjects.csv", "ablations.csv", "dlm.csv", "assessment.json")
 KILLS = 30
 ENV = {**os.environ, "SOURCE_DATE_EPOCH": "1767225600"}  # identical runs give identical bytes
 
@@ -72,7 +72,11 @@ def test_kill_9_leaves_the_complete_old_or_new_result_set(tmp_path: Path) -> Non
         proc = subprocess.Popen(_command(large if other == "large" else small, out), env=ENV,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
-            if i % 3 == 0:  # wait for the write phase, then kill within a few milliseconds
+            if i % 3 == 1:  # wait for the switch itself, then kill during the clean-up after it
+                deadline = time.monotonic() + 60
+                while proc.poll() is None and _snapshot(out) == refs[current] and time.monotonic() < deadline:
+                    time.sleep(0.0005)
+            elif i % 3 == 0:  # wait for the write phase, then kill within a few milliseconds
                 deadline = time.monotonic() + 30
                 while proc.poll() is None and not _staging(work) and time.monotonic() < deadline:
                     time.sleep(0.0005)
@@ -88,7 +92,7 @@ def test_kill_9_leaves_the_complete_old_or_new_result_set(tmp_path: Path) -> Non
         now = _snapshot(out)
         assert now in (refs[current], refs[other]), f"kill {i}: a mixed or incomplete result set"
         outcomes["old" if now == refs[current] else "new"] += 1
-    # Kills landed before the switch, and (or runs ended) after it.
+    # Kills landed before the switch and after it.
     assert outcomes["old"] and outcomes["new"], outcomes
     assert in_write_phase >= KILLS // 3 - 2, in_write_phase
 

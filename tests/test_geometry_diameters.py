@@ -122,11 +122,12 @@ def test_sphere_overall_diameter_is_the_equator_with_anisotropic_voxels():
 
 
 def test_end_points_in_lps_with_oblique_direction():
-    """With an origin and direction the end points are LPS and keep the length."""
+    """With an origin and direction the end points are LPS and keep the length (a slightly
+    tilted axial series: 4°)."""
     spacing = (3.0, 0.8, 0.8)
     mask = np.zeros((5, 60, 60), bool)
     mask[2] = ellipse_mm((60, 60), spacing[1:], (24, 24), 15, 6, 0.7)
-    th = math.radians(20)
+    th = math.radians(4)
     direction = np.array(
         [[math.cos(th), 0, math.sin(th)], [0, 1, 0], [-math.sin(th), 0, math.cos(th)]]
     )
@@ -220,3 +221,22 @@ def test_grid_from_an_object_with_volume_attributes():
     best = longest_axial_diameter(m, Vol())
     assert best is not None
     assert best.long_axis.start == pytest.approx((10.0 + 2 * 0.5 - 0.125, 22.5, 32.0))
+
+
+@pytest.mark.parametrize(("name", "direction", "kind"), [
+    ("coronal", [[1, 0, 0], [0, 0, 1], [0, -1, 0]], "coronal"),
+    ("sagittal", [[0, 0, 1], [1, 0, 0], [0, 1, 0]], "sagittal"),
+    ("oblique 20°", [[math.cos(0.349), 0, math.sin(0.349)], [0, 1, 0], [-math.sin(0.349), 0, math.cos(0.349)]], "oblique"),
+])
+def test_non_axial_series_are_refused_for_in_plane_diameters(name, direction, kind):
+    """Diameters are axial (MR-V1, REC-M1): a coronal, sagittal or oblique series is refused
+    with a message saying why, never measured in the wrong plane."""
+    from mrecist_tool.geometry.diameters import NonAxialError
+
+    mask = np.zeros((5, 40, 40), bool)
+    mask[2, 10:30, 12:25] = True
+    d = np.asarray(direction, float)
+    with pytest.raises(NonAxialError, match=kind):
+        longest_axial_diameter(mask, (2.0, 0.8, 0.8), origin=(0, 0, 0), direction=d)
+    with pytest.raises(NonAxialError, match="wrong plane"):
+        viable_diameter(mask, Grid.make((2.0, 0.8, 0.8), (0, 0, 0), d))

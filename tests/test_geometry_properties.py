@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from mrecist_tool.geometry import gap_mm, longest_axial_diameter, slice_measurement
+from mrecist_tool.geometry import gap_mm, longest_axial_diameter, nearest_gap, slice_measurement
 
 masks = arrays(bool, (12, 12), elements=st.booleans()).filter(lambda m: m.any())
 spacings = st.tuples(st.floats(0.3, 3.0), st.floats(0.3, 3.0))
@@ -64,8 +64,8 @@ def test_gap_scales_and_is_symmetric(focus, s, k):
     g = gap_mm(focus, zone, sp)
     assert g >= 0
     assert gap_mm(zone, focus, sp) == pytest.approx(g)
-    # the surfaces scale exactly; their meshes come from a lattice of fixed step (0.5 mm), so
-    # tiny single-voxel caps are sampled a little differently at each scale
-    assert gap_mm(focus, zone, tuple(v * k for v in sp)) == pytest.approx(g * k, rel=0.03, abs=0.05)
+    # the reconstructed surfaces scale exactly, and so does everything measured on them when the
+    # lattice they are meshed on scales too
+    assert nearest_gap(focus, zone, tuple(v * k for v in sp), step_mm=0.5 * k).gap_mm == pytest.approx(g * k, rel=1e-6, abs=1e-9)
     best = longest_axial_diameter(focus, sp)
     assert best is not None and best.diameter_mm > 0

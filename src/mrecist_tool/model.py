@@ -107,6 +107,36 @@ class Timepoint:
 
 
 @dataclass(frozen=True)
+class LesionMargin:
+    """The masks of one treated lesion for its ablative margin (MAR-1): the tumour on the
+    pre-ablation image, the ablation zone on the post-ablation image (paths relative to the
+    case file's folder; NIfTI files or DICOM folders)."""
+
+    tumour: str
+    zone: str
+    extra: Extra = field(default_factory=_no_extra, compare=False)
+
+
+@dataclass(frozen=True)
+class MarginInputs:
+    """Added optional field of a procedure: what its ablative margins are measured from
+    (MAR-1, MAR-2).  ``registration`` is ``none``, ``rigid`` or ``deformable``; ``None`` means
+    deformable when both images are given, else none."""
+
+    lesions: tuple[tuple[str, LesionMargin], ...]
+    pre_image: str | None = None
+    post_image: str | None = None
+    liver_pre: str | None = None
+    liver_post: str | None = None
+    registration: str | None = None
+    landmarks: tuple[tuple[tuple[Decimal, Decimal, Decimal], tuple[Decimal, Decimal, Decimal]], ...] = ()
+    extra: Extra = field(default_factory=_no_extra, compare=False)
+
+    def lesion(self, lesion_id: str) -> LesionMargin | None:
+        return dict(self.lesions).get(lesion_id)
+
+
+@dataclass(frozen=True)
 class Procedure:
     id: str
     type: str  # one of PROCEDURE_TYPES
@@ -117,6 +147,8 @@ class Procedure:
     # Added optional field: a systemic therapy that is part of the trial's treatment (e.g. the
     # perioperative chemotherapy arm), so not a "new anticancer therapy" for REC-C2.
     protocol: bool = False
+    # Added optional field: the images and masks its ablative margins are measured from (MAR).
+    margin: MarginInputs | None = None
 
 
 @dataclass(frozen=True)

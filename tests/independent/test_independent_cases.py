@@ -34,12 +34,14 @@ HERE = Path(__file__).resolve().parent
 CASES_DIR = HERE / "cases"
 EXPECTED_DIR = HERE / "expected"
 
-#: Row keys of each result table of ``mrecist assess`` (case-format.md, "Results").
+#: Row keys of each result table of ``mrecist assess`` (case-format.md, "Results"; ``dlm.csv``
+#: lists the disappearing liver metastases of PRE-3).
 TABLE_KEYS = {
     "timepoints": ("subject", "timepoint"),
     "lesions": ("subject", "lesion", "timepoint"),
     "subjects": ("subject",),
     "ablations": ("subject", "lesion"),
+    "dlm": ("subject", "lesion"),
 }
 
 #: Check statuses that make a case a strict xfail.

@@ -7,6 +7,7 @@
 #                  bor_confirmed, sd_min_met
 #   ablations.csv  subject, arm, technique_efficacy
 #   arms.txt       the two arms, first line = the arm whose hazard ratio is estimated
+#   subgroups.csv  subject and one column per subgroup variable (its level)
 # and receives r_figures.csv: one row per figure (table, endpoint, arm, statistic, time_months,
 # field, value, source).  Nothing here reads the Python results.
 suppressPackageStartupMessages({library(survival); library(cmprsk); library(geepack)})
@@ -251,6 +252,46 @@ for (endpoint in names(success)) {
       put("TE", endpoint, arm, "proportion", NA, "ci_low", ci[1], "binom.test")
       put("TE", endpoint, arm, "proportion", NA, "ci_high", ci[2], "binom.test")
     }
+  }
+}
+
+# Subgroups (forest plot): Cox HR of the first arm within each level of each subgroup variable on
+# the primary endpoint (DFS, cause-specific), and the LR test of the arm-by-subgroup interaction.
+sg <- read.csv(file.path(dir, "subgroups.csv"), stringsAsFactors = FALSE, check.names = FALSE,
+               colClasses = "character")
+d <- ep[ep$endpoint == "DFS" & !is.na(ep$event) & ep$arm %in% arms, ]
+d$ev <- as.numeric(d$event == 1)
+d$x <- as.numeric(d$arm == arms[1])
+# A model whose likelihood has no maximum (an arm without events in a subgroup) is not
+# estimable: R warns and returns a meaningless estimate; it counts as missing here.
+fit_or_null <- function(formula, data) {
+  tryCatch(coxph(formula, data = data), warning = function(w) NULL, error = function(e) NULL)
+}
+hr_rows <- function(sub, level, part, interaction, multi = FALSE) {
+  put("subgroups", "DFS", sub, level, NA, "n", nrow(part), "data")
+  put("subgroups", "DFS", sub, level, NA, "events", sum(part$ev), "data")
+  put("subgroups", "DFS", sub, level, NA, "n_first_arm", sum(part$x), "data")
+  put("subgroups", "DFS", sub, level, NA, "events_first_arm", sum(part$ev[part$x == 1]), "data")
+  f <- fit_or_null(Surv(time_months, ev) ~ x, part)
+  ok <- !is.null(f)
+  sm <- if (ok) summary(f) else NULL
+  put("subgroups", "DFS", sub, level, NA, "hazard_ratio", if (ok) sm$conf.int[1, 1] else NA, "coxph")
+  put("subgroups", "DFS", sub, level, NA, "ci_low", if (ok) sm$conf.int[1, 3] else NA, "coxph")
+  put("subgroups", "DFS", sub, level, NA, "ci_high", if (ok) sm$conf.int[1, 4] else NA, "coxph")
+  put("subgroups", "DFS", sub, level, NA, "p_value", if (ok) sm$coefficients[1, 5] else NA, "coxph")
+  if (sub != "all" && multi) put("subgroups", "DFS", sub, level, NA, "interaction_p", interaction, "coxph")
+}
+if (nrow(d) > 0 && sum(d$ev) > 0) {
+  hr_rows("all", "all subjects", d, NA)
+  for (column in setdiff(names(sg), "subject")) {
+    d$g <- factor(sg[[column]][match(d$subject, sg$subject)])
+    interaction <- NA
+    if (nlevels(d$g) > 1) {
+      m0 <- fit_or_null(Surv(time_months, ev) ~ x + g, d)
+      m1 <- fit_or_null(Surv(time_months, ev) ~ x * g, d)
+      if (!is.null(m0) && !is.null(m1)) interaction <- anova(m0, m1)[["Pr(>|Chi|)"]][2]
+    }
+    for (level in levels(d$g)) hr_rows(column, level, d[d$g == level, ], interaction, nlevels(d$g) > 1)
   }
 }
 

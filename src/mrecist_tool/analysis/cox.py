@@ -168,6 +168,12 @@ def _steps(data: _Data, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray
     """Log partial likelihood, score, information and the per-step quantities at ``beta``."""
     p = data.x.shape[1]
     eta = data.x @ beta
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _step_sums(data, beta, p, eta)
+
+
+def _step_sums(data: _Data, beta: np.ndarray, p: int,
+               eta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, _Steps]:
     risk = data.weight * np.exp(eta)
     xr = data.x * risk[:, None]
     xxr = data.x[:, :, None] * data.x[:, None, :] * risk[:, None, None]

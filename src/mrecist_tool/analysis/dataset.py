@@ -49,6 +49,13 @@ class AnalysisData:
     #: The per-case results when the data came from case files (each with its located problems
     #: and the settings it was assessed with); empty for tables and results folders.
     cases: list[Any] = field(default_factory=list)
+    #: The data cut-off given (``mrecist analyze --cutoff``), what it left out (counts by kind)
+    #: and the subjects randomised after it (not analysed).
+    cutoff: date | None = None
+    cutoff_ignored: dict[str, int] = field(default_factory=dict)
+    after_cutoff: list[str] = field(default_factory=list)
+    #: PRE-3: one row per disappearing liver metastasis (``dlm.csv`` of ``mrecist assess``).
+    dlm: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def arms(self) -> list[str]:
@@ -123,6 +130,7 @@ def from_tables(
     subjects["arm"] = subjects["arm"].replace("", "(none)")
     timepoints = _frame(tables.get("timepoints", ()))
     ablations = _frame(tables.get("ablations", ()))
+    dlm = _frame(tables.get("dlm", ()))
     problems = list(problems)
     where = (str(Path(source) / "subjects.csv") if source and Path(source).is_dir()
              else "subjects table")
@@ -142,6 +150,7 @@ def from_tables(
         subjects=subjects,
         timepoints=timepoints,
         ablations=ablations,
+        dlm=dlm,
         endpoints=endpoints,
         settings=settings,
         simulated=simulated,
@@ -231,7 +240,7 @@ def from_results_dir(directory: str | Path, settings: Any = None) -> AnalysisDat
     if not subjects_csv.is_file():
         raise FileNotFoundError(f"{folder}: no subjects.csv (expected mrecist assess output)")
     tables: dict[str, list[dict[str, str]]] = {}
-    for name in ("subjects", "timepoints", "ablations"):
+    for name in ("subjects", "timepoints", "ablations", "dlm"):
         path = folder / f"{name}.csv"
         if path.is_file():
             try:
@@ -252,6 +261,7 @@ def from_case_paths(
     *,
     cli: Mapping[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    cutoff: date | None = None,
 ) -> AnalysisData:
     """Read, assess and tabulate case files (folders are searched for case files).
 
@@ -264,9 +274,13 @@ def from_case_paths(
     from ..pipeline.batch import assess_files
     from ..pipeline.steps import rows_of, steps_for, table_rows
 
-    batch = assess_files(paths, cli, steps=steps_for(table_rows), progress=progress)
+    options = dict(cli or {})
+    if cutoff is not None:
+        options["cutoff"] = cutoff  # each case as it stood on that date (pipeline.cutoff)
+    batch = assess_files(paths, options, steps=steps_for(table_rows), progress=progress)
     problems = [str(p) for p in batch.problems if p.severity == "error"]
-    accepted = batch.accepted
+    after = [r for r in batch.accepted if "after_cutoff" in r.outputs]
+    accepted = [r for r in batch.accepted if "after_cutoff" not in r.outputs]
     used = from_settings(((str(r.subject), r.settings.as_dict()) for r in accepted
                           if r.settings is not None), "the case files") if accepted else None
     data = from_tables(
@@ -278,6 +292,14 @@ def from_case_paths(
         settings_used=used,
     )
     data.cases = batch.results
+    if cutoff is not None:
+        data.cutoff = cutoff
+        data.after_cutoff = [str(r.subject) for r in after]
+        totals: dict[str, int] = {}
+        for r in accepted:
+            for kind, n in r.outputs.get("cutoff_ignored", {}).items():
+                totals[kind] = totals.get(kind, 0) + int(n)
+        data.cutoff_ignored = totals
     return data
 
 
@@ -301,7 +323,7 @@ def change_over_time(data: AnalysisData) -> pd.DataFrame:
     """Per subject and post-baseline timepoint: months from origin and % change (spider plot)."""
     tp = data.timepoints
     if tp.empty or "change_from_baseline_pct" not in tp:
-        return pd.DataFrame(columns=["subject", "arm", "months", "change_pct"])
+        return pd.DataFrame(columns=["subject", "arm", "months", "change_pct", "nadir_pct"])
     arm = data.subjects.set_index("subject")["arm"]
     days = _num(tp, "days_from_origin")
     if days.isna().all():
@@ -315,6 +337,11 @@ def change_over_time(data: AnalysisData) -> pd.DataFrame:
         "arm": tp["subject"].map(arm),
         "months": days / ep.DAYS_PER_MONTH,
         "change_pct": _num(tp, "change_from_baseline_pct"),
+        "nadir_pct": _num(tp, "change_from_nadir_pct"),
+        "nadir_mm": _num(tp, "nadir_mm"),
+        "baseline_mm": _num(tp, "baseline_sum_mm"),
+        "criteria": tp.get("criteria", pd.Series("", index=tp.index)),
+        "target_response": tp.get("target_response", pd.Series("", index=tp.index)),
         "overall_response": tp.get("overall_response", pd.Series("", index=tp.index)),
     })
     return out.dropna(subset=["months", "change_pct"])

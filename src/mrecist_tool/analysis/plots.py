@@ -17,6 +17,7 @@ import random
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -35,6 +36,7 @@ from ..atomic import atomic_write_with
 from ..pipeline.endpoints import DAYS_PER_MONTH, ENDPOINT_LABELS, parse_date
 from . import survival
 from .dataset import AnalysisData, best_change, change_over_time
+from .survival import EXTRA_LABELS
 
 plt.rcParams.update({
     "svg.fonttype": "none",  # text stays text in SVG: smaller files, editable labels
@@ -53,6 +55,26 @@ BOR_COLOURS = {
     "NE": "#9e9e9e",
 }
 RISK_TIMES = (0, 12, 24, 36, 48, 60)
+PNG_DPI = 300  # publication grade; the SVG beside each PNG is vector
+SPIDER_SAMPLE_PER_ARM = 40
+KM_Y_LABELS = {
+    "OS": "Overall survival probability",
+    "DFS": "Disease-free survival probability",
+    "CSS": "Cancer-specific survival probability (cause-specific)",
+    "LTP": "Probability free of LTP (cause-specific)",
+    "LTPFS": "LTP-free survival probability",
+    "LTP_TUMOUR": "Probability free of LTP (cause-specific)",
+    "LTPFS_TUMOUR": "LTP-free survival probability (per tumour)",
+    "DOR": "Probability of remaining in response",
+}
+CIF_Y_LABELS = {
+    "DFS": "Cumulative incidence of recurrence or disease death",
+    "CSS": "Cumulative incidence of cancer death",
+    "LTP": "Cumulative incidence of LTP (per patient)",
+    "LTP_TUMOUR": "Cumulative incidence of LTP (per tumour)",
+    "LTP_TUMOUR_ASSISTED": "Cumulative incidence of LTP (per tumour)",
+}
+X_LABELS = {"DOR": "Months from first response"}
 CIF_TITLES = {
     "CSS": "Cancer death (CSS), other-cause death competing",
     "LTP": "First LTP per patient, death competing",
@@ -66,13 +88,13 @@ def arm_colour(arms: Sequence[str], arm: str) -> str:
 
 
 def save(fig: Figure, out_dir: str | Path, name: str) -> dict[str, Path]:
-    """Write ``NAME.png`` (110 dpi) and ``NAME.svg``; close the figure; return both paths."""
+    """Write ``NAME.png`` (300 dpi) and ``NAME.svg``; close the figure; return both paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"png": out / f"{name}.png", "svg": out / f"{name}.svg"}
     for kind, path in paths.items():
         # No bbox_inches="tight": it renders every figure twice; layouts set their margins.
-        atomic_write_with(path, partial(fig.savefig, format=kind, dpi=110))
+        atomic_write_with(path, partial(fig.savefig, format=kind, dpi=PNG_DPI))
     plt.close(fig)
     return paths
 
@@ -89,7 +111,7 @@ def _empty(message: str, title: str) -> Figure:
 
 
 def waterfall(data: AnalysisData) -> Figure:
-    """Best % change from baseline of the target sum, one bar per subject, sorted."""
+    """Best % change from baseline of the target sum, one panel per arm, bars sorted."""
     title = "Best change in target lesion sum (mRECIST viable diameters)"
     frame = best_change(data).dropna(subset=["best_change_pct"])
     if frame.empty:
@@ -97,54 +119,135 @@ def waterfall(data: AnalysisData) -> Figure:
     # Equal changes (many -100 %) are grouped by best response so the colours read as blocks.
     order = {b: i for i, b in enumerate(["PD", "NE", "SD", "NON-CR/NON-PD", "PR", "CR"])}
     frame["rank"] = frame["best_overall_response"].astype(str).str.upper().map(order).fillna(-1)
-    frame = frame.sort_values(["best_change_pct", "rank"], ascending=[False, True])
-    frame = frame.reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(9, 4))
-    fig.subplots_adjust(left=0.09, right=0.98, top=0.9, bottom=0.1)
-    colours = [BOR_COLOURS.get(str(b).upper(), "#607d8b") for b in frame["best_overall_response"]]
-    ax.bar(np.arange(len(frame)), frame["best_change_pct"], width=1.0, color=colours,
-           linewidth=0)
-    ax.axhline(20, color="#d73027", lw=0.8, ls="--", zorder=3)
-    ax.axhline(-30, color="#333333", lw=0.8, ls="--", zorder=3)
-    ax.axhline(0, color="black", lw=0.6, zorder=3)
-    ax.set_xlim(-1, len(frame))
-    ax.set_xticks([])
-    ax.set_xlabel(f"Subjects (n = {len(frame)})")
-    ax.set_ylabel("Best change from baseline (%)")
-    ax.set_title(title)
+    arms = [a for a in data.arms if (frame["arm"] == a).any()] or ["all"]
+    fig, axes = plt.subplots(1, len(arms), figsize=(4.6 * len(arms) + 0.8, 4.4), sharey=True,
+                             squeeze=False)
+    fig.subplots_adjust(left=0.08, right=0.99, top=0.86, bottom=0.24, wspace=0.06)
+    low = min(-100.0, float(frame["best_change_pct"].min()))
+    high = max(40.0, float(frame["best_change_pct"].max()))
+    for ax, arm in zip(axes[0], arms, strict=True):
+        part = frame if arm == "all" else frame[frame["arm"] == arm]
+        part = part.sort_values(["best_change_pct", "rank"], ascending=[False, True])
+        colours = [BOR_COLOURS.get(str(b).upper(), "#607d8b")
+                   for b in part["best_overall_response"]]
+        ax.bar(np.arange(len(part)), part["best_change_pct"], width=1.0, color=colours,
+               linewidth=0)
+        ax.axhline(20, color="#d73027", lw=0.8, ls="--", zorder=3)
+        ax.axhline(-30, color="#333333", lw=0.8, ls="--", zorder=3)
+        ax.axhline(0, color="black", lw=0.6, zorder=3)
+        ax.set_xlim(-1, max(len(part), 1))
+        ax.set_ylim(low - 5, high + 5)
+        ax.set_xticks([])
+        ax.set_title(f"{arm} (n = {len(part)})", color=arm_colour(data.arms, arm))
+        ax.set_xlabel("Subjects, ordered by best change")
+    axes[0][0].set_ylabel("Best change from baseline (%)")
+    fig.suptitle(title)
     present = [b for b in BOR_COLOURS if b in set(frame["best_overall_response"].str.upper())]
-    ax.legend(handles=[Patch(color=BOR_COLOURS[b], label=b) for b in present],
-              title="Best response", loc="upper right", frameon=False, fontsize=8)
+    handles: list[Artist] = [Patch(color=BOR_COLOURS[b], label=b) for b in present]
+    handles += [Line2D([], [], color="#d73027", ls="--", lw=0.8, label="+20%"),
+                Line2D([], [], color="#333333", ls="--", lw=0.8, label="−30% (PR)")]
+    # The legend sits below the panels, clear of the bars and the threshold lines.
+    fig.legend(handles=handles, title="Best overall response", loc="lower center",
+               ncol=len(handles), frameon=False, fontsize=8, title_fontsize=8)
     return fig
 
 
-def spider(data: AnalysisData) -> Figure:
-    """% change of the target sum against months from randomisation, one line per subject."""
+def _spider_sample(frame: pd.DataFrame, per_arm: int) -> tuple[pd.DataFrame, bool]:
+    rng = random.Random(20240101)
+    keep: list[str] = []
+    sampled = False
+    for _, part in frame.groupby("arm"):
+        ids = sorted(part["subject"].unique())
+        if len(ids) > per_arm:
+            sampled = True
+            ids = rng.sample(ids, per_arm)
+        keep.extend(ids)
+    return frame[frame["subject"].isin(keep)], sampled
+
+
+def _pd_rel_threshold(data: AnalysisData) -> float:
+    """The PD threshold (%) the cases used, when they share one (else the default 20)."""
+    used = data.settings_used
+    values = {g.settings.get("pd_rel_threshold") for g in used.groups} if used else set()
+    value = values.pop() if len(values) == 1 else None
+    return float(value) if value is not None else 20.0
+
+
+def spider(data: AnalysisData, per_arm: int = SPIDER_SAMPLE_PER_ARM) -> Figure:
+    """Change of the target sum from baseline over time, one panel per arm (a seeded sample of
+    subjects when large), with each subject's PD threshold drawn from its running nadir.
+
+    PR is judged from baseline (the −30 % line); PD from the nadir (REC-T3/MR-T3: +20 % and, under
+    RECIST 1.1, +5 mm; after a nadir of 0 under mRECIST any viable tissue).  So each line carries
+    its own dotted threshold, starting at its nadir, and target-PD timepoints are marked ×; a
+    +20 % line from baseline would be wrong for every subject whose sum fell.
+    """
     title = "Change in target lesion sum over time"
     frame = change_over_time(data)
     if frame.empty:
         return _empty("no post-baseline target measurement", title)
-    arms = data.arms
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    fig.subplots_adjust(left=0.1, right=0.98, top=0.9, bottom=0.12)
-    for arm in arms:
+    totals = frame.groupby("arm")["subject"].nunique().to_dict()
+    frame, _ = _spider_sample(frame, per_arm)
+    arms = [a for a in data.arms if (frame["arm"] == a).any()]
+    rel = _pd_rel_threshold(data)
+    height = 3.3 * len(arms) + 1.2
+    fig, axes = plt.subplots(len(arms), 1, figsize=(9.5, height), sharex=True, squeeze=False)
+    fig.subplots_adjust(left=0.09, right=0.98, top=1 - 0.7 / height, bottom=0.9 / height,
+                        hspace=0.3)
+    bor = data.subjects.set_index("subject")["best_overall_response"] if (
+        "best_overall_response" in data.subjects) else pd.Series(dtype=object)
+    for row, arm in enumerate(arms):
+        ax = axes[row][0]
         part = frame[frame["arm"] == arm].sort_values(["subject", "months"])
-        segments = []
-        for _, g in part.groupby("subject", sort=False):
-            # Each line starts at baseline (0 months, 0 %).
+        lines, thresholds, colours, colours_t = [], [], [], []
+        pd_x: list[float] = []
+        pd_y: list[float] = []
+        for subject, g in part.groupby("subject", sort=False):
+            colour = BOR_COLOURS.get(str(bor.get(subject, "")).upper(), "#607d8b")
             xs = np.concatenate([[0.0], g["months"].to_numpy(float)])
             ys = np.concatenate([[0.0], g["change_pct"].to_numpy(float)])
-            segments.append(np.column_stack([xs, ys]))
-        ax.add_collection(LineCollection(segments, colors=arm_colour(arms, arm), alpha=0.35,
-                                         linewidths=0.7, label=arm))
-    ax.autoscale()
-    ax.axhline(20, color="#d73027", lw=0.8, ls="--")
-    ax.axhline(-30, color="#1a9850", lw=0.8, ls="--")
-    ax.set_xlabel("Months from randomisation")
-    ax.set_ylabel("Change from baseline (%)")
-    ax.set_title(title)
-    ax.legend(handles=[Line2D([], [], color=arm_colour(arms, a), label=a) for a in arms],
-              frameon=False, loc="upper left")
+            lines.append(np.column_stack([xs, ys]))
+            colours.append(colour)
+            base = g["baseline_mm"].to_numpy(float)
+            nadir = g["nadir_mm"].to_numpy(float)
+            absolute = np.where(g["criteria"].astype(str) == "RECIST1.1", 5.0, 0.0)
+            level = np.maximum(nadir * (1 + rel / 100), nadir + absolute)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                pct = np.where(base > 0, (level / base - 1) * 100, np.nan)
+            ok = ~np.isnan(pct)
+            tx = np.concatenate([[0.0], g["months"].to_numpy(float)])
+            # One flat segment per interval, at the threshold the assessment ending it is judged
+            # against (its nadir reference); no vertical connectors, so it does not read as data.
+            for i in range(len(tx) - 1):
+                if ok[i]:
+                    thresholds.append(np.array([[tx[i], pct[i]], [tx[i + 1], pct[i]]]))
+                    colours_t.append(colour)
+            hit = g["target_response"].astype(str) == "PD"
+            pd_x.extend(g.loc[hit, "months"].astype(float))
+            pd_y.extend(g.loc[hit, "change_pct"].astype(float))
+        ax.add_collection(LineCollection(lines, colors=colours, alpha=0.75, linewidths=0.9))
+        ax.add_collection(LineCollection(thresholds, colors=colours_t, alpha=0.6,
+                                         linewidths=0.8, linestyles=":"))
+        if pd_x:
+            ax.scatter(pd_x, pd_y, marker="x", color="#d73027", s=22, zorder=4, linewidths=1)
+        ax.autoscale()
+        ax.axhline(-30, color="#1a9850", lw=0.9, ls="--")
+        ax.axhline(0, color="black", lw=0.5)
+        ax.set_ylabel("Change from baseline (%)")
+        shown = part["subject"].nunique()
+        ax.set_title(f"{arm}: {shown} of {totals.get(arm, shown)} subjects"
+                     + (" (seeded random sample)" if shown < totals.get(arm, shown) else ""),
+                     fontsize=9, color=arm_colour(data.arms, arm))
+    axes[-1][0].set_xlabel("Months from randomisation")
+    fig.suptitle(title)
+    present = [b for b in BOR_COLOURS if b in set(bor.astype(str).str.upper())]
+    handles: list[Artist] = [Line2D([], [], color=BOR_COLOURS[b], label=b) for b in present]
+    handles += [Line2D([], [], color="#1a9850", ls="--", label="\u221230% from baseline (PR)"),
+                Line2D([], [], color="#555555", ls=":",
+                       label=f"PD threshold from the nadir (+{rel:g}%; \u2212100% after a nadir of 0)"),
+                Line2D([], [], color="#d73027", marker="x", ls="", label="target PD")]
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 5), frameon=False,
+               fontsize=8)
     return fig
 
 
@@ -290,9 +393,29 @@ def _groups(endpoints: pd.DataFrame, endpoint: str, arms: Sequence[str]) -> dict
     return {arm: data[data["arm"] == arm] for arm in arms if (data["arm"] == arm).any()}
 
 
-def km_plot(endpoints: pd.DataFrame, endpoint: str, arms: Sequence[str]) -> Figure:
-    """Kaplan–Meier curves per arm with log(−log) 95 % bands and numbers at risk (STAT-1)."""
-    label = ENDPOINT_LABELS.get(endpoint, endpoint)
+def _median_lines(ax: plt.Axes, kmf: Any, colour: str) -> None:
+    """Dashed guides to the median (where the curve reaches one half) and its value."""
+    median = kmf.median()[0]
+    if median != median:
+        return
+    ax.plot([0, median], [0.5, 0.5], ls=":", lw=0.8, color="#555555")
+    ax.plot([median, median], [0, 0.5], ls=":", lw=0.8, color=colour)
+    ax.annotate(f"{median:.1f}", (median, 0.0), xytext=(2, 2), textcoords="offset points",
+                fontsize=7, color=colour)
+
+
+def _x_label(endpoint: str) -> str:
+    if endpoint in X_LABELS:
+        return X_LABELS[endpoint]
+    return "Months from " + ("ablation" if "TUMOUR" in endpoint else "randomisation")
+
+
+def km_plot(endpoints: pd.DataFrame, endpoint: str, arms: Sequence[str],
+            strata: pd.Series | None = None) -> Figure:
+    """Kaplan–Meier curves per arm with log(−log) 95 % bands, censoring ticks, median guides,
+    the arm effect (HR, 95 % CI, p; stratified for patient endpoints with strata) and numbers at
+    risk (STAT-1, STAT-3)."""
+    label = ENDPOINT_LABELS.get(endpoint, EXTRA_LABELS.get(endpoint, endpoint))
     groups = _groups(endpoints, endpoint, arms)
     if not groups:
         return _empty(f"no analysable {endpoint} data", label)
@@ -303,27 +426,36 @@ def km_plot(endpoints: pd.DataFrame, endpoint: str, arms: Sequence[str]) -> Figu
         kmf = survival.fit_km(part["time_months"], part["event"] == 1)
         colour = arm_colour(arms, arm)
         xs, ys, lows, highs = _curve_steps(kmf.time, kmf.surv, kmf.lower, kmf.upper, start=1.0)
-        ax.step(xs, ys, where="post", color=colour,
-                label=f"{arm} (n={len(part)}, events={int((part['event'] == 1).sum())})")
+        median = kmf.median()[0]
+        med = "median NR" if median != median else f"median {median:.1f} mo"
+        ax.step(xs, ys, where="post", color=colour, lw=1.4,
+                label=f"{arm}: n={len(part)}, events={int((part['event'] == 1).sum())}, {med}")
         ax.fill_between(xs, lows, highs, step="post", color=colour, alpha=0.15, linewidth=0)
         censored = part.loc[part["event"] != 1, "time_months"].to_numpy(float)
         if len(censored):
             idx = np.searchsorted(kmf.time, censored, side="right") - 1
             ax.plot(censored, kmf.surv[idx], "|", color=colour, markersize=5, alpha=0.7)
+        _median_lines(ax, kmf, colour)
     ax.set_xlim(0, x_max)
     ax.set_ylim(0, 1.02)
     ax.set_xticks([t for t in RISK_TIMES if t <= x_max])
-    ax.set_xlabel("Months from " + ("ablation" if "TUMOUR" in endpoint else "randomisation"))
-    ax.set_ylabel("Probability")
+    ax.set_xlabel(_x_label(endpoint))
+    ax.set_ylabel(KM_Y_LABELS.get(endpoint, "Probability"))
     title = label + (" — cause-specific KM (competing events censored)" if competing else "")
-    ax.set_title(title)
-    ax.legend(frameon=False, loc="lower left")
+    ax.set_title(title, pad=16)
+    ax.legend(frameon=False, loc="lower left", fontsize=8)
+    effect = survival.arm_effect_text(survival.analysable(endpoints, endpoint), arms, strata)
+    if effect:  # under the title, clear of the curves
+        ax.text(0.5, 1.01, effect, transform=ax.transAxes, ha="center", va="bottom",
+                fontsize=7.5, color="#333333")
     _at_risk_axis(fig, ax, risk, groups, arms, x_max)
     return fig
 
 
-def cif_plot(endpoints: pd.DataFrame, endpoint: str, arms: Sequence[str]) -> Figure:
-    """Aalen–Johansen cumulative incidence per arm (competing events as competing risk)."""
+def cif_plot(endpoints: pd.DataFrame, endpoint: str, arms: Sequence[str],
+             strata: pd.Series | None = None) -> Figure:
+    """Aalen–Johansen cumulative incidence per arm (competing events as competing risk), with
+    the Fine–Gray SHR (95 % CI, p) and Gray's test p, and numbers at risk (STAT-4)."""
     label = ENDPOINT_LABELS.get(endpoint, endpoint)
     groups = _groups(endpoints, endpoint, arms)
     if not groups:
@@ -335,39 +467,108 @@ def cif_plot(endpoints: pd.DataFrame, endpoint: str, arms: Sequence[str]) -> Fig
         ajf = survival.fit_aj(part["time_months"], part["event"].astype(int))
         colour = arm_colour(arms, arm)
         xs, ys, lows, highs = _curve_steps(ajf.time, ajf.cif, ajf.lower, ajf.upper, start=0.0)
-        ax.step(xs, ys, where="post", color=colour,
-                label=f"{arm} (n={len(part)}, events={int((part['event'] == 1).sum())}, "
-                      f"competing={int((part['event'] == 2).sum())})")
+        ax.step(xs, ys, where="post", color=colour, lw=1.4,
+                label=f"{arm}: n={len(part)}, events={int((part['event'] == 1).sum())}, "
+                      f"competing={int((part['event'] == 2).sum())}")
         ax.fill_between(xs, lows, highs, step="post", color=colour, alpha=0.15, linewidth=0)
         shown = xs <= x_max
         top = max(top, float(np.nanmax(np.concatenate([highs[shown], ys[shown]]))))
     ax.set_xlim(0, x_max)
-    ax.set_ylim(0, min(1.0, top * 1.15))
+    ax.set_ylim(0, min(1.0, top * 1.25))
     ax.set_xticks([t for t in RISK_TIMES if t <= x_max])
-    ax.set_xlabel("Months from " + ("ablation" if "TUMOUR" in endpoint else "randomisation"))
-    ax.set_ylabel("Cumulative incidence")
+    ax.set_xlabel(_x_label(endpoint))
+    ax.set_ylabel(CIF_Y_LABELS.get(endpoint, "Cumulative incidence"))
     title = CIF_TITLES.get(endpoint, f"{label} — cumulative incidence")
-    ax.set_title(f"{title} (Aalen–Johansen)")
-    ax.legend(frameon=False, loc="upper left")
+    ax.set_title(f"{title} (Aalen–Johansen)", pad=16)
+    ax.legend(frameon=False, loc="upper left", fontsize=8)
+    effect = survival.arm_effect_text(survival.analysable(endpoints, endpoint), arms, strata,
+                                      incidence=True)
+    if effect:
+        ax.text(0.5, 1.01, effect, transform=ax.transAxes, ha="center", va="bottom",
+                fontsize=7.5, color="#333333")
     _at_risk_axis(fig, ax, risk, groups, arms, x_max)
     return fig
 
 
-KM_PLOTS = ("OS", "DFS", "LTPFS")
-CIF_PLOTS = ("LTP_TUMOUR", "LTP", "CSS")
+def forest(table: pd.DataFrame, arms: Sequence[str]) -> Figure:
+    """Hazard ratio of the first arm within subgroups (``subgroups.csv``), log scale."""
+    title = f"Disease-free survival by subgroup: {arms[0]} vs {arms[1]}" if len(arms) == 2 else ""
+    if table.empty:
+        return _empty("no subgroup could be analysed", title or "Subgroups")
+    rows = table.reset_index(drop=True)
+    height = 0.32 * len(rows) + 1.6
+    fig, ax = plt.subplots(figsize=(10, height))
+    fig.subplots_adjust(left=0.3, right=0.6, top=1 - 0.6 / height, bottom=0.75 / height)
+    y = np.arange(len(rows))[::-1]
+    ok = rows["hazard_ratio"].astype(float).notna()
+    ax.errorbar(rows.loc[ok, "hazard_ratio"].astype(float), y[ok.to_numpy()],
+                xerr=[rows.loc[ok, "hazard_ratio"].astype(float) - rows.loc[ok, "ci_low"].astype(float),
+                      rows.loc[ok, "ci_high"].astype(float) - rows.loc[ok, "hazard_ratio"].astype(float)],
+                fmt="s", color="#1f5fa8", ecolor="#1f5fa8", markersize=4, capsize=2, lw=1)
+    ax.axvline(1.0, color="black", lw=0.7)
+    ax.set_xscale("log")
+    finite = rows.loc[ok, ["ci_low", "ci_high"]].astype(float).to_numpy()
+    lo_x = min(0.5, float(finite.min()) * 0.9) if finite.size else 0.5
+    hi_x = max(2.0, float(finite.max()) * 1.1) if finite.size else 2.0
+    ax.set_xlim(lo_x, hi_x)
+    ticks = [t for t in (0.1, 0.2, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 10.0)
+             if lo_x <= t <= hi_x]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{t:g}" for t in ticks])
+    ax.minorticks_off()
+    ax.set_yticks(y)
+    labels = [("All subjects" if r["subgroup"] == "all" else f"{r['subgroup']}: {r['level']}")
+              for r in rows.to_dict("records")]
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.set_ylim(-0.8, len(rows) - 0.2)
+    ax.set_xlabel(f"Hazard ratio (95% CI); < 1 favours {arms[0]}" if len(arms) == 2
+                  else "Hazard ratio")
+    for yy, r in zip(y, rows.to_dict("records"), strict=True):
+        hr = float(r["hazard_ratio"])
+        text = ("not estimable" if hr != hr else
+                f"{hr:.2f} ({float(r['ci_low']):.2f}\u2013{float(r['ci_high']):.2f})")
+        inter = float(r["interaction_p"]) if r["interaction_p"] != "" else float("nan")
+        first_level = r["level"] == rows.loc[rows["subgroup"] == r["subgroup"], "level"].iloc[0]
+        ax.text(1.03, yy, f"{r['events']}/{r['n']}", transform=ax.get_yaxis_transform(),
+                va="center", fontsize=7.5)
+        ax.text(1.25, yy, text, transform=ax.get_yaxis_transform(), va="center", fontsize=7.5)
+        if inter == inter and first_level:
+            ax.text(1.64, yy, f"{inter:.3f}", transform=ax.get_yaxis_transform(), va="center",
+                    fontsize=7.5)
+    for x, head in ((1.03, "events/n"), (1.25, "HR (95% CI)"), (1.64, "interaction p")):
+        ax.text(x, len(rows) - 0.3, head, transform=ax.get_yaxis_transform(), va="bottom",
+                fontsize=7.5, weight="bold")
+    ax.set_title(title + " (Cox, cause-specific)", fontsize=9)
+    return fig
+
+
+KM_PLOTS = ("DFS", "OS", "LTPFS", "DOR")
+CIF_PLOTS = ("DFS", "LTP_TUMOUR", "LTP", "CSS")
 
 
 def all_plots(
     data: AnalysisData, out_dir: str | Path, progress: Callable[[str], None] | None = None
 ) -> dict[str, dict[str, Path]]:
     """Draw and save every plot; returns name -> {"png": path, "svg": path}, in report order."""
+    from .response_duration import dor_rows
+
     arms = data.arms
+    strata = survival._strata_labels(data.subjects)
+    endpoints = pd.concat([data.endpoints, dor_rows(data)], ignore_index=True)
     makers: list[tuple[str, Callable[[], Figure]]] = []
     for endpoint in KM_PLOTS:
-        makers.append((f"km_{endpoint.lower()}", partial(km_plot, data.endpoints, endpoint, arms)))
+        makers.append((f"km_{endpoint.lower()}",
+                       partial(km_plot, endpoints, endpoint, arms, strata)))
     for endpoint in CIF_PLOTS:
+        if endpoint == "DFS" and not (endpoints.loc[endpoints["endpoint"] == "DFS", "event"]
+                                      == 2).any():
+            continue  # DATECAN DFS has no competing event: the KM curve says it all
         makers.append((f"cif_{endpoint.lower()}",
-                       partial(cif_plot, data.endpoints, endpoint, arms)))
+                       partial(cif_plot, endpoints, endpoint, arms, strata)))
+    if len(arms) == 2:
+        from .subgroups import subgroup_table
+
+        makers.append(("forest", lambda: forest(subgroup_table(data, arms), arms)))
     makers += [("waterfall", lambda: waterfall(data)), ("spider", lambda: spider(data)),
                ("swimmer", lambda: swimmer(data))]
     out: dict[str, dict[str, Path]] = {}

@@ -137,6 +137,79 @@ def dcr_table(subjects: pd.DataFrame, arms: Sequence[str] | None = None) -> pd.D
     return out
 
 
+ORR_LABEL = "ORR over the whole course (mRECIST best overall response, END-ORR)"
+PREOP_LABEL = "ORR to preoperative chemotherapy (best response before the first ablation, PRE-2)"
+PREOP_COLUMNS = ["endpoint", "label", "arm", "n", "responders", "orr", "ci_low", "ci_high", "method",
+                 "excluded_no_target", "no_pre_ablation_scan"]
+
+
+def preop_orr_table(subjects: pd.DataFrame) -> pd.DataFrame:
+    """PRE-2: ORR to preoperative chemotherapy in the perioperative arm, beside its whole-course ORR.
+
+    Denominator: the subjects randomised to that arm (``preop_chemo_arm`` true) with measurable
+    disease at baseline; responders have CR or PR as best response in the pre-ablation window
+    (``pre_ablation_responder``); a subject without a pre-ablation study is a non-responder and
+    is counted in ``no_pre_ablation_scan``.  Each row is labelled; the two rates are never merged.
+    Columns: :data:`PREOP_COLUMNS` (``orr_preop.csv``).
+    """
+    if subjects.empty or "preop_chemo_arm" not in subjects:
+        return pd.DataFrame(columns=PREOP_COLUMNS)
+    flags = classify(subjects)
+    flags["preop_arm"] = subjects["preop_chemo_arm"].map(parse_bool).values
+    flags["preop_responder"] = subjects.get(
+        "pre_ablation_responder", pd.Series("", index=subjects.index)).map(parse_bool).values
+    flags["no_scan"] = subjects.get(
+        "pre_ablation_best_response", pd.Series("", index=subjects.index)).fillna("").astype(str).str.strip().eq("").values
+    rows: list[dict[str, Any]] = []
+    for arm in sorted(set(flags.loc[flags["preop_arm"], "arm"])):
+        part = flags[(flags["arm"] == arm) & flags["preop_arm"]]
+        evaluable = part[part["evaluable"]]
+        n = len(evaluable)
+        for endpoint, label, column in (("ORR_PREOP", PREOP_LABEL, "preop_responder"),
+                                        ("ORR", ORR_LABEL, "responder")):
+            k = int(evaluable[column].sum())
+            low, high = clopper_pearson(k, n)
+            rows.append({
+                "endpoint": endpoint, "label": label, "arm": arm, "n": n, "responders": k,
+                "orr": k / n if n else float("nan"), "ci_low": low, "ci_high": high,
+                "method": CP_METHOD, "excluded_no_target": int((~part["evaluable"]).sum()),
+                "no_pre_ablation_scan": int(evaluable["no_scan"].sum()) if endpoint == "ORR_PREOP" else "",
+            })
+    return pd.DataFrame(rows, columns=PREOP_COLUMNS)
+
+
+def dlm_summary(subjects: pd.DataFrame, dlm: pd.DataFrame) -> pd.DataFrame:
+    """PRE-3 / PRE-4 per arm: subjects with a pre-ablation study, subjects with a disappearing
+    liver metastasis (DLM), DLMs by site (ablated / observed / resected) and in-situ recurrences
+    by kind (LTP or residual at an ablated site, intrahepatic progression at an observed one)."""
+    columns = ["arm", "subjects", "with_pre_ablation_scan", "with_dlm", "dlm", "dlm_ablated",
+               "dlm_observed", "dlm_resected", "recurrence_ltp", "recurrence_residual",
+               "recurrence_idp"]
+    if subjects.empty:
+        return pd.DataFrame(columns=columns)
+    scanned = subjects.get("pre_ablation_best_response", pd.Series("", index=subjects.index)).fillna("").astype(str)
+    rows = []
+    for arm in [*sorted(set(subjects["arm"])), ALL_ARMS]:
+        part = subjects if arm == ALL_ARMS else subjects[subjects["arm"] == arm]
+        ids = set(part["subject"])
+        d = dlm[dlm["subject"].isin(ids)] if not dlm.empty and "subject" in dlm else pd.DataFrame(
+            columns=["subject", "site", "recurrence_kind"])
+        rows.append({
+            "arm": arm,
+            "subjects": len(part),
+            "with_pre_ablation_scan": int(scanned.loc[part.index].str.strip().ne("").sum()),
+            "with_dlm": int(d["subject"].nunique()),
+            "dlm": len(d),
+            "dlm_ablated": int((d["site"] == "ablated").sum()),
+            "dlm_observed": int((d["site"] == "observed").sum()),
+            "dlm_resected": int((d["site"] == "resected").sum()),
+            "recurrence_ltp": int((d["recurrence_kind"] == "LTP").sum()),
+            "recurrence_residual": int((d["recurrence_kind"] == "residual").sum()),
+            "recurrence_idp": int((d["recurrence_kind"] == "IDP").sum()),
+        })
+    return pd.DataFrame(rows, columns=columns)
+
+
 def bor_distribution(subjects: pd.DataFrame, arms: Sequence[str] | None = None) -> pd.DataFrame:
     """Counts and percentages of each best overall response per arm (all subjects)."""
     flags = classify(subjects)

@@ -20,9 +20,10 @@ import pandas as pd
 
 from .. import RULES_VERSION, __version__
 from ..pipeline.endpoints import ENDPOINT_LABELS, parse_bool
+from . import disposition
 from .dataset import AnalysisData
 from .settings_used import ENDPOINT_SETTINGS
-from .survival import CIF_LABELS, LANDMARKS_MONTHS, NOT_REACHED
+from .survival import CIF_LABELS, LANDMARKS_MONTHS, NOT_REACHED, PRIMARY_ENDPOINT, strata_description
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
@@ -35,7 +36,9 @@ th{background:#f2f4f7}td.l,th.l{text-align:left}td:not(.l){white-space:nowrap}
 .banner{background:#fff3cd;border:2px solid #d39e00;padding:.6rem 1rem;font-weight:600;
 margin:1rem 0}.meta{color:#555;font-size:.85rem}.note{color:#444;font-size:.85rem}
 figure{margin:1rem 0 2rem}figure img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{font-size:.85rem;color:#444}.problems{background:#fdecea;border:1px solid #e57373;
+figcaption{font-size:.85rem;color:#444}.primary{border:2px solid #1f5fa8;padding:.3rem 1rem;border-radius:6px}
+.blinded{background:#e8f0fe;border-color:#1f5fa8}.toc{font-size:.9rem;margin:.5rem 0}
+.problems{background:#fdecea;border:1px solid #e57373;
 padding:.5rem 1rem}code{background:#f5f5f5;padding:0 .2rem}tr.differs td{background:#fff7e0}
 """
 
@@ -301,7 +304,12 @@ def te_section(table: pd.DataFrame | None) -> str:
 
 _CAPTIONS = {
     "km_os": "Overall survival, Kaplan–Meier by arm with 95% log(−log) bands and numbers at risk.",
-    "km_dfs": "Disease-free survival (primary endpoint), Kaplan–Meier by arm.",
+    "km_dfs": "Disease-free survival (primary endpoint), Kaplan–Meier by arm, with the "
+              "stratified hazard ratio and log-rank p; dotted guides mark the medians.",
+    "cif_dfs": "Cumulative incidence of recurrence or death due to disease (registry DFS); "
+               "other-cause death as a competing risk; Fine–Gray SHR and Gray's test.",
+    "km_dor": "Duration of response among responders (REC-D1), Kaplan–Meier by arm.",
+    "forest": "Arm effect on DFS within subgroups (Cox HR with 95% CI, log scale).",
     "km_ltpfs": "LTP-free survival per patient (LTP or death), Kaplan–Meier by arm.",
     "cif_ltp_tumour": "Cumulative incidence of LTP per ablated tumour from its ablation; "
                       "death and resection as competing risks (END-LTP).",
@@ -309,26 +317,18 @@ _CAPTIONS = {
                "without LTP as a competing risk.",
     "cif_css": "Cumulative incidence of cancer death; other-cause death as a competing risk "
                "(END-CSS).",
-    "waterfall": "Best change in the target lesion sum, coloured by best overall response "
-                 "(dashed: +20% and −30%).",
-    "spider": "Change in the target lesion sum over time, one line per subject.",
+    "waterfall": "Best change in the target lesion sum per arm, coloured by best overall "
+                 "response (dashed: +20% and −30%).",
+    "spider": "Change in the target lesion sum over time per arm (a seeded sample of subjects "
+              "when large): from baseline with the PR threshold, and from the nadir with the "
+              "PD threshold.",
     "swimmer": "Each subject's course: ablations, first response, LTP, distant recurrence, "
                "death.",
 }
 
 
 def plots_section(plots: Mapping[str, Mapping[str, Path]]) -> str:
-    parts = []
-    for name, paths in plots.items():
-        data = base64.b64encode(Path(paths["png"]).read_bytes()).decode("ascii")
-        caption = _CAPTIONS.get(name, name)
-        svg = Path(paths["svg"]).name
-        parts.append(
-            f'<figure id="fig-{_esc(name)}"><img alt="{_esc(caption)}" '
-            f'src="data:image/png;base64,{data}"><figcaption>{_esc(caption)} '
-            f"(vector version: <code>{_esc(svg)}</code>)</figcaption></figure>"
-        )
-    return "\n".join(parts)
+    return "\n".join(_figure(name, paths) for name, paths in plots.items())
 
 
 def setting_text(value: Any) -> str:
@@ -405,18 +405,189 @@ def _dfs_wording(settings: Any) -> str:
     return text
 
 
+def disposition_section(table: pd.DataFrame, data: AnalysisData) -> str:
+    """CONSORT-style disposition per arm, with the cut-off sentence and the totals check."""
+    info = disposition.cutoff_info(data)
+    columns = [c for c in table.columns if c not in ("section", "category")]
+    rows = []
+    last = ""
+    for r in table.to_dict("records"):
+        section = r["section"] if r["section"] != last else ""
+        last = r["section"]
+        rows.append([section, r["category"], *[r[c] for c in columns]])
+    adds_up = disposition.status_adds_up(table) if not table.empty else True
+    check = ("The status rows add up to the randomised total in every arm."
+             if adds_up else "WARNING: the status rows do not add up to the randomised total.")
+    return (f'<p class="cutoff"><strong>{_esc(info.sentence())}</strong></p>'
+            + _table(["", "Subjects", *columns], rows, left=2).replace(
+                "<table>", '<table id="disposition">', 1)
+            + f'<p class="note" id="disposition-check">{_esc(check)} Treated: at least one '
+              "ablation by the cut-off. Evaluable for response: target disease at baseline and "
+              "a best overall response other than NE. Completed follow-up: alive at 60 months "
+              "(the registry's time frame). In follow-up: last contact within 183 days of the "
+              "cut-off; earlier last contact: follow-up ended early (lost to follow-up or "
+              "withdrawn; case files do not say which). Missed assessments: visits of the "
+              "protocol schedule (assessment_schedule) with no adequate imaging in their window "
+              "(due date ± half the interval) before the last imaging study.</p>")
+
+
+def primary_section(sv: pd.DataFrame, data: AnalysisData,
+                    plots: Mapping[str, Mapping[str, Path]]) -> str:
+    """The primary endpoint (DFS), named and stratified, before everything else."""
+    dfs = sv[sv["endpoint"] == PRIMARY_ENDPOINT]
+    if dfs.empty:
+        return "<p>No DFS data could be analysed.</p>"
+    factors = strata_description(data.subjects)
+    strat = (f"stratified by the randomisation factor{'s' if ',' in factors else ''} "
+             f"<strong>{_esc(factors)}</strong>") if factors else "unstratified (no strata)"
+    rows = []
+    for arm, g in dfs.groupby("arm", sort=False):
+        if " vs " in str(arm):
+            continue
+        med = g[g["statistic"] == "median"]
+        if med.empty:
+            continue
+        m = med.iloc[0]
+        cells: list[Any] = [arm, m["n"], m["events"], m["competing"], median_ci(m)]
+        for t in (12, 24, 36):
+            lm = g[g["statistic"] == f"survival_{t}m"]
+            cells.append(est_ci(lm["estimate"].iloc[0], lm["ci_low"].iloc[0],
+                                lm["ci_high"].iloc[0], fmt_pct) if len(lm) else "–")
+        rows.append(cells)
+    table = _table(["Arm", "n", "Events", "Competing", "Median DFS, months (95% CI)",
+                    "12 mo %", "24 mo %", "36 mo %"], rows)
+    tests = []
+    order = ["logrank_stratified_chi2", "hazard_ratio_stratified", "ph_test_stratified",
+             "gray_stratified_chi2", "subdistribution_hazard_ratio", "logrank_chi2",
+             "hazard_ratio", "ph_test", "gray_chi2", "rmst_difference"]
+    comparisons = dfs[dfs["statistic"].isin(order)].copy()
+    comparisons["order"] = comparisons["statistic"].map(order.index)
+    for r in comparisons.sort_values("order").to_dict("records"):
+        tests.append([("primary analysis: " if r["statistic"] in order[:5] else "")
+                      + COMPARISON_STATISTICS[r["statistic"]], _estimate_text(r),
+                      fmt_p(r["p_value"]), fmt_p(r["p_value_lr"]), r["method"]])
+    test_table = _table(["Comparison", "Estimate (95% CI)", "p (Wald / test)", "p (LR)",
+                         "Method"], tests, left=1, last_left=True) if tests else ""
+    figures = "".join(_figure(name, plots[name]) for name in ("km_dfs", "cif_dfs")
+                      if name in plots)
+    definition = _dfs_wording(data.settings)
+    return (f'<div class="primary" id="primary-endpoint"><p><strong>Primary endpoint: '
+            f"disease-free survival (DFS)</strong>, {strat}. {_esc(definition)}</p>"
+            + table + test_table + figures + "</div>")
+
+
+def _estimate_text(r: Mapping[str, Any]) -> str:
+    statistic = str(r["statistic"])
+    if math.isnan(_num(r["estimate"])):
+        return "–"
+    if "hazard_ratio" in statistic:
+        name = "SHR" if statistic.startswith("subdistribution") else "HR"
+        return f"{name} {_num(r['estimate']):.2f} ({_num(r['ci_low']):.2f}–{_num(r['ci_high']):.2f})"
+    if statistic == "rmst_difference":
+        return (f"{_num(r['estimate']):+.2f} mo ({_num(r['ci_low']):+.2f} to "
+                f"{_num(r['ci_high']):+.2f}) to {_num(r['time_months']):.1f} mo")
+    return f"χ² {_num(r['estimate']):.2f}"
+
+
+def response_duration_section(sv: pd.DataFrame) -> str:
+    dor = sv[(sv["endpoint"] == "DOR") & (sv["statistic"] == "median")]
+    if dor.empty:
+        return ""
+    rows = [[r["arm"], r["n"], r["events"], median_ci(r)] for r in dor.to_dict("records")]
+    return ("<h3>Duration of response (REC-D1)</h3>"
+            '<p class="note">Responders (best overall response CR or PR), from the first '
+            "response to progression or death; censored at the last adequate assessment.</p>"
+            + _table(["Arm", "Responders", "Progressed or died", "Median, months (95% CI)"],
+                     rows))
+
+
+def subgroup_section(table: pd.DataFrame | None, plots: Mapping[str, Mapping[str, Path]]) -> str:
+    if table is None or table.empty:
+        return ""
+    rows = [["All subjects" if r["subgroup"] == "all" else r["subgroup"],
+             "" if r["subgroup"] == "all" else r["level"], r["n"], r["events"],
+             "not estimable" if math.isnan(_num(r["hazard_ratio"])) else
+             f"{_num(r['hazard_ratio']):.2f} ({_num(r['ci_low']):.2f}–{_num(r['ci_high']):.2f})",
+             fmt_p(r["p_value"]), fmt_p(r["interaction_p"])] for r in table.to_dict("records")]
+    figure = _figure("forest", plots["forest"]) if "forest" in plots else ""
+    return (figure + _table(["Subgroup", "Level", "n", "Events", "HR (95% CI)", "p",
+                             "Interaction p (LR)"], rows, left=2))
+
+
+REVIEW_LIMIT = 200
+
+
+def review_section(flags: pd.DataFrame | None) -> str:
+    if flags is None or flags.empty:
+        return "<p>No review flags.</p>"
+    counts = flags["flag"].value_counts()
+    summary = _table(["Flag", "Times raised"], [[k, int(v)] for k, v in counts.items()])
+    shown = flags.head(REVIEW_LIMIT)
+    rows = [[r["subject"], r["arm"], r["where"], r["flag"]] for r in shown.to_dict("records")]
+    more = (f'<p class="note">… and {len(flags) - REVIEW_LIMIT} more in '
+            "<code>review_flags.csv</code>.</p>" if len(flags) > REVIEW_LIMIT else "")
+    return (f"<p>{len(flags)} review flag(s) raised by the assessment; each needs a reader's "
+            "decision. Every one is in <code>review_flags.csv</code>.</p>" + summary
+            + _table(["Subject", "Arm", "Where", "Flag"], rows, left=4).replace(
+                "<table>", '<table id="review-flags">', 1) + more)
+
+
+def _figure(name: str, paths: Mapping[str, Path]) -> str:
+    data = base64.b64encode(Path(paths["png"]).read_bytes()).decode("ascii")
+    caption = _CAPTIONS.get(name, name)
+    svg = Path(paths["svg"]).name
+    return (f'<figure id="fig-{_esc(name)}"><img alt="{_esc(caption)}" '
+            f'src="data:image/png;base64,{data}"><figcaption>{_esc(caption)} '
+            f"(300 dpi PNG; vector version: <code>{_esc(svg)}</code>)</figcaption></figure>")
+
+
+def rule_link(rule_id: str) -> str:
+    """A rule ID linked to its entry in the report's rules glossary (from docs/rules.md)."""
+    return f'<a href="#rule-{_esc(rule_id)}">{_esc(rule_id)}</a>'
+
+
+def preop_section(preop: pd.DataFrame | None, dlm: pd.DataFrame | None) -> str:
+    """PRE-2 to PRE-4: ORR to preoperative chemotherapy beside the whole-course ORR, and the
+    disappearing liver metastases (added by the engine; the rest of the layout is unchanged)."""
+    parts = ['<h3 id="pre">Response to preoperative chemotherapy (pre-ablation window; '
+             f'{rule_link("PRE-2")})</h3>']
+    if preop is None or preop.empty:
+        parts.append('<p class="note">No arm receives chemotherapy before the ablation '
+                     "(setting <code>preop_chemo_arm</code>), so no pre-ablation ORR is reported.</p>")
+    else:
+        parts.append(
+            '<p class="note">After ablation almost every target has no viable tissue, so the '
+            "whole-course ORR is near 100 % by construction; the response to preoperative "
+            "chemotherapy is the best response in the studies after baseline and before the first "
+            f"ablation ({rule_link('PRE-1')}), without confirmation. Denominator: the arm's "
+            "subjects with measurable disease at baseline; no pre-ablation study counts as "
+            "non-response. The two rates are labelled and never merged.</p>")
+        rows = [[r["label"], r["arm"], r["n"], r["responders"], fmt_pct(r["orr"]),
+                 f"{fmt_pct(r['ci_low'])} to {fmt_pct(r['ci_high'])}",
+                 r["no_pre_ablation_scan"]] for _, r in preop.iterrows()]
+        parts.append(_table(["Rate", "Arm", "n", "Responders", "%", "95% CI (Clopper–Pearson)",
+                             "No pre-ablation study"], rows))
+    if dlm is not None and not dlm.empty and int(dlm["dlm"].sum()):
+        parts.append(f"<h3>Disappearing liver metastases ({rule_link('PRE-3')}, {rule_link('PRE-4')})</h3>")
+        header = ["Arm", "Subjects", "With a pre-ablation study", "With a DLM", "DLMs",
+                  "Site ablated", "Site observed", "Site resected", "In-situ recurrence: LTP",
+                  "Residual", "Intrahepatic progression"]
+        rows = [[r[c] for c in dlm.columns] for _, r in dlm.iterrows()]
+        parts.append(_table(header, rows))
+    return "\n".join(parts)
+
+
 def render(
     data: AnalysisData,
-    *,
-    orr: pd.DataFrame,
-    dcr: pd.DataFrame,
-    bor: pd.DataFrame,
-    survival_rows: pd.DataFrame,
+    tables: Mapping[str, pd.DataFrame],
     plots: Mapping[str, Mapping[str, Path]],
-    technique_efficacy: pd.DataFrame | None = None,
+    *,
+    blinded: bool = False,
 ) -> str:
-    """The whole page as a string."""
+    """The whole page as a string (``blinded``: arms pooled, for the open session)."""
     arms = data.arms
+    orr, dcr, bor = tables["orr"], tables["dcr"], tables["bor"]
+    survival_rows = tables["survival"]
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     banner = ""
     if data.simulated:
@@ -425,6 +596,9 @@ def render(
             "mrecist_tool.sample.cohort to exercise the pipeline; the results say nothing about "
             f"the trial. ({_esc(data.simulated_reason)})</div>"
         )
+    if blinded:
+        banner += ('<div class="banner blinded" role="note">BLINDED REPORT — both arms pooled; '
+                   "no result by arm and no comparison between arms (for the open session).</div>")
     problems = ""
     if data.problems:
         shown = data.problems[:50]
@@ -433,33 +607,32 @@ def render(
             items += f"<li>… and {len(data.problems) - len(shown)} more</li>"
         problems = (f'<div class="problems"><strong>{len(data.problems)} input(s) could not be '
                     f"analysed:</strong><ul>{items}</ul></div>")
+    in_sections = {"km_dfs", "cif_dfs", "forest"}
+    other_plots = {k: v for k, v in plots.items() if k not in in_sections}
+    title = "Trial analysis report" + (" (blinded: arms pooled)" if blinded else "")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Trial analysis — mrecist-tool</title>
+<title>{_esc(title)} — mrecist-tool</title>
 <style>{_CSS}</style></head>
 <body>
-<h1>Trial analysis report</h1>
+<h1>{_esc(title)}</h1>
 <p class="meta">NCT04562727 endpoints (response-rules.md §6) · generated {_esc(now)} by
 mrecist-tool {_esc(__version__)} · rules version: <strong>{_esc(RULES_VERSION)}</strong><br>
 Source: {_esc(data.source or "(tables)")}</p>
 {banner}
 {problems}
+<nav class="toc"><a href="#sec-disposition">Disposition</a> · <a href="#sec-primary">Primary
+endpoint</a> · <a href="#sec-secondary">Secondary endpoints</a> · <a href="#sec-response">Tumour
+response</a> · <a href="#sec-subgroups">Subgroups</a> · <a href="#sec-plots">Plots</a> ·
+<a href="#sec-flags">Review flags</a> · <a href="#sec-settings">Settings</a></nav>
+<h2 id="sec-disposition">Disposition at the data cut-off</h2>
+{disposition_section(tables["disposition"], data) if "disposition" in tables else ""}
 <h2>Cohort summary</h2>
 {cohort_summary(data, survival_rows)}
-<h2>Tumour response (mRECIST)</h2>
-<h3>Best overall response, all randomised subjects</h3>
-{bor_section(bor, arms)}
-<h3>Objective response rate (CR + PR; END-ORR)</h3>
-<p class="note">Denominator: randomised subjects with measurable target disease at baseline
-(END-ORR-2, ITT; no evaluable post-baseline assessment counts as non-response). Subjects with
-non-target disease only are excluded (END-ORR-3). Confidence intervals: Clopper–Pearson exact
-(STAT-5); difference between arms: Newcombe hybrid score interval.</p>
-{rate_section(orr, "ORR")}
-<h3>Disease control rate (CR + PR + SD meeting the minimum duration; END-DCR)</h3>
-{rate_section(dcr, "DCR")}
-{te_section(technique_efficacy)}
-<h2>Time-to-event endpoints</h2>
+<h2 id="sec-primary">Primary endpoint</h2>
+{primary_section(survival_rows, data, plots)}
+<h2 id="sec-secondary">Secondary endpoints (time to event)</h2>
 <p class="note">Origin: randomisation (END-GEN-1); per-tumour LTP from the tumour's ablation.
 Times in months (days / 30.4375). {_esc(_dfs_wording(data.settings))} Competing-risk endpoints
 are compared by Gray's test and Fine–Gray regression beside the cause-specific log-rank and Cox
@@ -467,14 +640,33 @@ model. Every estimate follows R's survival and cmprsk packages (checked figure b
 test suite). Not computed: interval-censored sensitivity analyses (STAT-7), local control after
 repeat treatment (END-LTP-5).</p>
 {survival_section(survival_rows, arms)}
-<h2>Plots</h2>
-{plots_section(plots)}
-<h2>Settings and rules</h2>
+<h2 id="sec-response">Tumour response (mRECIST)</h2>
+<h3>Best overall response, all randomised subjects</h3>
+{bor_section(bor, arms)}
+<h3>Objective response rate over the whole course (CR + PR; END-ORR)</h3>
+<p class="note">Denominator: randomised subjects with measurable target disease at baseline
+(END-ORR-2, ITT; no evaluable post-baseline assessment counts as non-response). Subjects with
+non-target disease only are excluded (END-ORR-3). Confidence intervals: Clopper–Pearson exact
+(STAT-5); difference between arms: Newcombe hybrid score interval.</p>
+{rate_section(orr, "ORR")}
+{preop_section(tables.get("orr_preop"), tables.get("dlm"))}
+<h3>Disease control rate (CR + PR + SD meeting the minimum duration; END-DCR)</h3>
+{rate_section(dcr, "DCR")}
+{response_duration_section(survival_rows)}
+{te_section(tables.get("technique_efficacy"))}
+<h2 id="sec-subgroups">Subgroups</h2>
+{subgroup_section(tables.get("subgroups"), plots) or "<p>Not shown in the blinded report.</p>"}
+<h2 id="sec-plots">Plots</h2>
+{plots_section(other_plots)}
+<h2 id="sec-flags">Review flags</h2>
+{review_section(tables.get("review_flags"))}
+<h2 id="sec-settings">Settings and rules</h2>
 <p>Rules version: <strong>{_esc(RULES_VERSION)}</strong>; mrecist-tool {_esc(__version__)}.</p>
 {settings_section(data)}
 <p class="note">Tables for R or pandas: <code>endpoints.csv</code> (long format: one row per
 subject or tumour and endpoint; event 0 censored, 1 event, 2 competing), <code>orr.csv</code>,
 <code>dcr.csv</code>, <code>bor.csv</code>, <code>technique_efficacy.csv</code>,
-<code>survival.csv</code>.</p>
+<code>survival.csv</code>, <code>at_risk.csv</code>, <code>disposition.csv</code>,
+<code>review_flags.csv</code>, <code>subgroups.csv</code>.</p>
 </body></html>
 """

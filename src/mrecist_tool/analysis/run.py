@@ -6,6 +6,9 @@ Files written to the output folder (all atomically):
   (:data:`mrecist_tool.pipeline.endpoints.LONG_COLUMNS`; event 0 censored, 1 event, 2 competing);
 * ``orr.csv`` and ``dcr.csv`` — rates per arm, overall and the difference between two arms
   (``endpoint, arm, n, responders, orr, ci_low, ci_high, method, excluded_no_target``);
+* ``orr_preop.csv`` — PRE-2: ORR to preoperative chemotherapy (pre-ablation window) in the
+  perioperative arm beside that arm's whole-course ORR, each labelled;
+* ``dlm.csv`` — PRE-3/PRE-4: disappearing liver metastases and in-situ recurrences per arm;
 * ``bor.csv`` — best overall response counts per arm;
 * ``technique_efficacy.csv`` — primary and assisted technique efficacy per tumour (END-TE) with
   patient-clustered intervals;
@@ -13,19 +16,26 @@ Files written to the output folder (all atomically):
   (:data:`mrecist_tool.analysis.survival.SURVIVAL_COLUMNS`);
 * ``at_risk.csv`` — numbers at risk, cumulative events and censorings every 6 months per endpoint
   and arm (the table under each curve);
-* ``plots/NAME.png`` and ``plots/NAME.svg`` for every plot;
-* ``report.html`` — the self-contained report.
+* ``disposition.csv`` — CONSORT-style disposition per arm at the data cut-off;
+* ``review_flags.csv`` — every review flag of the assessment with subject and timepoint;
+* ``subgroups.csv`` — the arm effect (Cox HR) on DFS within subgroups (forest plot);
+* ``adam/adsl``, ``adam/adrs``, ``adam/adtte`` — ADaM datasets as ``.csv`` and SAS transport
+  ``.xpt`` (:mod:`mrecist_tool.exchange.adam`);
+* ``plots/NAME.png`` (300 dpi) and ``plots/NAME.svg`` for every plot;
+* ``report.html`` — the self-contained report; with ``blinded=True`` also
+  ``report-blinded.html`` (arms pooled) and its plots in ``plots-blinded/``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from ..atomic import atomic_write_text
-from . import proportions, report, survival
+from . import disposition, proportions, report, response_duration, subgroups, survival
 from .dataset import AnalysisData
 from .worker import PlotWorker, WorkerResult
 
@@ -38,40 +48,80 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def blinded_view(data: AnalysisData) -> AnalysisData:
+    """The same data with every arm label replaced by one pooled group (for the open session)."""
+    def pooled(frame: pd.DataFrame) -> pd.DataFrame:
+        if frame.empty or "arm" not in frame:
+            return frame
+        return frame.assign(arm=POOLED)
+
+    return dataclasses.replace(
+        data, subjects=pooled(data.subjects), endpoints=pooled(data.endpoints),
+        ablations=pooled(data.ablations), timepoints=data.timepoints, dlm=pooled(data.dlm))
+
+
+POOLED = "pooled"
+
+
+def compute_tables(data: AnalysisData, say: Progress) -> dict[str, pd.DataFrame]:
+    """Every table of the analysis (the CSV files and what the report shows)."""
+    arms = data.arms
+    say("response rates and technique efficacy")
+    out = {
+        "orr": proportions.orr_table(data.subjects, arms),
+        "dcr": proportions.dcr_table(data.subjects, arms),
+        "bor": proportions.bor_distribution(data.subjects, arms),
+        "technique_efficacy": proportions.technique_efficacy_table(data.ablations, arms),
+        # PRE-2 to PRE-4 (added by the engine): ORR to preoperative chemotherapy, DLMs.
+        "orr_preop": proportions.preop_orr_table(data.subjects),
+        "dlm": proportions.dlm_summary(data.subjects, data.dlm),
+    }
+    say("disposition and review flags")
+    out["disposition"] = disposition.disposition_table(data, arms)
+    out["review_flags"] = disposition.review_flags(data)
+    say("survival statistics")
+    endpoints = pd.concat([data.endpoints, response_duration.dor_rows(data)], ignore_index=True)
+    out["survival"] = survival.survival_table(endpoints, data.subjects, arms)
+    out["at_risk"] = survival.at_risk_table(endpoints, arms)
+    if len(arms) == 2:
+        say("subgroups")
+        out["subgroups"] = subgroups.subgroup_table(data, arms)
+    return out
+
+
 def run_analysis(
     data: AnalysisData,
     out_dir: str | Path,
     progress: Progress | None = None,
     plot_worker: PlotWorker | None = None,
+    blinded: bool = False,
+    studyid: str = "NCT04562727",
 ) -> dict[str, Path]:
     """Compute every table and plot of ``data`` and write them to ``out_dir``.
 
     With a :class:`PlotWorker` the plots are drawn in that process in parallel with the
-    statistics (which take about as long); the files are the same either way.
+    statistics (which take about as long); the files are the same either way.  ``blinded`` also
+    writes ``report-blinded.html`` (arms pooled, plots in ``plots-blinded/``).
     """
     say = progress or (lambda _msg: None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    arms = data.arms
     files: dict[str, Path] = {}
     pending = plot_worker.submit(data, out / "plots") if plot_worker is not None else None
     if pending is not None:
         say("plots: drawing in a parallel process")
     say(f"endpoints: {len(data.endpoints)} rows")
     files["endpoints"] = write_csv(data.endpoints, out / "endpoints.csv")
-    say("response rates and technique efficacy")
-    orr = proportions.orr_table(data.subjects, arms)
-    dcr = proportions.dcr_table(data.subjects, arms)
-    bor = proportions.bor_distribution(data.subjects, arms)
-    te = proportions.technique_efficacy_table(data.ablations, arms)
-    files["orr"] = write_csv(orr, out / "orr.csv")
-    files["dcr"] = write_csv(dcr, out / "dcr.csv")
-    files["bor"] = write_csv(bor, out / "bor.csv")
-    files["technique_efficacy"] = write_csv(te, out / "technique_efficacy.csv")
-    say("survival statistics")
-    sv = survival.survival_table(data.endpoints, data.subjects, arms)
-    files["survival"] = write_csv(sv, out / "survival.csv")
-    files["at_risk"] = write_csv(survival.at_risk_table(data.endpoints, arms), out / "at_risk.csv")
+    tables = compute_tables(data, say)
+    for name, frame in tables.items():
+        files[name] = write_csv(frame, out / f"{name}.csv")
+    say("ADaM datasets (ADSL, ADRS, ADTTE; CSV and XPT)")
+    from ..exchange.adam import write_adam
+
+    endpoints = pd.concat([data.endpoints, response_duration.dor_rows(data)], ignore_index=True)
+    for path in write_adam(data.subjects, data.timepoints, data.ablations, endpoints,
+                           out / "adam", studyid):
+        files[f"adam_{path.name}"] = path
     plots: WorkerResult | None = None
     if pending is not None:
         say("plots: waiting for the parallel process")
@@ -86,8 +136,16 @@ def run_analysis(
     for name, paths in plots.items():
         files[f"plot_{name}"] = paths["png"]
     say("report.html")
-    page = report.render(data, orr=orr, dcr=dcr, bor=bor, survival_rows=sv, plots=plots,
-                         technique_efficacy=te)
     files["report"] = out / "report.html"
-    atomic_write_text(files["report"], page)
+    atomic_write_text(files["report"], report.render(data, tables, plots))
+    if blinded:
+        from . import plots as plotting
+
+        say("report-blinded.html (arms pooled)")
+        pooled = blinded_view(data)
+        pooled_tables = compute_tables(pooled, say)
+        pooled_plots = plotting.all_plots(pooled, out / "plots-blinded")
+        files["report_blinded"] = out / "report-blinded.html"
+        atomic_write_text(files["report_blinded"],
+                          report.render(pooled, pooled_tables, pooled_plots, blinded=True))
     return files

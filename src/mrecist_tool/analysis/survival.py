@@ -71,6 +71,9 @@ SURVIVAL_COLUMNS = (
     "note",
 )
 
+# Endpoints the analysis adds to the engine's (pipeline.endpoints.ENDPOINT_LABELS).
+EXTRA_LABELS = {"DOR": "Duration of response (responders, REC-D1)"}
+
 # What a cumulative incidence of each competing-risk endpoint counts (never "survival").
 CIF_LABELS = {
     "DFS": "Recurrence or death due to disease (other-cause death competing)",
@@ -372,9 +375,60 @@ def survival_table(
         if len(arms) == 2:
             rows.extend(_compare(endpoint, unit, data, arms, strata, tau))
     out = pd.DataFrame(rows, columns=list(SURVIVAL_COLUMNS))
-    out.insert(1, "label", out["endpoint"].map(ENDPOINT_LABELS).fillna(out["endpoint"]))
+    labels = {**ENDPOINT_LABELS, **EXTRA_LABELS}
+    out.insert(1, "label", out["endpoint"].map(labels).fillna(out["endpoint"]))
     out.insert(2, "primary", out["endpoint"] == PRIMARY_ENDPOINT)
     return out
+
+
+def _p_text(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def arm_effect_text(data: pd.DataFrame, arms: Sequence[str], strata: pd.Series | None = None,
+                    incidence: bool = False) -> str:
+    """One line for a plot: the first arm's HR (or, for ``incidence``, Fine–Gray SHR) with its
+    95 % CI and p, and the log-rank (or Gray) p; stratified when strata are given."""
+    if len(arms) != 2:
+        return ""
+    a, b = arms
+    part = data[data["arm"].isin(arms)]
+    if (part["event"] == 1).sum() == 0 or part["arm"].nunique() < 2:
+        return ""
+    frame = part.assign(event1=(part["event"] == 1).astype(int),
+                        arm_first=(part["arm"] == a).astype(float))
+    stratum = None
+    if strata is not None and part["unit"].iloc[0] == "patient":
+        stratum = frame["subject"].map(strata).fillna("")
+        if stratum.nunique() < 2:
+            stratum = None
+    cluster = frame["subject"] if part["unit"].iloc[0] == "tumour" else None
+    codes = frame["event"].astype(int).to_numpy()
+    try:
+        if incidence:
+            fitted = fine_gray.fit(frame["time_months"], codes, frame["arm_first"],
+                                   cluster=frame["subject"])
+            test = gray_test.gray_test(frame["time_months"], codes, frame["arm"], strata=stratum)
+            name, test_name, p_test = "SHR", "Gray's test", test.p_value
+        else:
+            fitted = cox.fit(frame["time_months"], frame["event1"], frame["arm_first"],
+                             strata=stratum, cluster=cluster)
+            if stratum is not None:
+                _, p_test = survdiff(frame["time_months"].to_numpy(float),
+                                     frame["event1"].to_numpy(int),
+                                     frame["arm_first"].to_numpy(int), strata=stratum.to_numpy())
+            else:
+                first, second = frame[frame["arm"] == a], frame[frame["arm"] == b]
+                p_test = float(logrank_test(first["time_months"], second["time_months"],
+                                            event_observed_A=first["event1"],
+                                            event_observed_B=second["event1"]).p_value)
+            name, test_name = "HR", "log-rank"
+    except (cox.CoxError, np.linalg.LinAlgError, ValueError):
+        return ""
+    hr, low, high = fitted.hazard_ratio()
+    prefix = "stratified " if stratum is not None else ""
+    return (f"{a} vs {b}: {prefix}{name} {hr:.2f} (95% CI {low:.2f}\u2013{high:.2f}), "
+            f"{_p_text(fitted.wald_p())}; {prefix}{test_name} {_p_text(float(p_test))}")
 
 
 def at_risk_table(endpoints: pd.DataFrame, arms: Sequence[str],

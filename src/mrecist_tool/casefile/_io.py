@@ -511,6 +511,10 @@ def _procedure_dict(p: m.Procedure) -> dict[str, Any]:
     _put(out, "technique", p.technique)
     if p.protocol:
         out["protocol"] = True
+    if p.margin is not None:
+        from .margin_inputs import margin_dict
+
+        out["margin"] = margin_dict(p.margin)
     return _with_extra(out, p.extra)
 
 

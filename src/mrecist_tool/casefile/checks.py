@@ -52,7 +52,7 @@ DEATH_KEYS = frozenset({"date", "cause"})
 TIMEPOINT_KEYS = frozenset({"id", "date", "baseline", "imaging", "new_lesion_search", "study_uid",
                             "series", "slice_thickness_mm"})
 SERIES_KEYS = frozenset({"uid", "phase", "description"})
-PROCEDURE_KEYS = frozenset({"id", "type", "date", "lesions", "technique", "protocol"})
+PROCEDURE_KEYS = frozenset({"id", "type", "date", "lesions", "technique", "protocol", "margin"})
 LESION_KEYS = frozenset({"id", "role", "kind", "organ", "site", "location"})
 OBSERVATION_KEYS = frozenset({
     "lesion", "timepoint", "status", "viable_diameter_mm", "longest_diameter_mm",
@@ -424,9 +424,15 @@ def build_procedure(ck: Checker, i: int, value: Any) -> m.Procedure | None:
                                     "treated, e.g. \"lesions\": [\"L1\"]")
     technique = ck.text(d["technique"], path + ".technique") if "technique" in d else None
     protocol = ck.boolean(d["protocol"], path + ".protocol") if "protocol" in d else False
+    margin = None
+    if "margin" in d:  # added optional field (MAR): casefile/margin_inputs.py
+        from .margin_inputs import build_margin_inputs
+
+        margin = build_margin_inputs(ck, d["margin"], path + ".margin", tuple(lesions))
+        ok = ok and margin is not None
     if pid is None or ptype is None or when is None or not ok or protocol is None:
         return None
-    return m.Procedure(pid, ptype, when, tuple(lesions), technique, extra, protocol=protocol)
+    return m.Procedure(pid, ptype, when, tuple(lesions), technique, extra, protocol=protocol, margin=margin)
 
 
 def build_lesion(ck: Checker, i: int, value: Any, built: Built) -> m.Lesion | None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import model as m
 from .checks import DATE_RE, ID_RE, IMPLAUSIBLE_MM, Built, Checker, valid_instant
+from .jsontext import in_bounds
 
 _FAST_TP_KEYS = frozenset({"id", "date", "baseline", "imaging", "new_lesion_search"})
 
@@ -117,8 +118,8 @@ def fast_observation(d: Any, ck: Checker) -> m.Observation | None:
                 value = Decimal(value)
             elif t is not Decimal:
                 return None
-            if value < 0 or value > IMPLAUSIBLE_MM:
-                return None
+            if value < 0 or value > IMPLAUSIBLE_MM or not in_bounds(value):
+                return None  # the full check reports it (e.g. more digits than a case file holds)
             if key == "viable_diameter_mm":
                 vd = value
             elif key == "longest_diameter_mm":

@@ -93,6 +93,12 @@ def cross_check(ck: Checker, built: Built, criteria: str, case_dir: Path | None)
     _same_dates(ck, built)
     _procedures(ck, built)
     _observations(ck, built, tps, lesions, baseline, criteria, case_dir)
+    if case_dir is not None:  # the procedures' margin inputs (added optional field, MAR)
+        from .margin_inputs import check_margin_files
+
+        for i, p in built.procedures:
+            if p.margin is not None:
+                check_margin_files(ck, p.margin, f"$.procedures[{i}].margin", case_dir)
     _subject_dates(ck, built)
 
 

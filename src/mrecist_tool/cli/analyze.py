@@ -29,6 +29,15 @@ def register(subparsers: Any) -> None:
                         help="an `mrecist assess --out` folder, or case files / folders of them")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    parser.add_argument("--cutoff", metavar="DATE",
+                        help="data cut-off YYYY-MM-DD: every case is analysed as it stood on that "
+                             "date (later studies, procedures and deaths are ignored, and the "
+                             "report says how many); needs case files, not an assess folder")
+    parser.add_argument("--studyid", default="NCT04562727",
+                        help="STUDYID of the ADaM datasets written to DIR/adam (default: %(default)s)")
+    parser.add_argument("--blinded", action="store_true",
+                        help="also write report-blinded.html: arms pooled, no comparison between "
+                             "arms (for the open session of a data-monitoring committee)")
     parser.add_argument("--jobs", type=int, choices=(1, 2), default=None,
                         help="processes to use: 2 draws the plots in parallel with the "
                              "statistics (default: 2 when the machine has several cores)")
@@ -82,6 +91,16 @@ def run(args: argparse.Namespace) -> int:
     except (MrecistError, ValueError) as exc:
         print(f"mrecist analyze: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    cutoff = None
+    if args.cutoff:
+        from datetime import date
+
+        try:
+            cutoff = date.fromisoformat(args.cutoff)
+        except ValueError:
+            print(f"mrecist analyze: --cutoff {args.cutoff!r}: expected a date YYYY-MM-DD",
+                  file=sys.stderr)
+            return EXIT_USAGE
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         print(f"mrecist analyze: --out {out}: exists and is not a folder", file=sys.stderr)
@@ -102,14 +121,14 @@ def run(args: argparse.Namespace) -> int:
 
         worker = PlotWorker.start()  # imports the plotting stack while the input is read
     try:
-        return _analyze(args, paths, cli, settings, progress, worker)
+        return _analyze(args, paths, cli, settings, progress, worker, cutoff)
     finally:
         if worker is not None:
             worker.close()
 
 
 def _analyze(args: argparse.Namespace, paths: list[Path], cli: dict[str, Any], settings: Any,
-             progress: _Progress, worker: Any) -> int:
+             progress: _Progress, worker: Any, cutoff: Any = None) -> int:
     from ..errors import MrecistError
 
     progress.step("loading pandas, lifelines, matplotlib")
@@ -125,6 +144,12 @@ def _analyze(args: argparse.Namespace, paths: list[Path], cli: dict[str, Any], s
         if len(results) > 1:
             print("mrecist analyze: give one `mrecist assess` output folder", file=sys.stderr)
             return EXIT_USAGE
+        if results and cutoff is not None:
+            print("mrecist analyze: --cutoff needs the case files: an `mrecist assess` folder "
+                  "was assessed with all the data, and a later study can revise earlier "
+                  "categories (§11.6); give the case files (or assess them again)",
+                  file=sys.stderr)
+            return EXIT_USAGE
         if results:
             progress.step(f"reading {results[0]}")
             data = dataset.from_results_dir(results[0], settings)
@@ -134,7 +159,8 @@ def _analyze(args: argparse.Namespace, paths: list[Path], cli: dict[str, Any], s
 
                 check_command_line(data.settings_used, cli)
         else:
-            data = dataset.from_case_paths(paths, settings, cli=cli, progress=progress.count)
+            data = dataset.from_case_paths(paths, settings, cli=cli, progress=progress.count,
+                                           cutoff=cutoff)
         if data.subjects.empty:
             for problem in data.problems:
                 print(problem, file=sys.stderr)
@@ -142,7 +168,8 @@ def _analyze(args: argparse.Namespace, paths: list[Path], cli: dict[str, Any], s
             return EXIT_REFUSED
         progress.step(f"{len(data.subjects)} subjects in {len(data.arms)} arm(s)"
                       + (" — SIMULATED DATA" if data.simulated else ""))
-        files = run_analysis(data, args.out, progress=progress.step, plot_worker=worker)
+        files = run_analysis(data, args.out, progress=progress.step, plot_worker=worker,
+                             blinded=args.blinded, studyid=args.studyid)
     except (MrecistError, ValueError, OSError) as exc:
         print(f"mrecist analyze: {exc}", file=sys.stderr)
         return EXIT_REFUSED

@@ -27,6 +27,10 @@ def register(subparsers: Any) -> None:
                    help="progress bar on stderr (auto: on a terminal, for more than 50 files)")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="worker processes for large batches (default: the number of cores, at most 4)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the per-case work on a Dask cluster: tcp://HOST:PORT of a running scheduler "
+                   "(workers must see the case files at the same paths), or local:N to start N local worker "
+                   "processes; the tables are the same as without it")
     add_settings_options(p)
     p.set_defaults(func=run)
 
@@ -39,10 +43,29 @@ def run(args: argparse.Namespace) -> int:
     cli = settings_or_usage_error(args, "assess")
     if cli is None:
         return 2
+    if args.scheduler is not None:
+        from ..pipeline.executors import SchedulerError, parse_scheduler
+
+        try:
+            parse_scheduler(args.scheduler)
+        except SchedulerError as exc:
+            print(f"mrecist assess: {exc}", file=sys.stderr)
+            return 2
+        if args.jobs is not None:
+            print("mrecist assess: --jobs is for local processes; give the workers to --scheduler instead "
+                  "(local:N)", file=sys.stderr)
+            return 2
     import gc
 
     gc.freeze()  # what is loaded so far (modules, settings) need not be rescanned by the collector
-    result = assess_paths(args.paths, cli=cli, progress=args.progress, jobs=args.jobs, print_table=args.print_table)
+    from ..pipeline.executors import SchedulerError
+
+    try:
+        result = assess_paths(args.paths, cli=cli, progress=args.progress, jobs=args.jobs,
+                              print_table=args.print_table, executor=args.scheduler)
+    except SchedulerError as exc:
+        print(f"mrecist assess: {exc}; nothing was assessed", file=sys.stderr)
+        return 1
     try:
         notes = write_outputs(result, args.out, parquet=args.parquet, generated=run_timestamp())
     except OSError as exc:

@@ -44,7 +44,10 @@ def register(subparsers: Any) -> None:
         "--evaluator", default="INDEPENDENT ASSESSOR",
         choices=["INDEPENDENT ASSESSOR", "INVESTIGATOR"], help="--EVAL value (default: %(default)s)",
     )
-    sd.add_argument("--method", default="", help='TUMETHOD/TRMETHOD, e.g. "CT SCAN" or "MRI"')
+    sd.add_argument("--method", default="", help='TUMETHOD/TRMETHOD where a timepoint does not '
+                    'record its modality, e.g. "CT SCAN" or "MRI"')
+    sd.add_argument("--baseline-visit", default="SCREENING", choices=["SCREENING", "BASELINE"],
+                    help="VISIT of the baseline timepoint (default: %(default)s)")
     add_settings_options(sd)
     sd.set_defaults(func=run_sdtm)
 
@@ -83,14 +86,17 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return EXIT_USAGE
 
 
-def sdtm_rows(work: Any, studyid: str, evaluator: str, method: str) -> None:
+def sdtm_rows(work: Any, studyid: str, evaluator: str, method: str,
+              baseline_visit: str = "SCREENING") -> None:
     """Per-case product of ``mrecist export sdtm``: the case's TU, TR and RS rows."""
     from ..exchange.sdtm import sdtm_tables
 
-    work.outputs["sdtm"] = sdtm_tables([work.assessment], studyid, evaluator=evaluator, method=method)
+    work.outputs["sdtm"] = sdtm_tables([work.assessment], studyid, evaluator=evaluator, method=method,
+                                       baseline_visit=baseline_visit)
 
 
-def _assess_all(paths: list[str], cli: dict[str, Any], studyid: str, evaluator: str, method: str) -> Any:
+def _assess_all(paths: list[str], cli: dict[str, Any], studyid: str, evaluator: str, method: str,
+                baseline_visit: str = "SCREENING") -> Any:
     """Read and assess every case through the pipeline, with its SDTM rows; one bad case never
     stops the others.  Returns the pipeline's :class:`~mrecist_tool.pipeline.batch.Batch`."""
     import functools
@@ -98,7 +104,8 @@ def _assess_all(paths: list[str], cli: dict[str, Any], studyid: str, evaluator: 
     from ..pipeline.batch import assess_files
     from ..pipeline.steps import steps_for
 
-    product = functools.partial(sdtm_rows, studyid=studyid, evaluator=evaluator, method=method)
+    product = functools.partial(sdtm_rows, studyid=studyid, evaluator=evaluator, method=method,
+                                baseline_visit=baseline_visit)
     return assess_files(paths, cli, steps=steps_for(product))
 
 
@@ -114,7 +121,7 @@ def run_sdtm(args: argparse.Namespace) -> int:
     if cli is None:
         return EXIT_USAGE
     studyid = args.studyid.strip()
-    batch = _assess_all(args.paths, cli, studyid, args.evaluator, args.method)
+    batch = _assess_all(args.paths, cli, studyid, args.evaluator, args.method, args.baseline_visit)
     for problem in batch.problems:
         print(str(problem), file=sys.stderr)
     tables = sdtm_tables([], studyid, evaluator=args.evaluator, method=args.method)

@@ -25,6 +25,7 @@ SUBCOMMANDS = (
     "scan",
     "sample_data",
     "analyze",
+    "margin",
     "export",
     "import_",
     "pacs",

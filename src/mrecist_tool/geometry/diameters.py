@@ -268,6 +268,36 @@ def slice_measurement(
     return AxialMeasurement(0, _segment(grid, 0, res[0]), _segment(grid, 0, res[1]))
 
 
+#: slices whose normal is further than this from the head-foot axis are not axial
+MAX_AXIAL_TILT_DEG = 5.0
+
+
+class NonAxialError(ValueError):
+    """In-plane (axial) diameters asked of a series whose slices are not axial."""
+
+
+def check_axial(grid: Grid) -> None:
+    """Refuse a grid whose slices are not axial: RECIST and mRECIST diameters are measured in
+    the axial plane, and measuring them in a coronal, sagittal or oblique slice would silently
+    give another number.  (Distances and margins are measured in 3-D and have no such limit.)
+
+    Raises
+    ------
+    NonAxialError naming the slice orientation, when the slice normal is more than
+    :data:`MAX_AXIAL_TILT_DEG` from the head-foot axis.  A grid without a direction is taken
+    as axial.
+    """
+    if grid.direction is None:
+        return
+    normal = np.asarray(grid.direction, float)[:, 2]
+    tilt = float(np.degrees(np.arccos(min(abs(normal[2]) / max(np.linalg.norm(normal), 1e-12), 1.0))))
+    if tilt > MAX_AXIAL_TILT_DEG:
+        kind = "coronal" if abs(normal[1]) > 0.9 else "sagittal" if abs(normal[0]) > 0.9 else "oblique"
+        raise NonAxialError(
+            f"the slices are {kind} (their normal is {tilt:.0f}° from the head-foot axis): in-plane "
+            "diameters would be measured in the wrong plane; measure on an axial series or reformat")
+
+
 def axial_measurements(
     mask: ArrayLike,
     spacing: ArrayLike | Grid | Any,
@@ -281,6 +311,7 @@ def axial_measurements(
     """
     m = _as_mask(mask, 3)
     grid = make_grid(spacing, origin, direction)
+    check_axial(grid)
     _, sy, sx = grid.spacing
     out: list[AxialMeasurement] = []
     for z in np.flatnonzero(m.any(axis=(1, 2))):

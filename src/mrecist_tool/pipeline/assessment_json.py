@@ -103,6 +103,28 @@ def case_result(a: CaseAssessment) -> dict[str, Any]:
         },
         "warnings": [{"rule": w.rule, "message": w.message, "lesion": w.lesion, "timepoint": w.timepoint} for w in a.warnings],
         "flags": list(a.flags),
+        "pre_ablation": _pre_ablation(a),
+    }
+
+
+def _pre_ablation(a: CaseAssessment) -> dict[str, Any] | None:
+    """PRE-1 to PRE-4: the response to preoperative chemotherapy and the disappearing metastases."""
+    pre = a.pre_ablation
+    if pre is None:
+        return None
+    return {
+        "first_ablation_date": fmt(pre.first_ablation_date) or None,
+        "timepoints": list(pre.timepoints),
+        "last_scan_date": fmt(pre.last_scan_date) or None,
+        "best_response": pre.best or None,
+        "best_timepoint": pre.best_timepoint,
+        "responder": pre.responder,
+        "rules": list(pre.rules),
+        "disappearing_metastases": [
+            {f.name: _value(getattr(d, f.name)) if not isinstance(getattr(d, f.name), tuple) else list(getattr(d, f.name))
+             for f in dataclasses.fields(d)}
+            for d in pre.dlm
+        ],
     }
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import Problem
 from .case import CaseResult, CaseStep, check_options
-from .executors import Executor, ProcessExecutor, SerialExecutor, default_workers, run_cases
+from .executors import DaskExecutor, Executor, ProcessExecutor, SerialExecutor, default_workers, run_cases
 
 #: Below this many files, starting worker processes costs more than it saves.
 PARALLEL_MIN_FILES = 64
@@ -61,12 +61,15 @@ def make_executor(executor: str | Executor | None, n_files: int, jobs: int | Non
     """The executor to use, and whether the caller owns it (and must close it).
 
     ``executor`` is an executor object, or ``None`` / ``"auto"`` (local processes for
-    :data:`PARALLEL_MIN_FILES` files or more, else this process), ``"serial"`` or
-    ``"processes"``.
+    :data:`PARALLEL_MIN_FILES` files or more, else this process), ``"serial"``,
+    ``"processes"``, or a Dask scheduler: ``"tcp://HOST:PORT"`` or ``"local:N"``
+    (:class:`~.executors.DaskExecutor`).
     """
     if executor is not None and not isinstance(executor, str):
         return executor, False
     kind = executor or "auto"
+    if kind.startswith(("tcp://", "tls://", "local:")):
+        return DaskExecutor(kind), True
     workers = jobs or default_workers()
     if kind == "serial" or (kind == "auto" and (workers <= 1 or n_files < PARALLEL_MIN_FILES)):
         return SerialExecutor(), True

@@ -37,8 +37,9 @@ if TYPE_CHECKING:
     from ..rules.criteria import Settings
     from ..rules.results import CaseAssessment, Finding
 
-#: Keys of the options mapping: the command line's ``--profile``, ``--criteria`` and ``--set``.
-OPTION_KEYS = frozenset({"profile", "criteria", "overrides"})
+#: Keys of the options mapping: the command line's ``--profile``, ``--criteria`` and ``--set``,
+#: and ``cutoff`` (``mrecist analyze --cutoff``: the case as it stood on that date, .cutoff).
+OPTION_KEYS = frozenset({"profile", "criteria", "overrides", "cutoff"})
 
 
 @dataclass
@@ -182,6 +183,7 @@ def assess_file(
     read_as = str(path)
     file = name if name is not None else read_as
     opts = check_options(options)
+    cutoff = opts.pop("cutoff", None)
     problems: list[Problem] = []
     try:
         case, problems = load_case(path, criteria=opts.get("criteria"))
@@ -192,6 +194,16 @@ def assess_file(
             return CaseResult(file, problems)
         if file != read_as:
             case = dataclasses.replace(case, source=Path(file))
+        ignored: dict[str, int] = {}
+        if cutoff is not None:
+            from .cutoff import AfterCutoff, cut_case
+
+            try:
+                case, ignored = cut_case(case, cutoff)
+            except AfterCutoff as exc:
+                # Not an error: the subject is simply not part of the data as of the cut-off.
+                return CaseResult(file, problems, subject=case.subject.id,
+                                  outputs={"after_cutoff": str(exc)})
         try:
             settings = settings_for_case(case, **opts)
         except SettingsError as exc:
@@ -202,6 +214,8 @@ def assess_file(
             if errors:
                 return CaseResult(file, problems + errors, settings, case.subject.id)
         work = CaseWork(path, file, case, settings, assess_case(case, settings))
+        if cutoff is not None:
+            work.outputs["cutoff_ignored"] = ignored
         for step in steps:
             step(work)
         return CaseResult(

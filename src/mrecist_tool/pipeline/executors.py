@@ -211,3 +211,80 @@ def _retry(executor: Executor, chunk: list[Item], args: tuple[Any, ...]) -> Iter
     else:
         for path, name in chunk:
             yield from outcome(name, executor.submit(run_chunk, [(path, name)], *args))
+
+
+class SchedulerError(ValueError):
+    """A ``--scheduler`` value that is not a scheduler address, or a scheduler that cannot be used."""
+
+
+def parse_scheduler(spec: str) -> tuple[str, int | str]:
+    """``("local", N)`` for ``local:N``, ``("remote", address)`` for ``tcp://HOST:PORT`` (or
+    ``tls://``); :class:`SchedulerError` otherwise."""
+    text = spec.strip()
+    if text.startswith("local:"):
+        count = text.removeprefix("local:")
+        if count.isdigit() and 1 <= int(count) <= 256:
+            return "local", int(count)
+        raise SchedulerError(f"--scheduler {spec!r}: expected local:N with N the number of worker processes (1-256)")
+    for scheme in ("tcp://", "tls://"):
+        if text.startswith(scheme):
+            host, sep, port = text.removeprefix(scheme).rpartition(":")
+            if host and sep and port.isdigit() and 0 < int(port) < 65536:
+                return "remote", text
+    raise SchedulerError(f"--scheduler {spec!r}: expected tcp://HOST:PORT of a Dask scheduler, or local:N for "
+                         "N local worker processes")
+
+
+class DaskExecutor:
+    """A Dask distributed cluster: an existing one (``tcp://HOST:PORT``) or a local one started
+    for this run (``local:N``).  Workers must see the case files under the same absolute paths
+    (a shared file system) and have mrecist-tool installed.
+
+    A worker that dies is Dask's to handle first (it runs the worker's tasks elsewhere); a task
+    that still fails is retried once by :func:`run_cases`, then reported for its case.
+    """
+
+    absolute_paths = True
+    isolated_failures = True
+
+    def __init__(self, spec: str, *, connect_timeout: float = 20.0) -> None:
+        import logging
+
+        kind, value = parse_scheduler(spec)
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:  # pragma: no cover - a core dependency
+            from ..errors import MissingDependencyError
+
+            raise MissingDependencyError("--scheduler needs the 'distributed' package: pip install distributed") from exc
+        # The cluster's own chatter (workers joining and leaving) is not the user's business.
+        logging.getLogger("distributed").setLevel(logging.ERROR)
+        self._cluster: Any = None
+        try:
+            if kind == "local":
+                self._cluster = LocalCluster(n_workers=int(value), threads_per_worker=1, processes=True,
+                                             dashboard_address=None, silence_logs=logging.ERROR)
+                self._client = Client(self._cluster)
+            else:
+                self._client = Client(str(value), timeout=f"{connect_timeout}s")
+            self._client.wait_for_workers(1, timeout=connect_timeout)
+        except (OSError, TimeoutError) as exc:
+            self.close()
+            raise SchedulerError(f"--scheduler {spec}: cannot use the Dask scheduler ({_short(exc)})") from None
+        info = self._client.scheduler_info()
+        self.workers = max(1, sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values()))
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> FutureLike:
+        return self._client.submit(fn, *args, pure=False)
+
+    def close(self) -> None:
+        client, cluster = getattr(self, "_client", None), self._cluster
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__

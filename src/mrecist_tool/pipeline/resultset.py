@@ -1,6 +1,6 @@
 """The result set of ``mrecist assess``, written whole or not at all.
 
-The tables (``timepoints.csv``, ``lesions.csv``, ``subjects.csv``, ``ablations.csv``, their
+The tables (``timepoints.csv``, ``lesions.csv``, ``subjects.csv``, ``ablations.csv``, ``dlm.csv``, their
 Parquet copies) and ``assessment.json`` belong together: a ``subjects.csv`` of one run beside a
 ``timepoints.csv`` of another is a silently wrong data set.  So the set is written into a
 staging folder beside the output folder and switched in with one rename
@@ -19,7 +19,7 @@ from typing import Any
 
 from .steps import TableText, csv_text, table_columns
 
-TABLES = ("timepoints", "lesions", "subjects", "ablations")
+TABLES = ("timepoints", "lesions", "subjects", "ablations", "dlm")
 RESULT_FILES = frozenset({f"{t}.{ext}" for t in TABLES for ext in ("csv", "parquet")} | {"assessment.json"})
 
 

@@ -4,10 +4,11 @@ A step is a picklable callable ``step(work: CaseWork) -> None``
 (:class:`~mrecist_tool.pipeline.case.CaseWork`).  Two kinds, run in this order:
 
 * **image work** (:data:`IMAGE_STEPS`): work on the case's images and masks that may add
-  findings to the assessment.  Today that is :func:`~.masks.check_masks` (masks to diameters and
-  gaps, compared with what the reader recorded).  This tuple is the extension point for further
-  per-case image work (e.g. the ablative margin): append a step to it and every command runs it,
-  locally or on a cluster.
+  findings to the assessment: :func:`~.masks.check_masks` (masks to diameters and gaps, compared
+  with what the reader recorded) and :func:`~mrecist_tool.margin.step.margin_step` (the ablative
+  margins of procedures that carry margin inputs; ablations.csv's margin columns).  This tuple
+  is the extension point for per-case image work: append a step to it and every command runs
+  it, locally or on a cluster.
 * **products**: what a command needs of each case, as small picklable values — :func:`table_text`
   (``mrecist assess``: CSV text and the ``assessment.json`` record), :func:`table_rows`
   (``mrecist analyze``: row dicts), or a command's own (``mrecist export sdtm``).
@@ -24,11 +25,23 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..margin.step import margin_step
 from .case import CaseStep, CaseWork
 from .masks import check_masks
 
 #: Image work run for every case before its product (see the module docstring).
-IMAGE_STEPS: tuple[CaseStep, ...] = (check_masks,)
+IMAGE_STEPS: tuple[CaseStep, ...] = (check_masks, margin_step)
+
+
+def _ablation_rows(work: CaseWork) -> list[dict[str, str]]:
+    """ablations.csv rows with the margin columns of the margin step (empty without inputs)."""
+    from .tables import ablation_rows
+
+    margins = work.outputs.get("margins") or {}
+    rows = ablation_rows(work.assessment)
+    for row in rows:
+        row.update(margins.get(row.get("lesion", ""), {}))
+    return rows
 
 
 def steps_for(product: CaseStep | None) -> tuple[CaseStep, ...]:
@@ -84,12 +97,18 @@ def table_text(work: CaseWork, keep_rows: bool = False) -> None:
     """Product of ``mrecist assess``: the case's rows of the four tables as CSV text, its
     ``assessment.json`` record and a one-line summary (``work.outputs["tables"]``)."""
     from .assessment_json import case_result
-    from .tables import ablation_rows, lesion_rows, timepoint_rows
+    from .tables import dlm_rows, lesion_rows, timepoint_rows
 
     a = work.assessment
     subject = _subject_with_endpoints(work)
     tp_rows = timepoint_rows(a)
-    tables = {"timepoints": tp_rows, "lesions": lesion_rows(a), "subjects": [subject], "ablations": ablation_rows(a)}
+    tables = {
+        "timepoints": tp_rows,
+        "lesions": lesion_rows(a),
+        "subjects": [subject],
+        "ablations": _ablation_rows(work),
+        "dlm": dlm_rows(a),
+    }
     columns = table_columns(list(subject))
     text = {name: csv_text(rows, columns[name], header=False) for name, rows in tables.items()}
     record = json.dumps(case_result(a), ensure_ascii=False, separators=(",", ":"))
@@ -107,12 +126,17 @@ def table_rows(work: CaseWork) -> None:
     (``work.outputs["rows"]``, as :func:`~mrecist_tool.pipeline.tables.assessment_tables`)."""
     from .tables import assessment_tables
 
-    work.outputs["rows"] = assessment_tables([work.assessment])
+    rows = assessment_tables([work.assessment])
+    if work.outputs.get("margins"):
+        rows["ablations"] = _ablation_rows(work)
+    work.outputs["rows"] = rows
 
 
 def rows_of(results: Iterable[Any]) -> dict[str, list[dict[str, Any]]]:
     """The ``"rows"`` products of many :class:`~.case.CaseResult` joined into four tables."""
-    tables: dict[str, list[dict[str, Any]]] = {"timepoints": [], "lesions": [], "subjects": [], "ablations": []}
+    tables: dict[str, list[dict[str, Any]]] = {
+        "timepoints": [], "lesions": [], "subjects": [], "ablations": [], "dlm": []
+    }
     for r in results:
         rows = r.outputs.get("rows")
         if rows:

@@ -41,11 +41,24 @@ SUBJECT_COLUMNS = [
     "simulated", "bor_reasons", "flags", "warnings", "source_file",
     "assessment_dates", "ltp_risk_set", "first_ltp_primary_date", "ltp_assessment_dates",
     "ltp_censor_date", "ltp_risk_end_date",
+    "first_ablation_date", "preop_chemo_arm", "pre_ablation_timepoints", "pre_ablation_best_response",
+    "pre_ablation_responder", "pre_ablation_reasons", "dlm_lesions", "dlm_recurrence_date",
+]
+# PRE-3 / PRE-4: one row per disappearing liver metastasis (an added table, dlm.csv).
+DLM_COLUMNS = [
+    "subject", "lesion", "role", "arm", "baseline_mm", "last_pre_ablation_timepoint",
+    "last_pre_ablation_date", "site", "site_treated_date", "recurrence_date", "recurrence_timepoint",
+    "recurrence_kind", "reasons",
 ]
 ABLATION_COLUMNS = [
     "subject", "lesion", "role", "arm", "first_ablation_date", "ablation_dates",
     "technique_efficacy", "first_complete_date", "residual_date", "ltp_date", "ltp_timepoint",
     "last_adequate_imaging_date", "resected_date", "ltp_origin_date", "local_statuses", "flags",
+    # the ablative margin (issue 10, MAR-7): filled by the margin step when the procedure has
+    # margin inputs, empty otherwise
+    "mam_mm", "mam_corrected_mm", "coverage", "fraction_ge_5mm", "fraction_ge_10mm", "registration",
+    "liver_dice", "margin_flags",
+    "technique",
 ]
 
 Row = dict[str, str]
@@ -176,7 +189,57 @@ def subject_row(a: CaseAssessment) -> Row:
         "ltp_assessment_dates": fmt(ev.ltp_assessment_dates),
         "ltp_censor_date": fmt(ev.ltp_censor_date),
         "ltp_risk_end_date": fmt(ev.ltp_risk_end_date),
+        **_pre_ablation_columns(a),
     }
+
+
+def _first_technique(a: CaseAssessment, lesion: str) -> str:
+    """The technique (MWA, RFA, ...) of the first ablation of ``lesion`` (the analysis' subgroups)."""
+    ablations = sorted((p for p in a.case.procedures if p.type == "ablation" and lesion in p.lesions),
+                       key=lambda p: p.date)
+    return (ablations[0].technique or "") if ablations else ""
+
+
+def _pre_ablation_columns(a: CaseAssessment) -> Row:
+    """PRE-1 to PRE-4 in subjects.csv: the response to preoperative chemotherapy, labelled apart
+    from the whole-course ``best_overall_response``, and the disappearing metastases."""
+    pre = a.pre_ablation
+    arm = a.case.subject.arm or ""
+    recurrences = [d.recurrence_date for d in (pre.dlm if pre else ()) if d.recurrence_date is not None]
+    return {
+        "first_ablation_date": fmt(pre.first_ablation_date if pre else None),
+        "preop_chemo_arm": fmt(bool(arm) and arm == a.settings.preop_chemo_arm),
+        "pre_ablation_timepoints": ";".join(pre.timepoints) if pre else "",
+        "pre_ablation_best_response": pre.best if pre else "",
+        "pre_ablation_responder": fmt(pre.responder) if pre and pre.first_ablation_date else "",
+        "pre_ablation_reasons": ";".join(pre.rules) if pre else "",
+        "dlm_lesions": ";".join(d.lesion for d in pre.dlm) if pre else "",
+        "dlm_recurrence_date": fmt(min(recurrences)) if recurrences else "",
+    }
+
+
+def dlm_rows(a: CaseAssessment) -> list[Row]:
+    """PRE-3 / PRE-4: each disappearing liver metastasis, its site and its in-situ recurrence."""
+    if a.pre_ablation is None:
+        return []
+    return [
+        {
+            "subject": a.subject,
+            "lesion": d.lesion,
+            "role": d.role,
+            "arm": a.case.subject.arm or "",
+            "baseline_mm": fmt(d.baseline_mm),
+            "last_pre_ablation_timepoint": d.last_pre_ablation_timepoint,
+            "last_pre_ablation_date": fmt(d.last_pre_ablation_date),
+            "site": d.site,
+            "site_treated_date": fmt(d.site_treated_date),
+            "recurrence_date": fmt(d.recurrence_date),
+            "recurrence_timepoint": d.recurrence_timepoint or "",
+            "recurrence_kind": d.recurrence_kind,
+            "reasons": ";".join(d.rules),
+        }
+        for d in a.pre_ablation.dlm
+    ]
 
 
 def ablation_rows(a: CaseAssessment) -> list[Row]:
@@ -199,18 +262,20 @@ def ablation_rows(a: CaseAssessment) -> list[Row]:
             "ltp_origin_date": fmt(r.ltp_origin_date),
             "local_statuses": ";".join(f"{s.timepoint}={s.status}" for s in r.states),
             "flags": " | ".join(r.flags),
+            "technique": _first_technique(a, r.lesion),
         })
     return rows
 
 
 def assessment_tables(assessments: Iterable[CaseAssessment]) -> dict[str, list[Row]]:
-    """Rows of ``timepoints``, ``lesions``, ``subjects`` and ``ablations`` for many cases."""
-    tables: dict[str, list[Row]] = {"timepoints": [], "lesions": [], "subjects": [], "ablations": []}
+    """Rows of ``timepoints``, ``lesions``, ``subjects``, ``ablations`` and ``dlm`` for many cases."""
+    tables: dict[str, list[Row]] = {"timepoints": [], "lesions": [], "subjects": [], "ablations": [], "dlm": []}
     for a in assessments:
         tables["timepoints"].extend(timepoint_rows(a))
         tables["lesions"].extend(lesion_rows(a))
         tables["subjects"].append(subject_row(a))
         tables["ablations"].extend(ablation_rows(a))
+        tables["dlm"].extend(dlm_rows(a))
     return tables
 
 
@@ -219,4 +284,5 @@ COLUMNS = {
     "lesions": LESION_COLUMNS,
     "subjects": SUBJECT_COLUMNS,
     "ablations": ABLATION_COLUMNS,
+    "dlm": DLM_COLUMNS,
 }

@@ -38,12 +38,11 @@ def organ_group(ctx: CaseContext, lesion_id: str) -> str:
 
 def measurability_floor(ctx: CaseContext) -> tuple[Decimal, str]:
     """REC-M1: 10 mm, or twice the slice thickness when slices are thicker than 5 mm."""
-    s = ctx.settings
+    floor = ctx.measurability_floor()
     thickness = ctx.baseline.slice_thickness_mm
-    if thickness is not None and thickness > 5:
-        floor = max(s.min_target_ld_mm, 2 * thickness)
+    if thickness is not None and thickness > 5 and floor > ctx.settings.min_target_ld_mm:
         return floor, f"2 × slice thickness {display_mm(thickness)} mm"
-    return s.min_target_ld_mm, f"{display_mm(s.min_target_ld_mm)} mm"
+    return floor, f"{display_mm(floor)} mm"
 
 
 def baseline_findings(ctx: CaseContext) -> list[Finding]:

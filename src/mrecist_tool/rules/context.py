@@ -55,6 +55,11 @@ class CaseContext:
     order: dict[str, int] = field(default_factory=dict)  # timepoint id -> position by date
     # focus id -> first timepoint at which the focus was recorded without the equivocal mark
     focus_confirmed: dict[str, str | None] = field(default_factory=dict)
+    # PRE-1: studies after the baseline and before the first ablation of a target lesion
+    pre_ablation: tuple[Timepoint, ...] = ()
+    first_ablation: date | None = None  # of a target lesion (else of any lesion)
+    # PRE-3: disappearing liver metastases -> the last pre-ablation study that showed them gone
+    dlm: dict[str, Timepoint] = field(default_factory=dict)
     _first_seen: dict[str, Timepoint | None] = field(default_factory=dict)
 
     @classmethod
@@ -87,6 +92,7 @@ class CaseContext:
             resection_dates=resections,
             order={tp.id: i for i, tp in enumerate(tps)},
         )
+        ctx._find_pre_ablation_window()
         ctx._classify_foci()
         return ctx
 
@@ -108,6 +114,28 @@ class CaseContext:
 
     def observation(self, lesion_id: str, tp_id: str) -> Observation | None:
         return self.obs.get((lesion_id, tp_id))
+
+    def measurability_floor(self) -> Decimal:
+        """REC-M1: 10 mm, or twice the baseline slice thickness when slices are thicker than 5 mm."""
+        floor = self.settings.min_target_ld_mm
+        thickness = self.baseline.slice_thickness_mm
+        if thickness is not None and thickness > 5:
+            floor = max(floor, 2 * thickness)
+        return floor
+
+    def criteria_value(self, lesion: Lesion, o: Observation | None) -> Decimal | None:
+        """The diameter the criteria use for a ``measured`` observation (case-format.md)."""
+        if o is None or o.status != "measured":
+            return None
+        if lesion.is_node:
+            return o.short_axis_mm
+        return o.viable_diameter_mm if self.settings.is_mrecist else o.longest_diameter_mm
+
+    def observed_dlm_site(self, lesion_id: str, when: date) -> bool:
+        """PRE-4: a disappeared liver metastasis left under observation (not ablated by then),
+        looked at after the last pre-ablation study."""
+        last = self.dlm.get(lesion_id)
+        return last is not None and when > last.date and not self.ablated_before(lesion_id, when)
 
     def first_seen(self, lesion_id: str) -> Timepoint | None:
         """The first timepoint with imaging where the lesion is recorded as present."""
@@ -153,6 +181,41 @@ class CaseContext:
         return "pending"
 
     # -- set-up ----------------------------------------------------------------------------
+    def _find_pre_ablation_window(self) -> None:
+        """PRE-1 and PRE-3: the pre-ablation window and the lesions that disappeared in it.
+
+        The window holds the studies after the baseline dated strictly before the first ablation
+        of a target lesion (of any lesion when no target was ablated); a study on the ablation
+        day is not before it (§11.11).  A liver lesion measurable at baseline (REC-M1) whose
+        diameter is 0 or absent at the last pre-ablation study with imaging is a DLM.
+        """
+        target_ids = {lesion.id for lesion in self.targets}
+        dates = [d[0] for lid, d in self.ablation_dates.items() if lid in target_ids]
+        if not dates:
+            dates = [d[0] for d in self.ablation_dates.values()]
+        if not dates:
+            return
+        self.first_ablation = min(dates)
+        self.pre_ablation = tuple(
+            tp for tp in self.timepoints if self.baseline.date < tp.date < self.first_ablation
+        )
+        scanned = [tp for tp in self.pre_ablation if tp.imaging_done]
+        if not scanned:
+            return
+        last = scanned[-1]
+        floor = self.measurability_floor()
+        for lesion in (*self.targets, *self.nontargets):
+            if lesion.is_node or not lesion.is_intrahepatic or lesion.kind != "tumor":
+                continue
+            at_baseline = self.criteria_value(lesion, self.obs.get((lesion.id, self.baseline.id)))
+            if at_baseline is None or at_baseline < floor:
+                continue
+            o = self.obs.get((lesion.id, last.id))
+            if o is None:
+                continue
+            if o.status == "absent" or (o.status == "measured" and self.criteria_value(lesion, o) == 0):
+                self.dlm[lesion.id] = last
+
     def _classify_foci(self) -> None:
         """Decide once, at a focus's first detection, whether it is viable tissue of an ablated
         lesion (gap within ``ltp_max_distance_mm``, ABL-6 inclusive) or a new lesion."""
@@ -165,8 +228,8 @@ class CaseContext:
             o = self.obs[(lesion.id, tp.id)]
             if not o.near_lesion or o.near_lesion not in self.lesions:
                 continue
-            if not self.ablated_before(o.near_lesion, tp.date):
-                continue
+            if not self.ablated_before(o.near_lesion, tp.date) and not self.observed_dlm_site(o.near_lesion, tp.date):
+                continue  # next to an ablation zone (APP-3), or at a disappeared metastasis (PRE-4)
             gap = o.gap_to_ablation_zone_mm
             if gap is not None and gap > limit:
                 continue

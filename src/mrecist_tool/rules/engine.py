@@ -18,6 +18,7 @@ from .context import CaseContext
 from .criteria import Settings, resolve_settings
 from .measure import focus_diameter, node_is_normal, nontarget_state, target_value
 from .new_lesions import follow_new_lesions, new_lesions_at
+from .preop import disappeared_lesions, pre_ablation_response
 from .results import (
     CR,
     LOCAL_LTP,
@@ -78,6 +79,13 @@ def assess_case(case: Case, settings: Settings | None = None) -> CaseAssessment:
         for st in res.states:
             local_by_tp.setdefault(st.timepoint, []).append((lid, st))
     ltp_timepoints = {res.ltp_timepoint for res in ablations.values() if res.ltp_timepoint}
+    # PRE-4: tumour back at a disappeared metastasis left under observation is intrahepatic
+    # progression (a DFS event), dated to the first study showing it.
+    dlm = disappeared_lesions(ctx, ablations)
+    dlm_idp: dict[str, list[str]] = {}
+    for item in dlm:
+        if item.recurrence_kind == "IDP" and item.recurrence_timepoint is not None:
+            dlm_idp.setdefault(item.recurrence_timepoint, []).append(item.lesion)
     has_targets = bool(ctx.targets)
     bl = ctx.baseline
     # §11.2: every timepoint's sum includes the excess targets, so every row says so.
@@ -184,8 +192,16 @@ def assess_case(case: Case, settings: Settings | None = None) -> CaseAssessment:
                 progression.append("new")
         if tp.id in ltp_timepoints:
             progression.append("LTP")
-        if nl.counted_intrahepatic:
+        if nl.counted_intrahepatic or tp.id in dlm_idp:
             progression.append("IDP")
+        if tp.id in dlm_idp and overall is not None:
+            overall = Decision(
+                overall.category,
+                (*overall.rules, "PRE-4"),
+                overall.flags,
+                (*overall.notes, *(f"{lid}: tumour back at a disappeared metastasis, not ablated: "
+                                   "intrahepatic progression (PRE-4)" for lid in dlm_idp[tp.id])),
+            )
         extrahepatic_nt = [
             st.lesion for st in states if st.state == "progressed" and not ctx.lesions[st.lesion].is_intrahepatic
         ]
@@ -239,6 +255,7 @@ def assess_case(case: Case, settings: Settings | None = None) -> CaseAssessment:
         has_targets=has_targets,
         new_therapy_date=new_therapy,
     )
+    pre = pre_ablation_response(ctx, visits, dlm, new_therapy)
     untreated = _untreated_viable_targets(ctx, rows)
     events = _events(rows, list(ablations.values()), best.progression_date, ehp_nontarget, new_therapy, untreated)
     warnings = tuple(baseline_findings(ctx))
@@ -259,6 +276,7 @@ def assess_case(case: Case, settings: Settings | None = None) -> CaseAssessment:
         has_target_disease=has_targets,
         warnings=warnings,
         flags=tuple(dict.fromkeys(all_flags)),
+        pre_ablation=pre,
     )
 
 

@@ -178,7 +178,7 @@ def target_value(ctx: CaseContext, lesion: Lesion, tp: Timepoint) -> TargetValue
             focus_unknown = True
             continue
         focus_viable = True
-        rules.append("APP-3")
+        rules.append("APP-3" if ctx.ablated_before(lesion.id, tp.date) else "PRE-4")
         if reading == "retro":
             # §11.6: confirmed on a later study, so viable tissue of this lesion from here on;
             # the sums, the responses and the local status are revised together.
@@ -188,7 +188,7 @@ def target_value(ctx: CaseContext, lesion: Lesion, tp: Timepoint) -> TargetValue
             value = focus_diameter(ctx, fo)
             assert value is not None
             focus_values.append(value)
-            notes.append(f"{fid}: viable focus at the ablation zone of {lesion.id}, {display_mm(value)} mm")
+            notes.append(f"{fid}: viable focus at the site of {lesion.id}, {display_mm(value)} mm")
         elif fo.status == "too-small":
             focus_values.append(s.too_small_default_mm)
             notes.append(
@@ -296,7 +296,7 @@ def nontarget_state(ctx: CaseContext, lesion: Lesion, tp: Timepoint) -> NonTarge
             continue
         if state in ("absent", "ne"):
             state = "present"
-        rules.append("APP-4")
+        rules.append("APP-4" if ctx.ablated_before(lesion.id, tp.date) else "PRE-4")
         if reading == "retro":
             rules.extend(("REC-N3", "ABL-9"))
             notes.append(f"{fid}: equivocal focus at the ablation zone of non-target {lesion.id}, confirmed later (§11.6)")

@@ -168,6 +168,37 @@ class SubjectEvents:
 
 
 @dataclass(frozen=True, slots=True)
+class DisappearedLesion:
+    """PRE-3 / PRE-4: a liver lesion measurable at baseline, gone at the last pre-ablation study."""
+
+    lesion: str
+    role: str
+    baseline_mm: Decimal | None
+    last_pre_ablation_timepoint: str
+    last_pre_ablation_date: date
+    site: str  # "ablated" (named in an ablation), "resected", or "observed"
+    site_treated_date: date | None
+    recurrence_date: date | None  # in-situ recurrence, dated to the first study showing it
+    recurrence_timepoint: str | None
+    recurrence_kind: str  # "" | "LTP" | "residual" (ablated site) | "IDP" (site not ablated)
+    rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PreAblation:
+    """PRE-1 / PRE-2: the response to preoperative chemotherapy, before the first ablation."""
+
+    first_ablation_date: date | None  # of a target lesion (else of any lesion); None: no ablation
+    timepoints: tuple[str, ...]  # the pre-ablation window (after baseline, before the ablation)
+    last_scan_date: date | None
+    best: str  # best response in the window; "" when there is no pre-ablation study
+    best_timepoint: str | None
+    responder: bool  # CR or PR in the window (no study: non-responder)
+    rules: tuple[str, ...] = ()
+    dlm: tuple[DisappearedLesion, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class CaseAssessment:
     case: Case
     settings: Settings
@@ -179,6 +210,7 @@ class CaseAssessment:
     has_target_disease: bool
     warnings: tuple[Finding, ...] = ()
     flags: tuple[str, ...] = field(default=())
+    pre_ablation: PreAblation | None = None
 
     @property
     def subject(self) -> str:

@@ -1,0 +1,100 @@
+"""Reading the images and masks of a margin: NIfTI (or any SimpleITK format) files and DICOM
+series folders, as SimpleITK images in LPS millimetres.
+
+DICOM SEG masks are recognised and refused with a message saying how to export the mask
+instead: the toolkit writes SEG (``mrecist export seg``) but does not read it yet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..geometry.grid import Grid
+
+SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
+
+
+class MarginInputError(ValueError):
+    """An image or mask that cannot be used; the message names it and says why."""
+
+
+def _is_dicom_file(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            head = f.read(132)
+    except OSError:
+        return False
+    return len(head) == 132 and head[128:132] == b"DICM"
+
+
+def _seg_refusal(path: Path) -> None:
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["SOPClassUID"])
+    except Exception:  # not readable as DICOM: the series reader will say why
+        return
+    if str(getattr(ds, "SOPClassUID", "")) == SEG_SOP_CLASS:
+        raise MarginInputError(
+            f"{path}: a DICOM SEG object; SEG masks are not read yet -- export the mask as NIfTI "
+            "(for example from the viewer, or with 3D Slicer) and pass that file"
+        )
+
+
+def load_image(path: str | Path, what: str) -> Any:
+    """A ``SimpleITK.Image`` from a NIfTI/NRRD/MHA file, or a DICOM series (a folder, or one of
+    its files).  ``what`` names the input in messages (e.g. ``"--tumour"``)."""
+    import SimpleITK as sitk
+
+    from ..dicom import read_series
+    from ..dicom.sitk_bridge import read_volume_file, to_sitk
+    from ..errors import DicomError
+
+    p = Path(path)
+    if not p.exists():
+        raise MarginInputError(f"{what} {p}: no such file or folder")
+    try:
+        if p.is_dir() or _is_dicom_file(p):
+            files = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
+            first = next((q for q in files if _is_dicom_file(q)), None)
+            if first is not None:
+                _seg_refusal(first)
+            image = to_sitk(read_series(p))
+        else:
+            image = to_sitk(read_volume_file(p))
+    except MarginInputError:
+        raise
+    except (DicomError, OSError, RuntimeError, ValueError) as exc:
+        raise MarginInputError(f"{what} {p}: cannot be read as an image ({exc})") from exc
+    if image.GetDimension() != 3:
+        raise MarginInputError(f"{what} {p}: a {image.GetDimension()}-D image; a 3-D volume is needed")
+    return sitk.Cast(image, sitk.sitkFloat32) if image.GetPixelID() != sitk.sitkFloat32 else image
+
+
+def load_mask(path: str | Path, what: str) -> tuple[np.ndarray, Grid, Any]:
+    """A mask (non-zero inside) as a boolean array (z, y, x), its grid, and the image."""
+    import SimpleITK as sitk
+
+    image = load_image(path, what)
+    array = sitk.GetArrayViewFromImage(image) != 0
+    if not array.any():
+        raise MarginInputError(f"{what} {path}: the mask is empty")
+    return np.asarray(array), grid_of(image), image
+
+
+def grid_of(image: Any) -> Grid:
+    """The :class:`Grid` of a SimpleITK image (spacing (z, y, x), origin, direction)."""
+    sx, sy, sz = image.GetSpacing()
+    return Grid.make((sz, sy, sx), image.GetOrigin(), np.asarray(image.GetDirection(), float).reshape(3, 3))
+
+
+def image_from_array(array: np.ndarray, reference: Any) -> Any:
+    """A SimpleITK image of ``array`` with ``reference``'s geometry."""
+    import SimpleITK as sitk
+
+    out = sitk.GetImageFromArray(np.ascontiguousarray(array))
+    out.CopyInformation(reference)
+    return out
