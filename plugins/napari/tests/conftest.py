@@ -80,3 +80,16 @@ def sample_studies(_sample_dir: Path) -> Path:
     from mrecist_tool.sample import generate_studies
 
     return generate_studies(_sample_dir, if_missing=True).studies_dir
+
+
+@pytest.fixture
+def own_napari_app(mock_app_model):  # type: ignore[no-untyped-def]
+    """For a test that makes ``napari.Viewer()`` itself (as ``mrecist view`` does) instead of
+    using ``make_napari_viewer``: its actions and plugin commands go to a throw-away app-model
+    application, so viewers made this way in several tests do not register them twice."""
+    from napari._qt._qapp_model.qactions import init_qactions
+    from napari.plugins import _initialize_plugins
+
+    _initialize_plugins.cache_clear()
+    init_qactions.cache_clear()
+    yield mock_app_model

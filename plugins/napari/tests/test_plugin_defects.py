@@ -138,7 +138,7 @@ def test_defect4_the_case_file_records_its_images_and_relinks(make_napari_viewer
     assert json.loads(case.read_text())["x-images"] == {"folder": "../archive/subject-1"}
 
 
-def test_defect5_unsaved_work_is_flushed_and_asked_about(qtbot, tmp_path: Path) -> None:
+def test_defect5_unsaved_work_is_flushed_and_asked_about(qtbot, tmp_path: Path, own_napari_app) -> None:
     """An edit made just before opening another subject used to be lost.  Now it reaches the
     autosave at once, and the reader chooses Save, Discard or Cancel -- also when closing."""
     import napari

@@ -332,7 +332,7 @@ def test_reopening_shows_each_measurement_on_its_phase(make_napari_viewer, sampl
     assert w.volume_for("BL").phase == "portal-venous"
 
 
-def test_mrecist_view_opens_a_case_with_the_widget(case_dir: Path, monkeypatch) -> None:
+def test_mrecist_view_opens_a_case_with_the_widget(case_dir: Path, monkeypatch, own_napari_app) -> None:
     import napari
 
     from mrecist_tool.cli.main import main
@@ -348,9 +348,10 @@ def test_mrecist_view_opens_a_case_with_the_widget(case_dir: Path, monkeypatch) 
         assert main(["view", str(case_dir / "v.json"), "--reader", "dr-x"]) == 0
         w = assessment_widget(napari.current_viewer())
         assert w.session.subject.id == "CRLM-T09" and w.session.reader == "dr-x"
-    finally:
         w.ask_unsaved = False
-        napari.current_viewer().close()
+    finally:
+        if napari.current_viewer() is not None:
+            napari.current_viewer().close()
 
 
 def test_case_without_images_still_assesses(make_napari_viewer) -> None:
