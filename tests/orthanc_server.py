@@ -1,9 +1,11 @@
 """A real Orthanc (Debian's ``orthanc`` + ``orthanc-dicomweb``) for the PACS tests.
 
-Loopback only: ``RemoteAccessAllowed`` false, the DICOM (DIMSE) server off, HTTP on a free
-port of 127.0.0.1, storage in a temporary folder, HTTP basic authentication with one user.
-The configuration starts from the packaged defaults (``/etc/orthanc/orthanc.json``) and changes
-only what a test server needs.
+HTTP on a free port of 127.0.0.1 with ``RemoteAccessAllowed`` false and basic authentication
+with one user; the DICOM (DIMSE) server on another free port, answering only our AE title
+(``MRECIST``) from 127.0.0.1 (Orthanc 1.10 has no listen-address setting for DIMSE: its port
+is open on every interface, so it refuses every AE title and host but ours, echo included);
+storage in a temporary folder.  The configuration starts from the packaged defaults
+(``/etc/orthanc/orthanc.json``) and changes only what a test server needs.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 USER, PASSWORD = "mrecist", "test-password"
+AET, OUR_AET = "ORTHANC", "MRECIST"
 DICOMWEB_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
 
 
@@ -34,6 +37,7 @@ class Orthanc:
     process: subprocess.Popen[bytes]
     port: int
     folder: Path
+    dicom_port: int
 
     @property
     def dicomweb(self) -> str:
@@ -59,7 +63,7 @@ def start(folder: Path) -> Orthanc:
         raise RuntimeError("Orthanc and its DICOMweb plugin are needed: apt-get install orthanc "
                            "orthanc-dicomweb (the Makefile's system-deps installs them)")
     folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port, dicom_port = free_port(), free_port()
     config = {
         "Name": "mrecist-test",
         "StorageDirectory": str(folder / "storage"),
@@ -69,7 +73,17 @@ def start(folder: Path) -> Orthanc:
         "RemoteAccessAllowed": False,  # loopback clients only
         "AuthenticationEnabled": True,
         "RegisteredUsers": {USER: PASSWORD},
-        "DicomServerEnabled": False,  # no DIMSE port: the tests use DICOMweb
+        "DicomServerEnabled": True,
+        "DicomAet": AET,
+        "DicomPort": dicom_port,
+        "DicomCheckCalledAet": True,
+        "DicomModalities": {"mrecist": {"AET": OUR_AET, "Host": "127.0.0.1", "Port": 104}},
+        "DicomCheckModalityHost": True,
+        "DicomAlwaysAllowEcho": False,
+        "DicomAlwaysAllowStore": False,
+        "DicomAlwaysAllowFind": False,
+        "DicomAlwaysAllowGet": False,
+        "DicomAlwaysAllowMove": False,
         "HttpDescribeErrors": True,
         "OrthancExplorerEnabled": False,
         "WebDavEnabled": False,
@@ -84,7 +98,7 @@ def start(folder: Path) -> Orthanc:
     log = open(folder / "orthanc.log", "wb")  # noqa: SIM115 - the server keeps it open
     process = subprocess.Popen([exe, str(config_file)], stdout=log, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL)
-    server = Orthanc(process, port, folder)
+    server = Orthanc(process, port, folder, dicom_port)
     auth = "Basic " + b64encode(f"{USER}:{PASSWORD}".encode()).decode()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -73,3 +73,13 @@ def test_no_margins_at_all_is_reported_not_fitted():
     ep, ab = _cohort(n_patients=10)
     table = margin_ltp_table(ep, ab.drop(columns=["mam_mm"]))
     assert table[table["analysis"].str.startswith("Cox")]["method"].iloc[0].startswith("Cox model not estimable")
+
+
+def test_report_section_shows_bands_and_the_hazard_ratio():
+    from mrecist_tool.analysis.margin_ltp import margin_section
+
+    ep, ab = _cohort(n_patients=120)
+    html = margin_section(margin_ltp_table(ep, ab))
+    assert "Local tumour progression by ablative margin" in html
+    assert "0–5 mm" in html and "≥ 10 mm" in html and "Hazard ratio of LTP per mm of MAM" in html
+    assert margin_section(margin_ltp_table(ep, ab.drop(columns=["mam_mm"]))) == ""

@@ -187,12 +187,16 @@ def test_read_series_of_the_whole_corpus_needs_a_choice_and_warns_of_broken_file
 
 
 def test_cli_scan_of_the_corpus_prints_reasons_and_no_traceback(corpus, capsys):
-    code = main(["scan", str(corpus["root"])])
+    code = main(["scan", str(corpus["root"]), "--show-descriptions"])
     out, err = capsys.readouterr()
     assert code == 0
     assert "Traceback" not in out + err
     assert "Abdomen PV 2mm" in out and "missing slices" in out and "notes.txt" in out
     assert "Test^Patient" not in out and "TEST-1" not in out
+    # Without --show-descriptions the free text and the paths are hidden, the reasons are not.
+    assert main(["scan", str(corpus["root"])]) == 0
+    out = capsys.readouterr().out
+    assert "Abdomen PV 2mm" not in out and "notes.txt" not in out and "missing slices" in out
     assert main(["scan", str(corpus["other"])]) == 1
     capsys.readouterr()
     assert main(["scan", str(corpus["root"] / "nope")]) == 2

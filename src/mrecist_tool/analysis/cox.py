@@ -31,6 +31,7 @@ import numpy as np
 from scipy.stats import chi2 as chi2_dist
 from scipy.stats import norm
 
+from ..errors import MrecistError
 from .kaplan_meier import Z95
 from .kaplan_meier import fit as km_fit
 
@@ -38,7 +39,7 @@ MAX_ITERATIONS = 50
 STEP_TOLERANCE = 1e-12
 
 
-class CoxError(ValueError):
+class CoxError(MrecistError, ValueError):
     """The model cannot be estimated from these data (no events, singular information, ...)."""
 
 

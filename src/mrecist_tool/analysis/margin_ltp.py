@@ -141,7 +141,7 @@ def margin_section(table: pd.DataFrame | None) -> str:
                     f"{float(cox_row['p_value']):.2g}); {int(cox_row['n_tumours'])} tumours in "
                     f"{int(cox_row['n_patients'])} patients. {_esc(cox_row['method'])}.")
     return (
-        "<h2>Local tumour progression by ablative margin</h2>\n"
+        '<h3 id="sec-margin">Local tumour progression by ablative margin</h3>\n'
         '<p class="note">Per tumour of the primary LTP risk set, by its minimal ablative margin (MAM, '
         "§5.1 bands; published cohorts: no LTP at MAM ≥ 4–5 mm, HR ≈ 0.45 per mm). Cumulative "
         f"incidence with death as competing risk. {_esc(table['note'].iloc[0])}.</p>\n"

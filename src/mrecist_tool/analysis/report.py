@@ -22,6 +22,7 @@ from .. import RULES_VERSION, __version__
 from ..pipeline.endpoints import ENDPOINT_LABELS, parse_bool
 from . import disposition
 from .dataset import AnalysisData
+from .margin_ltp import margin_section
 from .settings_used import ENDPOINT_SETTINGS
 from .survival import CIF_LABELS, LANDMARKS_MONTHS, NOT_REACHED, PRIMARY_ENDPOINT, strata_description
 
@@ -423,10 +424,13 @@ def disposition_section(table: pd.DataFrame, data: AnalysisData) -> str:
                 "<table>", '<table id="disposition">', 1)
             + f'<p class="note" id="disposition-check">{_esc(check)} Treated: at least one '
               "ablation by the cut-off. Evaluable for response: target disease at baseline and "
-              "a best overall response other than NE. Completed follow-up: alive at 60 months "
-              "(the registry's time frame). In follow-up: last contact within 183 days of the "
-              "cut-off; earlier last contact: follow-up ended early (lost to follow-up or "
-              "withdrawn; case files do not say which). Missed assessments: visits of the "
+              "a best overall response other than NE. Status: the end of participation a case "
+              "file records (subject.end_of_study: completed, withdrew consent, lost to "
+              "follow-up, other reason, death; a death learnt of after a subject left is counted "
+              "under the reason they left); without one, died by the cut-off, completed (alive "
+              "at 60 months, the registry's time frame), in follow-up (last contact within 183 "
+              "days of the cut-off) or follow-up ended early with the reason not recorded. "
+              "Missed assessments: visits of the "
               "protocol schedule (assessment_schedule) with no adequate imaging in their window "
               "(due date Â± half the interval) before the last imaging study.</p>")
 
@@ -640,6 +644,7 @@ model. Every estimate follows R's survival and cmprsk packages (checked figure b
 test suite). Not computed: interval-censored sensitivity analyses (STAT-7), local control after
 repeat treatment (END-LTP-5).</p>
 {survival_section(survival_rows, arms)}
+{margin_section(tables.get("margin_ltp"))}
 <h2 id="sec-response">Tumour response (mRECIST)</h2>
 <h3>Best overall response, all randomised subjects</h3>
 {bor_section(bor, arms)}
@@ -667,6 +672,7 @@ non-target disease only are excluded (END-ORR-3). Confidence intervals: Clopperâ
 subject or tumour and endpoint; event 0 censored, 1 event, 2 competing), <code>orr.csv</code>,
 <code>dcr.csv</code>, <code>bor.csv</code>, <code>technique_efficacy.csv</code>,
 <code>survival.csv</code>, <code>at_risk.csv</code>, <code>disposition.csv</code>,
-<code>review_flags.csv</code>, <code>subgroups.csv</code>.</p>
+<code>review_flags.csv</code>, <code>subgroups.csv</code>, <code>margin_ltp.csv</code> (LTP by
+ablative margin band and the hazard ratio per mm of MAM).</p>
 </body></html>
 """

@@ -37,6 +37,7 @@ import pandas as pd
 from ..atomic import atomic_write_text
 from . import disposition, proportions, report, response_duration, subgroups, survival
 from .dataset import AnalysisData
+from .margin_ltp import margin_ltp_table
 from .worker import PlotWorker, WorkerResult
 
 Progress = Callable[[str], None]
@@ -83,6 +84,9 @@ def compute_tables(data: AnalysisData, say: Progress) -> dict[str, pd.DataFrame]
     endpoints = pd.concat([data.endpoints, response_duration.dor_rows(data)], ignore_index=True)
     out["survival"] = survival.survival_table(endpoints, data.subjects, arms)
     out["at_risk"] = survival.at_risk_table(endpoints, arms)
+    say("LTP by ablative margin")
+    # MAR §5.1 (margin helper): per-tumour LTP by MAM band and the clustered Cox model per mm
+    out["margin_ltp"] = margin_ltp_table(data.endpoints, data.ablations)
     if len(arms) == 2:
         say("subgroups")
         out["subgroups"] = subgroups.subgroup_table(data, arms)

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import MrecistError
+
 ENDPOINT_SETTINGS = (
     "dfs_definition",
     "dfs_never_disease_free",
@@ -37,7 +39,7 @@ ENDPOINT_SETTINGS = (
 )
 
 
-class MixedSettingsError(ValueError):
+class MixedSettingsError(MrecistError, ValueError):
     """The cases were assessed with different endpoint settings (or other than those asked)."""
 
 

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..exitcodes import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
+from ._executor_options import add_scheduler_option, scheduler_or_usage_error
 from ._settings_options import add_settings_options
 
 
@@ -27,10 +29,7 @@ def register(subparsers: Any) -> None:
                    help="progress bar on stderr (auto: on a terminal, for more than 50 files)")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="worker processes for large batches (default: the number of cores, at most 4)")
-    p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run the per-case work on a Dask cluster: tcp://HOST:PORT of a running scheduler "
-                   "(workers must see the case files at the same paths), or local:N to start N local worker "
-                   "processes; the tables are the same as without it")
+    add_scheduler_option(p)
     add_settings_options(p)
     p.set_defaults(func=run)
 
@@ -42,19 +41,9 @@ def run(args: argparse.Namespace) -> int:
 
     cli = settings_or_usage_error(args, "assess")
     if cli is None:
-        return 2
-    if args.scheduler is not None:
-        from ..pipeline.executors import SchedulerError, parse_scheduler
-
-        try:
-            parse_scheduler(args.scheduler)
-        except SchedulerError as exc:
-            print(f"mrecist assess: {exc}", file=sys.stderr)
-            return 2
-        if args.jobs is not None:
-            print("mrecist assess: --jobs is for local processes; give the workers to --scheduler instead "
-                  "(local:N)", file=sys.stderr)
-            return 2
+        return EXIT_USAGE
+    if not scheduler_or_usage_error(args, "assess", jobs=args.jobs):
+        return EXIT_USAGE
     import gc
 
     gc.freeze()  # what is loaded so far (modules, settings) need not be rescanned by the collector
@@ -65,12 +54,12 @@ def run(args: argparse.Namespace) -> int:
                               print_table=args.print_table, executor=args.scheduler)
     except SchedulerError as exc:
         print(f"mrecist assess: {exc}; nothing was assessed", file=sys.stderr)
-        return 1
+        return EXIT_REFUSED
     try:
         notes = write_outputs(result, args.out, parquet=args.parquet, generated=run_timestamp())
     except OSError as exc:
         print(f"mrecist assess: cannot write results to {args.out}: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_REFUSED
     for note in notes:
         print(f"mrecist assess: note: {note}", file=sys.stderr)
     for problem in result.problems:
@@ -86,4 +75,4 @@ def run(args: argparse.Namespace) -> int:
         + (f" (refused: {', '.join(result.refused_files)})" if n_bad and n_bad <= 10 else ""),
         file=sys.stderr,
     )
-    return 1 if n_bad else 0
+    return EXIT_REFUSED if n_bad else EXIT_OK

@@ -5,7 +5,9 @@
     mrecist export seg CASE --timepoint FU1 --dicom FOLDER --out masks.dcm
 
 Exit status: 0 written; 1 some input refused (the others are still written for ``sdtm``);
-2 usage error.  Patient attributes copied from the source images into SR/SEG are never printed.
+2 usage error.  SR and SEG carry the case's subject id as Patient ID and Name and no other
+identifying attribute of the source images unless ``--keep-patient-identity`` (for storing them
+back in the hospital PACS beside their images); patient attributes are never printed.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..exitcodes import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
+from ._executor_options import add_scheduler_option, scheduler_or_usage_error
 from ._settings_options import add_settings_options
-
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
 
 def register(subparsers: Any) -> None:
@@ -32,22 +34,26 @@ def register(subparsers: Any) -> None:
 
     sd = sub.add_parser(
         "sdtm",
-        help="SDTM-style TU, TR and RS tables (CSV) of case files",
-        description="Assess case files and write tu.csv, tr.csv and rs.csv (SDTMIG oncology "
-        "domains, RECIST-style). Folders are searched recursively. One bad case never stops the "
-        "others.",
+        help="SDTM DM, TU, SUPPTU, TR and RS tables (CSV and SAS XPT) of case files",
+        description="Assess case files and write dm, tu, supptu, tr and rs as CSV and SAS "
+        "transport (SDTMIG oncology domains as pharmaversesdtm lays them out), with "
+        "evaluators.csv. All reads of a subject (readers, evaluators) are exported together. "
+        "Folders are searched recursively. One bad case never stops the others.",
     )
     sd.add_argument("paths", nargs="+", metavar="CASE", help="case files or folders")
     sd.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (created)")
     sd.add_argument("--studyid", required=True, help="STUDYID, e.g. NCT04562727")
     sd.add_argument(
-        "--evaluator", default="INDEPENDENT ASSESSOR",
-        choices=["INDEPENDENT ASSESSOR", "INVESTIGATOR"], help="--EVAL value (default: %(default)s)",
+        "--evaluator", default="INVESTIGATOR",
+        choices=["INVESTIGATOR", "INDEPENDENT ASSESSOR"],
+        help="--EVAL of case files that do not name their own \"evaluator\" (default: "
+        "%(default)s, the reads the admiralonco templates select)",
     )
     sd.add_argument("--method", default="", help='TUMETHOD/TRMETHOD where a timepoint does not '
                     'record its modality, e.g. "CT SCAN" or "MRI"')
     sd.add_argument("--baseline-visit", default="SCREENING", choices=["SCREENING", "BASELINE"],
                     help="VISIT of the baseline timepoint (default: %(default)s)")
+    add_scheduler_option(sd)
     add_settings_options(sd)
     sd.set_defaults(func=run_sdtm)
 
@@ -73,6 +79,12 @@ def register(subparsers: Any) -> None:
             d.add_argument("--seg", type=Path, metavar="SEG.dcm",
                            help="the SEG of the same timepoint (from 'export seg'): lesions with "
                            "a segment get a TID 1411 group referencing it (read by Slicer)")
+        d.add_argument(
+            "--keep-patient-identity", action="store_true",
+            help="copy the patient's name, ID, birth date and the study's accession number and "
+            "descriptions from the source images (to store the object in the hospital PACS beside "
+            "them); default: the case's subject id as Patient ID and Name, nothing else identifying",
+        )
         if name == "seg":
             d.add_argument("--resample", action="store_true",
                            help="map masks not on the series' voxel grid by nearest neighbour "
@@ -96,9 +108,10 @@ def sdtm_rows(work: Any, studyid: str, evaluator: str, method: str,
 
 
 def _assess_all(paths: list[str], cli: dict[str, Any], studyid: str, evaluator: str, method: str,
-                baseline_visit: str = "SCREENING") -> Any:
+                baseline_visit: str = "SCREENING", executor: str | None = None) -> Any:
     """Read and assess every case through the pipeline, with its SDTM rows; one bad case never
-    stops the others.  Returns the pipeline's :class:`~mrecist_tool.pipeline.batch.Batch`."""
+    stops the others.  ``executor`` is ``--scheduler`` (default: local processes for large
+    batches).  Returns the pipeline's :class:`~mrecist_tool.pipeline.batch.Batch`."""
     import functools
 
     from ..pipeline.batch import assess_files
@@ -106,12 +119,13 @@ def _assess_all(paths: list[str], cli: dict[str, Any], studyid: str, evaluator: 
 
     product = functools.partial(sdtm_rows, studyid=studyid, evaluator=evaluator, method=method,
                                 baseline_visit=baseline_visit)
-    return assess_files(paths, cli, steps=steps_for(product))
+    return assess_files(paths, cli, steps=steps_for(product), executor=executor)
 
 
 def run_sdtm(args: argparse.Namespace) -> int:
     from ..errors import SaveError
-    from ..exchange.sdtm import sdtm_tables, write_sdtm
+    from ..exchange.sdtm import sdtm_tables, unmapped_locations, write_sdtm
+    from ..pipeline.executors import SchedulerError
     from ._settings_options import settings_or_usage_error
 
     if not args.studyid.strip():
@@ -120,14 +134,23 @@ def run_sdtm(args: argparse.Namespace) -> int:
     cli = settings_or_usage_error(args, "export sdtm")
     if cli is None:
         return EXIT_USAGE
+    if not scheduler_or_usage_error(args, "export sdtm"):
+        return EXIT_USAGE
     studyid = args.studyid.strip()
-    batch = _assess_all(args.paths, cli, studyid, args.evaluator, args.method, args.baseline_visit)
+    try:
+        batch = _assess_all(args.paths, cli, studyid, args.evaluator, args.method, args.baseline_visit,
+                            executor=args.scheduler)
+    except SchedulerError as exc:
+        print(f"mrecist export sdtm: {exc}; nothing was exported", file=sys.stderr)
+        return EXIT_REFUSED
     for problem in batch.problems:
         print(str(problem), file=sys.stderr)
     tables = sdtm_tables([], studyid, evaluator=args.evaluator, method=args.method)
     for result in batch.accepted:
         for name, rows in result.outputs["sdtm"].items():
             tables[name].extend(rows)
+    for message in unmapped_locations(tables["TU"]):
+        print(f"warning: {message}", file=sys.stderr)
     n_bad = len(batch.refused_files)
     try:
         written = write_sdtm(tables, args.out)
@@ -136,7 +159,7 @@ def run_sdtm(args: argparse.Namespace) -> int:
         return EXIT_REFUSED
     print(
         f"exported {len(batch.accepted)} case(s), refused {n_bad}: "
-        + ", ".join(f"{p.name} ({len(tables[p.stem.upper()])} rows)" for p in written)
+        + ", ".join(f"{p.name} ({len(tables.get(p.stem.upper(), []))} rows)" for p in written)
         + f" in {args.out}",
         file=sys.stderr,
     )
@@ -172,7 +195,8 @@ def _run_dicom(args: argparse.Namespace, kind: str) -> int:
             if args.seg is not None:
                 seg = _read_seg(args.seg)
             result: Any = write_sr(
-                case, args.timepoint, args.dicom, args.out, series_uid=args.series, seg=seg
+                case, args.timepoint, args.dicom, args.out, series_uid=args.series, seg=seg,
+                keep_patient_identity=args.keep_patient_identity,
             )
             summary = (
                 f"wrote SR of {len(result.lesions)} lesion(s) at {result.timepoint} "
@@ -184,6 +208,7 @@ def _run_dicom(args: argparse.Namespace, kind: str) -> int:
             result = write_seg(
                 case, args.timepoint, args.dicom, args.out,
                 series_uid=args.series, resample=args.resample,
+                keep_patient_identity=args.keep_patient_identity,
             )
             summary = (
                 f"wrote SEG of {len(result.segments)} segment(s) at {result.timepoint} "
@@ -212,7 +237,7 @@ def _read_seg(path: Path) -> Any:
 
     try:
         with open_regular(path) as fh:  # a FIFO given as --seg must not block
-            return pydicom.dcmread(fh, stop_before_pixels=True)
+            return pydicom.dcmread(fh)  # with its pixels: the SR reports each segment's volume
     except NotRegularFileError as exc:
         raise DicomError(f"{path}: {exc.reason}") from None
     except Exception as exc:  # not DICOM, unreadable: one clear line

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+from ..exitcodes import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 
 
 def register(subparsers: Any) -> None:

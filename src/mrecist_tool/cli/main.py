@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
+from ..exitcodes import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 # Order here is the order in `mrecist --help`.
 SUBCOMMANDS = (
@@ -32,7 +33,6 @@ SUBCOMMANDS = (
     "view",
 )
 
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
 

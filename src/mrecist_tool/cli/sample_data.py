@@ -13,7 +13,7 @@ import argparse
 import sys
 from typing import Any
 
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+from ..exitcodes import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 
 
 def _positive(text: str) -> int:

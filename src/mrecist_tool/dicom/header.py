@@ -77,6 +77,7 @@ TAGS: dict[int, tuple[str, str]] = {
     0x00280100: ("BitsAllocated", "us"),
     0x00280101: ("BitsStored", "us"),
     0x00280103: ("PixelRepresentation", "us"),
+    0x00280301: ("BurnedInAnnotation", "cs"),
     0x00281050: ("WindowCenter", "cs"),
     0x00281051: ("WindowWidth", "cs"),
     0x00281052: ("RescaleIntercept", "cs"),
@@ -174,6 +175,9 @@ class FileHeader:
     pixel_offset: int | None = None
     pixel_length: int | None = None
     frames: tuple[FrameGeometry, ...] | None = None  # Enhanced multi-frame only
+    # Burned In Annotation (0028,0301) as written ("YES", "NO"), "" when absent: "YES" means
+    # the pixels themselves may show the patient's name or ID.
+    burned_in_annotation: str = ""
     # Values that make the image unusable (the series is refused, naming the element) and
     # values ignored with a warning (see :mod:`.values`).
     defects: tuple[str, ...] = ()
@@ -354,6 +358,7 @@ def build_header(
         pixel_offset=pixel_offset,
         pixel_length=pixel_length,
         frames=frames,
+        burned_in_annotation=v.get("BurnedInAnnotation", "").strip().upper(),
         defects=tuple(ck.defects),
         notes=tuple(ck.notes),
         patient_id=v.get("PatientID", ""),

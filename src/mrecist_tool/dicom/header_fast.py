@@ -13,7 +13,7 @@ import struct
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import DicomError
+from ..errors import DicomError, MrecistError
 from ..safe_files import NotRegularFileError, open_regular
 from .header import (
     ENHANCED_CLASSES,
@@ -41,7 +41,7 @@ class _NeedMore(Exception):
     """The buffer ended before the Pixel Data element: read more of the file."""
 
 
-class Unsupported(Exception):
+class Unsupported(MrecistError):
     """Not something the fast walker handles: use pydicom."""
 
 

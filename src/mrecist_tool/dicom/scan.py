@@ -2,8 +2,11 @@
 
 Every file under the folder is looked at (a DICOMDIR is not needed, and is listed among the
 skipped files when present).  Each series gets the same verdict :func:`read_series` would act
-on (loadable, or why not), a phase guess with its evidence, and its slice geometry.  Patients
-appear as pseudonyms (:mod:`.privacy`) unless ``reveal_identity=True``.
+on (loadable, or why not), a phase guess with its evidence, its slice geometry and whether its
+pixels carry burned-in annotation.  Patients appear as pseudonyms (:mod:`.privacy`) unless
+``reveal_identity=True``.  Study and series descriptions are kept in memory (the viewer shows
+them) but the printable forms (``to_dict``) leave them, and the folders of skipped files, out
+unless ``show_descriptions=True``: such free text often holds names or hospital numbers.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from .. import model
 from ..errors import DicomError
 from .header import FileHeader
 from .phase import PhaseGuess, detect_phase
-from .privacy import pseudonym
+from .privacy import hide_quoted, pseudonym
 from .series import (
     PathLike,
     Skipped,
@@ -47,15 +50,15 @@ class PartInfo:
     loadable: bool
     reason: str | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, hide: tuple[str, ...] = ()) -> dict[str, Any]:
         return {
             "part": self.part,
             "slices": self.n_slices,
             "spacing_mm": list(self.spacing) if self.spacing else None,
             "phase": self.phase,
-            "phase_evidence": list(self.phase_evidence),
+            "phase_evidence": [hide_quoted(e, hide) for e in self.phase_evidence],
             "loadable": self.loadable,
-            "reason": self.reason,
+            "reason": hide_quoted(self.reason, hide) if self.reason else None,
         }
 
 
@@ -85,14 +88,24 @@ class SeriesInfo:
     files: tuple[Path, ...] = field(repr=False, default=())
     # Several volumes in one series (kind "multi-volume"): each loadable on its own.
     parts: tuple[PartInfo, ...] = ()
+    # True: some file says Burned In Annotation YES (the pixels may show the patient's name or
+    # ID); False: every file says NO; None: not declared by every file.
+    burned_in_annotation: bool | None = None
+    # Series Description and Protocol Name as found: free text hidden from printable forms.
+    free_text: tuple[str, ...] = field(default=(), repr=False)
 
-    def to_dict(self) -> dict[str, Any]:
+    def text_to_hide(self, show_descriptions: bool) -> tuple[str, ...]:
+        return () if show_descriptions else (*self.free_text, self.description)
+
+    def to_dict(self, show_descriptions: bool = False) -> dict[str, Any]:
+        """The series as plain data; descriptions left out unless ``show_descriptions``."""
+        hide = self.text_to_hide(show_descriptions)
         return {
-            "parts": [p.to_dict() for p in self.parts],
+            "parts": [p.to_dict(hide) for p in self.parts],
             "series_uid": self.series_uid,
             "series_number": self.series_number,
             "modality": self.modality,
-            "description": self.description,
+            "description": self.description if show_descriptions else None,
             "files": self.n_files,
             "slices": self.n_slices,
             "rows": self.rows,
@@ -101,11 +114,12 @@ class SeriesInfo:
             "spacing_mm": list(self.spacing) if self.spacing else None,
             "orientation": self.orientation,
             "phase": self.phase,
-            "phase_evidence": list(self.phase_evidence),
+            "phase_evidence": [hide_quoted(e, hide) for e in self.phase_evidence],
             "kind": self.kind,
             "loadable": self.loadable,
-            "reason": self.reason,
-            "warnings": list(self.warnings),
+            "reason": hide_quoted(self.reason, hide) if self.reason else None,
+            "warnings": [hide_quoted(w, hide) for w in self.warnings],
+            "burned_in_annotation": self.burned_in_annotation,
             "transfer_syntax": self.transfer_syntax,
         }
 
@@ -122,13 +136,13 @@ class StudyInfo:
     def loadable_series(self) -> tuple[SeriesInfo, ...]:
         return tuple(s for s in self.series if s.loadable)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, show_descriptions: bool = False) -> dict[str, Any]:
         return {
             "study_uid": self.study_uid,
             "date": self.date.isoformat() if self.date else None,
             "time": self.time,
-            "description": self.description,
-            "series": [s.to_dict() for s in self.series],
+            "description": self.description if show_descriptions else None,
+            "series": [s.to_dict(show_descriptions) for s in self.series],
         }
 
 
@@ -141,11 +155,11 @@ class PatientInfo:
     name: str | None = field(default=None, repr=False)
     birth_date: str | None = field(default=None, repr=False)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, show_descriptions: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {"pseudonym": self.pseudonym}
         if self.patient_id is not None:
             d.update(patient_id=self.patient_id, name=self.name, birth_date=self.birth_date)
-        d["studies"] = [s.to_dict() for s in self.studies]
+        d["studies"] = [s.to_dict(show_descriptions) for s in self.studies]
         return d
 
 
@@ -176,12 +190,35 @@ class ScanResult:
                 return s
         raise KeyError(uid)
 
-    def to_dict(self) -> dict[str, Any]:
+    @property
+    def burned_in_series(self) -> tuple[SeriesInfo, ...]:
+        """Series whose pixels may show identifiers (Burned In Annotation YES)."""
+        return tuple(s for s in self.series if s.burned_in_annotation)
+
+    def skipped_file(self, item: Skipped, show_descriptions: bool = False) -> str | None:
+        """How a skipped file is shown: its path with ``show_descriptions``, else None (folder
+        and file names in exports are free text, often a patient's name or number)."""
+        return str(item.path) if show_descriptions else None
+
+    def skipped_reason(self, item: Skipped, show_descriptions: bool = False) -> str:
+        """Why a file was skipped, without its path unless ``show_descriptions``."""
+        if show_descriptions:
+            return item.reason
+        return hide_quoted(item.reason, (str(item.path), str(item.path.parent)))
+
+    def to_dict(self, show_descriptions: bool = False) -> dict[str, Any]:
+        """The scan as plain data (what ``mrecist scan --json`` prints).
+
+        Study and series descriptions, protocol names quoted in the phase evidence and the
+        folders of skipped files are left out unless ``show_descriptions``.
+        """
         return {
             "root": self.root,
             "files": self.n_files,
-            "patients": [p.to_dict() for p in self.patients],
-            "skipped": [{"file": str(s.path), "reason": s.reason} for s in self.skipped],
+            "patients": [p.to_dict(show_descriptions) for p in self.patients],
+            "skipped": [{"file": self.skipped_file(s, show_descriptions),
+                         "reason": self.skipped_reason(s, show_descriptions)}
+                        for s in self.skipped],
         }
 
 
@@ -337,6 +374,8 @@ def _series_info(uid: str, headers: list[FileHeader]) -> SeriesInfo:
     thickness = h.slice_thickness
     if thickness is None and h.frames:
         thickness = h.frames[0].slice_thickness
+    burned = {x.burned_in_annotation for x in headers}
+    burned_in = True if "YES" in burned else (False if burned == {"NO"} else None)
     return SeriesInfo(
         series_uid=uid,
         study_uid=h.study_uid,
@@ -359,6 +398,9 @@ def _series_info(uid: str, headers: list[FileHeader]) -> SeriesInfo:
         transfer_syntax=h.transfer_syntax,
         files=tuple(x.path for x in headers),
         parts=parts,
+        burned_in_annotation=burned_in,
+        free_text=tuple(t for t in {x.series_description for x in headers}
+                        | {x.protocol_name for x in headers} if t),
     )
 
 
@@ -374,6 +416,7 @@ def studies_to_timepoints(
     baseline_study_uid: str | None = None,
     *,
     patient: str | None = None,
+    descriptions: bool = False,
 ) -> list[model.Timepoint]:
     """Case-file timepoints (``BL``, ``FU1``, …, by date) from the studies of one patient.
 
@@ -381,11 +424,13 @@ def studies_to_timepoints(
     their phases (a series holding several volumes, such as a dynamic contrast MR, gives one
     entry per loadable volume with ``extra["part"]`` naming it) (a phase that cannot be told is recorded as ``other``, with the series
     description, for the reader to correct) and the thinnest slice thickness among them
-    (used by the measurability floor, REC-M1).  Studies on the same date (e.g. chest and
+    (used by the measurability floor, REC-M1), and the modality (``CT`` or ``MR``) when all
+    its image series have that one (SDTM ``--METHOD``).  Studies on the same date (e.g. chest and
     abdomen exported as two studies) become one timepoint: the study with the most loadable
     series gives the ``study_uid``, the others are listed in ``extra["other_study_uids"]``.
     Studies dated before ``baseline_study_uid`` are left out, since a case file's baseline must
-    be its earliest timepoint.
+    be its earliest timepoint.  Series descriptions (free text that may name the patient) are
+    copied into the timepoints' series only with ``descriptions=True``.
 
     Raises
     ------
@@ -428,6 +473,9 @@ def studies_to_timepoints(
                  if part.loadable]
         thickness = [se.slice_thickness for se in series if se.slice_thickness]
         thickness += [se.slice_thickness for se, _ in parts if se.slice_thickness]
+        # The study's modality when all its image series agree (CT or MR): SDTM --METHOD.
+        modalities = {se.modality for se in series} | {se.modality for se, _ in parts}
+        modality = modalities.pop() if len(modalities) == 1 else None
         extra: dict[str, Any] = {}
         others = [s.study_uid for s in group if s is not main]
         if others:
@@ -442,18 +490,20 @@ def studies_to_timepoints(
             series=tuple(
                 model.Series(uid=se.series_uid,
                              phase=se.phase if se.phase in model.PHASES else "other",
-                             description=se.description or None)
+                             description=(se.description or None) if descriptions else None)
                 for se in series
             ) + tuple(
                 # One entry per volume of a multi-volume series (e.g. each DCE time point),
                 # told apart by extra["part"]: read_series(..., part=extra["part"]).
                 model.Series(uid=se.series_uid,
                              phase=part.phase if part.phase in model.PHASES else "other",
-                             description=f"{se.description} [{part.part}]".strip(),
+                             description=(f"{se.description} [{part.part}]".strip()
+                                          if descriptions else None),
                              extra={"part": part.part})
                 for se, part in parts
             ),
             slice_thickness_mm=Decimal(str(min(thickness))) if thickness else None,
             extra=extra,
+            modality=modality if modality in model.MODALITIES else None,
         ))
     return timepoints

@@ -88,34 +88,49 @@ RECIST_11 = Concept("126081", "DCM", "RECIST 1.1")
 MRECIST = _p("MRECIST", "mRECIST")  # not in CID 6147
 
 # -- Qualitative evaluations of a lesion (TID 1501/1410/1411 CODE items) ------------------------
-LESION_ROLE = _p("ROLE", "Lesion role")
+# The lesion's role: DCM "Baseline Category" with its CID 6145 values; a new lesion (no baseline
+# category) takes SNOMED "New finding".
+LESION_ROLE = Concept("112016", "DCM", "Baseline Category")
 ROLE_VALUES: dict[str, Concept] = {
     "target": Concept("112074", "DCM", "Target Lesion at Baseline"),  # CID 6145
     "non-target": Concept("112075", "DCM", "Non-Target Lesion at Baseline"),  # CID 6145
-    "new": _p("NEW", "New lesion"),
+    "new": Concept("129721008", "SCT", "New finding"),
 }
+# No standard concept holds a lesion's state at a timepoint (measured, absent, too small, ...);
+# its values are standard where one exists.
 LESION_STATUS = _p("STATUS", "Lesion status at timepoint")
 STATUS_VALUES: dict[str, Concept] = {
-    "measured": _p("MEASURED", "Measured"),
-    # Present / Absent are the SNOMED presence qualifiers (CID 241-style values).
-    "absent": Concept("2667000", "SCT", "Absent"),
-    "too-small": _p("TOOSMALL", "Too small to measure"),
-    "present": Concept("52101004", "SCT", "Present"),
+    "measured": Concept("258104002", "SCT", "Measured"),  # CID 10009
+    "absent": Concept("272519000", "SCT", "Absent"),  # CID 240
+    "too-small": Concept("112133", "DCM", "Too small"),  # CID 6118
+    "present": Concept("52101004", "SCT", "Present"),  # CID 240
+    # RECIST's unequivocal progression of a non-target lesion: no standard code.
     "progressed": _p("PROGRESSED", "Unequivocal progression"),
-    "not-evaluable": _p("NE", "Not evaluable"),
+    "not-evaluable": Concept("121059", "DCM", "Presence Undetermined"),
 }
-# Our earlier private codes for the same statuses, still read back.
-LEGACY_STATUS_CODES: dict[tuple[str, str], str] = {
-    ("ABSENT", PRIVATE_SCHEME): "absent",
-    ("PRESENT", PRIVATE_SCHEME): "present",
-}
-LESION_KIND = _p("KIND", "Lesion kind")
+# The lesion's kind is written as the group's Finding (TID 1501/1410/1411 row "Finding").
 KIND_VALUES: dict[str, Concept] = {
     "tumor": Concept("108369006", "SCT", "Tumor"),
     "node": Concept("59441001", "SCT", "Lymph node"),
-    "porta-hepatis-node": _p("PHNODE", "Porta hepatis lymph node"),
+    "porta-hepatis-node": Concept("61492009", "SCT", "Hepatic lymph node"),  # nodes of the porta hepatis
     "portal-vein-thrombus": Concept("396339007", "SCT", "Thrombus"),
-    "effusion": _p("EFFUSION", "Effusion"),
+    "effusion": Concept("41699000", "SCT", "Effusion"),
+}
+# Codes our earlier SRs wrote, still read back (never written again).
+LEGACY_ROLE_CODES: dict[tuple[str, str], str] = {("NEW", PRIVATE_SCHEME): "new"}
+LEGACY_ROLE_CONCEPTS = frozenset({("ROLE", PRIVATE_SCHEME)})
+LEGACY_STATUS_CODES: dict[tuple[str, str], str] = {
+    ("ABSENT", PRIVATE_SCHEME): "absent",
+    ("PRESENT", PRIVATE_SCHEME): "present",
+    ("MEASURED", PRIVATE_SCHEME): "measured",
+    ("TOOSMALL", PRIVATE_SCHEME): "too-small",
+    ("NE", PRIVATE_SCHEME): "not-evaluable",
+    ("2667000", "SCT"): "absent",  # the SNOMED qualifier we wrote before CID 240's code
+}
+LEGACY_KIND_CONCEPT = ("KIND", PRIVATE_SCHEME)
+LEGACY_KIND_CODES: dict[tuple[str, str], str] = {
+    ("PHNODE", PRIVATE_SCHEME): "porta-hepatis-node",
+    ("EFFUSION", PRIVATE_SCHEME): "effusion",
 }
 ORGAN_SITES: dict[str, Concept] = {
     "liver": Concept("10200004", "SCT", "Liver"),
@@ -159,7 +174,8 @@ NEW_LESION_VALUES: dict[str, Concept] = {
     "yes": Concept("373066001", "SCT", "Yes"),
     "no": Concept("373067005", "SCT", "No"),
     "equivocal": Concept("42425007", "SCT", "Equivocal"),
-    "unknown": _p("UNKNOWN", "Unknown (new lesion search incomplete)"),
+    # The search for new lesions was incomplete: CID 230's third value.
+    "unknown": Concept("373068000", "SCT", "Undetermined"),
 }
 OVERALL_RESPONSE_VALUES: dict[str, Concept] = {
     "CR": _p("CR", "Complete response"),
@@ -190,9 +206,14 @@ MANUFACTURER = "mrecist-tool"
 
 
 def private_codes() -> dict[tuple[str, str], str]:
-    """Every private code this module defines: ``(value, scheme) -> meaning``."""
+    """Every private code our writers may put in an SR: ``(value, scheme) -> meaning``.
+
+    Legacy codes that are only read back are not included.
+    """
     out: dict[tuple[str, str], str] = {}
-    for value in globals().values():
+    for name, value in globals().items():
+        if name.startswith("LEGACY_"):
+            continue
         concepts: list[Concept] = []
         if isinstance(value, Concept):
             concepts = [value]

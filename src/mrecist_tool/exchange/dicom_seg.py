@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ..dicom.privacy import pseudonymise_derived
 from ..dicom.volume import Volume
 from ..errors import DicomError
 from ..model import Case, Observation
@@ -153,6 +154,7 @@ def build_seg(
     *,
     series_uid: str | None = None,
     resample: bool = False,
+    keep_patient_identity: bool = False,
 ) -> SEGResult:
     """Build the DICOM SEG of the masks recorded at ``timepoint_id``.
 
@@ -169,6 +171,10 @@ def build_seg(
     resample:
         Map masks that are not on the series' grid with nearest-neighbour interpolation
         instead of refusing them.
+    keep_patient_identity:
+        Keep the patient and study attributes of the source images (to store the SEG in the
+        hospital PACS beside its images); by default the case's subject id replaces them
+        (:func:`~mrecist_tool.dicom.privacy.pseudonymise_derived`).
 
     Raises
     ------
@@ -295,6 +301,8 @@ def build_seg(
         for item in group.get("PixelMeasuresSequence", []):
             item.SpacingBetweenSlices = _ds(sz)
     seg.SeriesDescription = f"lesion masks {tp.id}"[:64]
+    if not keep_patient_identity:
+        pseudonymise_derived(seg, case.subject.id, tp.id)
     return SEGResult(dataset=seg, timepoint=tp.id, series_uid=target_uid, segments=segments,
                      notes=notes)
 
@@ -307,8 +315,10 @@ def write_seg(
     *,
     series_uid: str | None = None,
     resample: bool = False,
+    keep_patient_identity: bool = False,
 ) -> SEGResult:
     """Build the SEG (see :func:`build_seg`) and save it atomically to ``out``."""
-    result = build_seg(case, timepoint_id, dicom_folder, series_uid=series_uid, resample=resample)
+    result = build_seg(case, timepoint_id, dicom_folder, series_uid=series_uid, resample=resample,
+                       keep_patient_identity=keep_patient_identity)
     save_dataset(result.dataset, out)
     return result

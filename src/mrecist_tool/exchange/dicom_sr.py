@@ -21,8 +21,10 @@ QuantitativeReporting uses; see ``docs/dicom-codes.md``):
   axis" for a node, the private ``VLDIAM`` "Viable tumor longest diameter" for mRECIST (method
   DCM "RECIST 1.1" from CID 6147, or the private ``MRECIST``), private ``GAPABL`` for the gap to
   the ablation zone;
-* qualitative evaluations per lesion: role, status (SCT Present / Absent where they apply),
-  kind; finding site from the organ when it is a known one;
+* per lesion: the kind as the group's Finding, qualitative evaluations for the role (DCM
+  "Baseline Category") and the status at the timepoint (standard values where one exists:
+  SCT Measured / Present / Absent, DCM Too small / Presence Undetermined); finding site from
+  the organ when it is a known one;
 * the timepoint's response in the TID 1500 "Qualitative Evaluations" container.
 
 The codes are in :mod:`mrecist_tool.exchange.codes`.  The response is derived by
@@ -40,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from ..dicom.privacy import pseudonymise_derived
 from ..dicom.stack import SliceRef
 from ..errors import DicomError
 from ..model import Case, Lesion, Observation
@@ -47,7 +50,7 @@ from . import codes as K
 from ._deps import require
 from .common import observations_at, person_name, timepoint_of
 from .dicom_write import save_dataset
-from .sources import SourceIndex, SourceSeries, choose_series, index_folder
+from .sources import SourceIndex, SourceSeries, choose_series, index_folder, read_source_dataset
 from .uids import lesion_tracking_uid, stable_uid
 
 
@@ -112,10 +115,7 @@ def _evaluations(hd: Any, lesion: Lesion, obs: Observation) -> list[Any]:
     status = K.STATUS_VALUES.get(obs.status)
     if status is not None:
         items.append(hd.sr.QualitativeEvaluation(K.LESION_STATUS.code(), status.code()))
-    kind = K.KIND_VALUES.get(lesion.kind)
-    if kind is not None:
-        items.append(hd.sr.QualitativeEvaluation(K.LESION_KIND.code(), kind.code()))
-    return items
+    return items  # the kind is the group's Finding
 
 
 def _finding_sites(hd: Any, lesion: Lesion) -> list[Any] | None:
@@ -248,7 +248,30 @@ def _segments(seg: Any) -> _Segments:
             by_uid[uid] = int(item.SegmentNumber)
     series = ds.get("ReferencedSeriesSequence", [])
     source = str(series[0].SeriesInstanceUID) if series else ""
-    return _Segments(ds, by_uid, {}, source)
+    return _Segments(ds, by_uid, _segment_volumes(ds), source)
+
+
+def _segment_volumes(ds: Any) -> dict[int, float]:
+    """Segment number -> volume (mm3) of a BINARY or FRACTIONAL SEG read with its pixels: the
+    voxels of each segment's frames times the voxel size of its Pixel Measures.  Empty when the
+    data set has no pixels or no usable measures (the SR then has no volume, nothing else
+    changes)."""
+    if "PixelData" not in ds:
+        return {}
+    try:
+        shared = ds.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0]
+        rows_mm, cols_mm = (float(v) for v in shared.PixelSpacing)
+        between = float(shared.get("SpacingBetweenSlices") or shared.SliceThickness)
+        frames = np.asarray(ds.pixel_array).reshape(int(ds.NumberOfFrames), int(ds.Rows), int(ds.Columns))
+        numbers = [int(f.SegmentIdentificationSequence[0].ReferencedSegmentNumber)
+                   for f in ds.PerFrameFunctionalGroupsSequence]
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+        return {}
+    voxel = rows_mm * cols_mm * between
+    counts: dict[int, int] = {}
+    for number, frame in zip(numbers, frames, strict=False):
+        counts[number] = counts.get(number, 0) + int(np.count_nonzero(frame))
+    return {n: c * voxel for n, c in counts.items()}
 
 
 def build_sr(
@@ -259,6 +282,7 @@ def build_sr(
     series_uid: str | None = None,
     assessment: Any | None = None,
     seg: Any | None = None,
+    keep_patient_identity: bool = False,
 ) -> SRResult:
     """Build the TID 1500 measurement report of ``case`` at ``timepoint_id``.
 
@@ -279,6 +303,12 @@ def build_sr(
     seg:
         The SEG of the same timepoint (a :class:`~mrecist_tool.exchange.dicom_seg.SEGResult`
         or a SEG data set): lesions with a segment get a TID 1411 group referencing it.
+    keep_patient_identity:
+        Keep the patient's name, ID, birth date and the study's accession number and
+        descriptions as the source images have them (to store the SR in the hospital PACS
+        beside its images).  By default the SR carries the case's subject id as Patient ID and
+        Name and no other identifying attribute
+        (:func:`~mrecist_tool.dicom.privacy.pseudonymise_derived`).
 
     Raises
     ------
@@ -305,7 +335,6 @@ def build_sr(
 
         assessment = assess_case(case)
     criteria = assessment.settings.criteria
-    tp_order = [t.id for t in case.sorted_timepoints()].index(tp.id) + 1
     tp_type = K.BASELINE if tp.baseline else K.POSTTREATMENT
 
     referenced: dict[str, SliceRef] = {}
@@ -319,8 +348,12 @@ def build_sr(
             return hd.sr.TrackingIdentifier(uid=uid, identifier=ident)
 
         def tpc(tp_id: str = tp.id) -> Any:
+            # TID 1502 without its optional Time Point Order: that item is a NUM, and the
+            # common readers take every NUM of a group for a measurement (dcmqi lists "Time
+            # Point Order 1" beside the diameters; OHIF v3's parser stops with a TypeError on a
+            # NUM without children in a group without a region).  The order is the case's.
             return hd.sr.TimePointContext(
-                time_point=tp_id, time_point_type=tp_type.code(), time_point_order=tp_order,
+                time_point=tp_id, time_point_type=tp_type.code(),
                 protocol_time_point_identifier=tp_id,
             )
 
@@ -396,8 +429,13 @@ def build_sr(
             vol_measurements = []
             volume = segments.volume_mm3.get(segment_number)
             if volume:
+                # With the algorithm that counted the voxels: a NUM with children, which OHIF
+                # v3's parser needs in a group without a region (see tpc above).
                 vol_measurements.append(hd.sr.Measurement(
                     name=K.VOLUME.code(), value=round(volume, 3), unit=K.CUBIC_MILLIMETRE.code(),
+                    algorithm_id=hd.sr.AlgorithmIdentification(
+                        name="mrecist-tool segment voxel count", version=K.software_version(),
+                    ),
                 ))
             if line is None:
                 vol_measurements.extend(_measurements(hd, obs, criteria, images))
@@ -429,9 +467,7 @@ def build_sr(
         if not any(r.header.series_uid == uid for r in referenced.values()):
             first = series[uid].slices[0]
             referenced[first.header.sop_instance_uid] = first
-    import pydicom
-
-    evidence = [pydicom.dcmread(r.header.path, stop_before_pixels=True) for r in referenced.values()]
+    evidence = [read_source_dataset(r.header.path) for r in referenced.values()]
     modality = str(evidence[0].get("Modality", ""))
     procedure = K.MR_PROCEDURE if modality == "MR" else K.CT_PROCEDURE
     report = hd.sr.MeasurementReport(
@@ -455,6 +491,8 @@ def build_sr(
     sr.SeriesDescription = f"{criteria} measurements {tp.id}"[:64]
     sr.SoftwareVersions = K.software_version()
     _declare_private_scheme(sr)
+    if not keep_patient_identity:
+        pseudonymise_derived(sr, case.subject.id, tp.id)
     return SRResult(
         dataset=sr,
         timepoint=tp.id,
@@ -487,10 +525,12 @@ def write_sr(
     series_uid: str | None = None,
     assessment: Any | None = None,
     seg: Any | None = None,
+    keep_patient_identity: bool = False,
 ) -> SRResult:
     """Build the SR (see :func:`build_sr`) and save it atomically to ``out``."""
     result = build_sr(
-        case, timepoint_id, dicom_folder, series_uid=series_uid, assessment=assessment, seg=seg
+        case, timepoint_id, dicom_folder, series_uid=series_uid, assessment=assessment, seg=seg,
+        keep_patient_identity=keep_patient_identity,
     )
     save_dataset(result.dataset, out)
     return result

@@ -1,5 +1,7 @@
-"""A PACS over DICOMweb: ``pull`` a patient's studies (QIDO-RS, WADO-RS), ``push`` SR and SEG
-(STOW-RS), with ``dicomweb-client``.
+"""A PACS: ``pull`` a patient's studies and ``push`` SR and SEG back, over DICOMweb (QIDO-RS,
+WADO-RS, STOW-RS with ``dicomweb-client``: :class:`Pacs`) or DIMSE (C-FIND, C-GET, C-STORE
+with ``pynetdicom``: :class:`~mrecist_tool.exchange.dimse.DimsePacs`).  Both go through the
+same :func:`pull` and :func:`push`, so they give the same guarantees.
 
 Nothing is half-written: a pull retrieves into a hidden staging folder next to the target,
 checks that every instance the PACS listed arrived, and only then renames the staging folder
@@ -9,29 +11,46 @@ happened in one sentence.  The retrieved files are laid out as ``<study UID>/<se
 UID>/<SOP instance UID>.dcm`` -- UIDs only, never a patient name in a folder name -- which is
 what ``mrecist scan`` and the viewer read.
 
-The patient ID asked for is an identifier: it is sent to the PACS but never printed or logged;
-messages name the study and series UIDs.
+The patient ID asked for is an identifier: it is sent to the PACS but never printed or logged
+(:func:`~mrecist_tool.dicom.privacy.redacted_logs` keeps it out of the records of
+``dicomweb_client``, ``urllib3`` and every other library while a query runs); messages name the
+study and series UIDs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..atomic import atomic_write_bytes, staged_folder
 from ..errors import MrecistError
 from ._deps import require
 from .dicom_write import encode_dataset
 
+if TYPE_CHECKING:
+    from .dimse import DimsePacs
+
 DEFAULT_TIMEOUT_S = 30.0
 
 
 class PacsError(MrecistError, OSError):
     """The PACS could not be reached, refused us, or a transfer did not complete."""
+
+    def redact(self, *identifiers: str) -> PacsError:
+        """The same error with the given identifiers (a patient ID in a query URL that a
+        library quoted) replaced by ``<patient id>``."""
+        from urllib.parse import quote, quote_plus
+
+        text = str(self)
+        for ident in identifiers:
+            for form in {ident, quote(ident), quote_plus(ident)} if ident else ():
+                text = text.replace(form, "<patient id>")
+        return PacsError(text)
 
 
 @dataclass(frozen=True)
@@ -48,6 +67,11 @@ class Pacs:
     password_env: str | None = None
     timeout_s: float = DEFAULT_TIMEOUT_S
 
+    @property
+    def where(self) -> str:
+        """How messages name the PACS."""
+        return self.url
+
     def client(self) -> Any:
         require("dicomweb_client", "talking to a PACS over DICOMweb")
         import requests
@@ -62,6 +86,10 @@ class Pacs:
         # included: report at once instead (a pull leaves nothing behind, so it can be re-run).
         client.set_http_retry_params(retry=False)
         return client
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[PacsSession]:
+        yield _WebSession(self)
 
 
 def _explain(exc: BaseException, pacs: Pacs, doing: str) -> PacsError:
@@ -101,18 +129,107 @@ class PullResult:
     instances: int = 0
 
 
-def find_studies(pacs: Pacs, patient_id: str) -> list[str]:
-    """Study Instance UIDs of one patient (QIDO-RS)."""
-    client = pacs.client()
-    try:
-        found = client.search_for_studies(search_filters={"PatientID": patient_id})
-    except Exception as exc:
-        raise _explain(exc, pacs, "searching the patient's studies") from None
-    return [str(_value(s, "0020000D")) for s in found if _value(s, "0020000D")]
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+
+
+def safe_uid(value: Any, what: str, where: str) -> str:
+    """A UID the PACS sent, checked before it names a folder or file (a PACS that sends
+    ``../x`` must not write outside the pull's folder)."""
+    text = str(value or "").strip()
+    if not _UID.fullmatch(text) or len(text) > 64:
+        raise PacsError(f"{where}: the PACS sent {what} {text[:70]!r}, which is not a DICOM UID; nothing kept")
+    return text
+
+
+class PacsSession(Protocol):
+    """What :func:`pull` and :func:`push` need of a PACS, over DICOMweb or DIMSE."""
+
+    where: str
+
+    def find_studies(self, patient_id: str) -> list[str]: ...
+
+    def list_series(self, study: str) -> list[tuple[str, int | None]]: ...
+
+    def retrieve_series(self, study: str, series: str, folder: Path) -> int: ...
+
+    def store(self, datasets: list[Any]) -> int: ...
+
+
+class _WebSession:
+    """DICOMweb: QIDO-RS to find, WADO-RS to retrieve, STOW-RS to store."""
+
+    def __init__(self, pacs: Pacs):
+        self.pacs = pacs
+        self.where = pacs.url
+        self.client = pacs.client()
+
+    def find_studies(self, patient_id: str) -> list[str]:
+        from ..dicom.privacy import redacted_logs
+
+        try:
+            with redacted_logs(patient_id):
+                found = self.client.search_for_studies(search_filters={"PatientID": patient_id})
+        except Exception as exc:
+            raise _explain(exc, self.pacs, "searching the patient's studies").redact(patient_id) from None
+        return [safe_uid(_value(s, "0020000D"), "a study UID", self.where)
+                for s in found if _value(s, "0020000D")]
+
+    def list_series(self, study: str) -> list[tuple[str, int | None]]:
+        try:
+            found = self.client.search_for_series(study_instance_uid=study)
+        except Exception as exc:
+            raise _explain(exc, self.pacs, f"listing the series of study {study}") from None
+        out = []
+        for item in found:
+            expected = _value(item, "00201209")
+            out.append((safe_uid(_value(item, "0020000E"), "a series UID", self.where),
+                        int(expected) if expected is not None else None))
+        return out
+
+    def retrieve_series(self, study: str, series: str, folder: Path) -> int:
+        got = 0
+        try:
+            for ds in self.client.iter_series(study_instance_uid=study, series_instance_uid=series):
+                name = safe_uid(ds.get("SOPInstanceUID"), "an instance UID", self.where)
+                atomic_write_bytes(folder / f"{name}.dcm", encode_dataset(ds))
+                got += 1
+        except MrecistError:
+            raise
+        except Exception as exc:
+            raise _explain(exc, self.pacs, f"retrieving series {series} of study {study}") from None
+        return got
+
+    def store(self, datasets: list[Any]) -> int:
+        by_study: dict[str, list[Any]] = {}
+        for ds in datasets:
+            by_study.setdefault(str(ds.StudyInstanceUID), []).append(ds)
+        stored = 0
+        for study, items in by_study.items():
+            try:
+                response = self.client.store_instances(items, study_instance_uid=study)
+            except Exception as exc:
+                raise _explain(exc, self.pacs, f"storing {len(items)} instance(s) of study {study}") from None
+            failed = [str(x.get("ReferencedSOPInstanceUID", "?")) for x in response.get("FailedSOPSequence", [])]
+            if failed:
+                raise PacsError(f"{self.where}: the PACS did not accept {len(failed)} instance(s) of "
+                                f"study {study}: {', '.join(failed[:5])}")
+            stored += len(items)
+        return stored
+
+
+def _session(pacs: Any) -> contextlib.AbstractContextManager[PacsSession]:
+    """A session with ``pacs`` (a :class:`Pacs` or a :class:`~.dimse.DimsePacs`)."""
+    return pacs.session()
+
+
+def find_studies(pacs: Pacs | DimsePacs, patient_id: str) -> list[str]:
+    """Study Instance UIDs of one patient (QIDO-RS, or C-FIND over DIMSE)."""
+    with _session(pacs) as session:
+        return session.find_studies(patient_id)
 
 
 def pull(
-    pacs: Pacs,
+    pacs: Pacs | DimsePacs,
     patient_id: str,
     dest: str | Path,
     *,
@@ -124,7 +241,8 @@ def pull(
     Parameters
     ----------
     pacs:
-        The PACS.
+        The PACS: :class:`Pacs` (DICOMweb: QIDO-RS, WADO-RS) or
+        :class:`~mrecist_tool.exchange.dimse.DimsePacs` (DIMSE: C-FIND, C-GET).
     patient_id:
         The patient's ID at the hospital (sent to the PACS, never printed).
     dest:
@@ -144,57 +262,43 @@ def pull(
     if target.exists():
         raise PacsError(f"{target}: exists already; pull into a new folder")
     target.parent.mkdir(parents=True, exist_ok=True)
-    studies = list(study_uids) if study_uids else find_studies(pacs, patient_id)
-    if not studies:
-        raise PacsError(f"{pacs.url}: no study found for the patient ID given")
-    client = pacs.client()
-    result = PullResult(folder=target, studies=studies)
-    # Built aside and renamed into place: an interrupted pull leaves no partial folder.
-    with staged_folder(target) as stage:
-        staging = stage.path
-        for study in studies:
-            try:
-                series_list = client.search_for_series(study_instance_uid=study)
-            except Exception as exc:
-                raise _explain(exc, pacs, f"listing the series of study {study}") from None
-            for item in series_list:
-                series = str(_value(item, "0020000E"))
-                expected = _value(item, "00201209")
-                folder = staging / study / series
-                folder.mkdir(parents=True)
-                got = 0
-                try:
-                    for ds in client.iter_series(study_instance_uid=study, series_instance_uid=series):
-                        atomic_write_bytes(folder / f"{ds.SOPInstanceUID}.dcm", encode_dataset(ds))
-                        got += 1
-                except MrecistError:
-                    raise
-                except Exception as exc:
-                    raise _explain(exc, pacs, f"retrieving series {series} of study {study}") from None
-                if expected is not None and got != int(expected):
-                    raise PacsError(f"{pacs.url}: series {series} of study {study}: {got} of "
-                                    f"{int(expected)} instances arrived; nothing kept")
-                result.series += 1
-                result.instances += got
-                if progress is not None:
-                    progress(series, result.instances)
+    with _session(pacs) as session:
+        studies = list(study_uids) if study_uids else session.find_studies(patient_id)
+        if not studies:
+            raise PacsError(f"{session.where}: no study found for the patient ID given")
+        result = PullResult(folder=target, studies=studies)
+        # Built aside and renamed into place: an interrupted pull leaves no partial folder.
+        with staged_folder(target) as stage:
+            for study in studies:
+                for series, expected in session.list_series(study):
+                    folder = stage.path / study / series
+                    folder.mkdir(parents=True)
+                    got = session.retrieve_series(study, series, folder)
+                    if expected is not None and got != expected:
+                        raise PacsError(f"{session.where}: series {series} of study {study}: {got} of "
+                                        f"{expected} instances arrived; nothing kept")
+                    result.series += 1
+                    result.instances += got
+                    if progress is not None:
+                        progress(series, result.instances)
     return result
 
 
-def push(pacs: Pacs, files: Iterable[str | Path]) -> int:
-    """Store DICOM files (SR, SEG, images) in the PACS (STOW-RS); returns how many.
+def push(pacs: Pacs | DimsePacs, files: Iterable[str | Path]) -> int:
+    """Store DICOM files (SR, SEG, images) in the PACS (STOW-RS, or C-STORE over DIMSE);
+    returns how many.
 
     Raises
     ------
     PacsError
-        A file that is not DICOM, connection or authentication problems, or instances the
-        PACS did not accept (named by SOP Instance UID).
+        A file that is not DICOM (nothing is sent then), connection or authentication
+        problems, or instances the PACS did not accept (named by SOP Instance UID).
     """
     import pydicom
 
-    datasets = []
     from ..safe_files import open_regular
 
+    datasets = []
     for f in files:
         try:
             with open_regular(f) as fh:  # a FIFO among the files must not block the upload
@@ -203,22 +307,8 @@ def push(pacs: Pacs, files: Iterable[str | Path]) -> int:
             raise PacsError(f"{f}: cannot be read as DICOM ({type(exc).__name__}); nothing sent") from None
     if not datasets:
         return 0
-    client = pacs.client()
-    by_study: dict[str, list[Any]] = {}
-    for ds in datasets:
-        by_study.setdefault(str(ds.StudyInstanceUID), []).append(ds)
-    stored = 0
-    for study, items in by_study.items():
-        try:
-            response = client.store_instances(items, study_instance_uid=study)
-        except Exception as exc:
-            raise _explain(exc, pacs, f"storing {len(items)} instance(s) of study {study}") from None
-        failed = [str(x.get("ReferencedSOPInstanceUID", "?")) for x in response.get("FailedSOPSequence", [])]
-        if failed:
-            raise PacsError(f"{pacs.url}: the PACS did not accept {len(failed)} instance(s) of study "
-                            f"{study}: {', '.join(failed[:5])}")
-        stored += len(items)
-    return stored
+    with _session(pacs) as session:
+        return session.store(datasets)
 
 
 def dicom_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -234,7 +324,7 @@ def dicom_files(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def open_subject_from_pacs(pacs: Pacs, patient_id: str, cache: str | Path) -> Path:
+def open_subject_from_pacs(pacs: Pacs | DimsePacs, patient_id: str, cache: str | Path) -> Path:
     """Pull a subject into a new folder under ``cache`` and return it, for the viewer to open.
 
     The folder is named by the first study's UID (never the patient ID); an earlier complete
@@ -242,7 +332,7 @@ def open_subject_from_pacs(pacs: Pacs, patient_id: str, cache: str | Path) -> Pa
     """
     studies = find_studies(pacs, patient_id)
     if not studies:
-        raise PacsError(f"{pacs.url}: no study found for the patient ID given")
+        raise PacsError(f"{pacs.where}: no study found for the patient ID given")
     from .uids import stable_uid
 
     folder = Path(cache) / stable_uid("pull", *sorted(studies)).removeprefix("2.25.")[:20]

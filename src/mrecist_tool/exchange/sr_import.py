@@ -10,6 +10,10 @@ expected.  What is read, per measurement group (TID 1501, 1410 or 1411):
   tracking UID (the one our writers derive, or one recorded as ``x-dicom-tracking-uid``), then
   by its id; an unknown lesion is added, keeping the foreign UID so a round trip is stable.
   Groups of one report with the same tracking UID describe one lesion (as OHIF merges them).
+  OHIF v3 (Cornerstone) names every group after its tool (``Cornerstone3DTools@^0.1.0:Length``)
+  and keeps the user's label as a free-text Finding or Finding Site (``CORNERSTONEFREETEXT``):
+  that label is the lesion id.  Another viewer's tracking UID is new to us, so its group
+  matches a lesion by label when that lesion has no tracking UID of its own recorded yet.
 * Measurements (TID 300, mm or cm): ``VLDIAM`` (ours) -> ``viable_diameter_mm``; SCT "Short
   axis" -> ``short_axis_mm``; SCT "Long axis", "Length" or "Diameter" -> the longest diameter,
   or the viable diameter when the long axis is read "as viable" (default ``auto``: as viable for
@@ -53,6 +57,9 @@ LONG_AXIS_CHOICES = ("auto", "viable", "longest")
 _ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _UID_RE = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$")
 _NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,4})?$")
+# OHIF v3 / Cornerstone: tracking identifiers that name a tool, and the free-text label code.
+_TOOL_TRACKING_ID = re.compile(r"^Cornerstone\w*@")
+_FREE_TEXT_CODES = frozenset({("CORNERSTONEFREETEXT", "CORNERSTONEJS"), ("CORNERSTONEFREETEXT", "CST4")})
 SR_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 MAX_SR_BYTES = 256 * 1024 * 1024  # a measurement report is kilobytes; 3,000 groups are ~5 MB
 # A lesion diameter over this many mm is not a measurement of a human lesion: refused.
@@ -362,6 +369,7 @@ def _read_group(
     criteria: set[str],
 ) -> ImportedGroup:
     out = ImportedGroup(tracking_id=None, tracking_uid=None, location=location)
+    label: str | None = None  # an OHIF / Cornerstone free-text label
     series: list[str] = []
     measured: dict[str, str] = {}  # field -> content item where it was set
     for loc, item in _children(group, location):
@@ -382,9 +390,11 @@ def _read_group(
             value = _concept(item, "ConceptCodeSequence")
             kind = _KIND_BY_CODE.get(value) if value else None
             out.kind = out.kind or kind
+            label = label or _free_text_label(item, value)
         elif concept in (K.FINDING_SITE.key, ("G-C0E3", "SRT")):
             value = _concept(item, "ConceptCodeSequence")
             out.organ = out.organ or (K.ORGAN_BY_CODE.get(value) if value else None)
+            label = label or _free_text_label(item, value)
         elif vt == "SCOORD3D":
             line = _line(item, loc, problems, notes)
             if line is not None:
@@ -433,20 +443,33 @@ def _read_group(
             value = _concept(item, "ConceptCodeSequence")
             if value is None:
                 continue
-            if concept == K.LESION_ROLE.key:
+            if concept == K.LESION_ROLE.key or concept in K.LEGACY_ROLE_CONCEPTS:
                 out.role = _ROLE_BY_CODE.get(value)
             elif concept == K.LESION_STATUS.key:
                 out.status = _STATUS_BY_CODE.get(value)
-            elif concept == K.LESION_KIND.key:
+            elif concept == K.LEGACY_KIND_CONCEPT:
                 out.kind = _KIND_BY_CODE.get(value) or out.kind
     if series:
         out.series_uid = series[0]
+    if label and (out.tracking_id is None or _TOOL_TRACKING_ID.match(out.tracking_id)):
+        out.tracking_id = label
     if out.line is None and out.series_uid is None and any(
         _value_type(i) == "SCOORD" for _, i in _children(group, location)
     ):
         notes.append(f"{out.label}: 2D image coordinates are not converted to a line; geometry "
                      "not imported")
     return out
+
+
+def _free_text_label(item: Any, value: tuple[str, str] | None) -> str | None:
+    """The user's label of an OHIF / Cornerstone measurement (a free-text coded value)."""
+    if value not in _FREE_TEXT_CODES:
+        return None
+    try:
+        meaning = _text(item.ConceptCodeSequence[0], "CodeMeaning")
+    except (AttributeError, IndexError):
+        return None
+    return meaning.strip() if meaning and meaning.strip() else None
 
 
 def _combine(groups: list[ImportedGroup], problems: list[str]) -> list[ImportedGroup]:
@@ -496,9 +519,9 @@ def _reverse(table: dict[str, K.Concept]) -> dict[tuple[str, str], str]:
     return out
 
 
-_ROLE_BY_CODE = _reverse(K.ROLE_VALUES)
+_ROLE_BY_CODE = {**_reverse(K.ROLE_VALUES), **K.LEGACY_ROLE_CODES}
 _STATUS_BY_CODE = {**_reverse(K.STATUS_VALUES), **K.LEGACY_STATUS_CODES}
-_KIND_BY_CODE = _reverse(K.KIND_VALUES)
+_KIND_BY_CODE = {**_reverse(K.KIND_VALUES), **K.LEGACY_KIND_CODES}
 _NUM_FIELDS: dict[tuple[str, str], str] = {
     K.VIABLE_DIAMETER.key: "viable_mm",
     K.LONG_AXIS.key: "longest_mm",
@@ -641,7 +664,7 @@ def merge_report(
     index = _CaseIndex.of(data)
     claimed: dict[str, str] = {}  # case lesion id -> group label that matched it
     for group in report.groups:
-        lesion = _match_lesion(data, index, group, accept_conflicts, problems, notes, file)
+        lesion = _match_lesion(data, index, group, accept_conflicts, problems, notes, file, report.ours)
         if lesion is not None:
             lid = str(lesion["id"])
             if lid in claimed:
@@ -658,7 +681,7 @@ def merge_report(
 
 def _match_lesion(
     data: dict[str, Any], index: _CaseIndex, group: ImportedGroup, accept: bool,
-    problems: list[str], notes: list[str], file: Path,
+    problems: list[str], notes: list[str], file: Path, ours: bool,
 ) -> dict[str, Any] | None:
     by_uid = index.by_uid.get(group.tracking_uid) if group.tracking_uid else None
     by_id = index.by_id.get(group.tracking_id) if group.tracking_id else None
@@ -672,6 +695,12 @@ def _match_lesion(
             notes.append(f"{file}: {msg}; matched by the UID (--accept-conflicts)")
         return by_uid
     if by_id is not None:
+        recorded = by_id.get(TRACKING_UID_KEY)
+        if group.tracking_uid and not recorded and not ours:
+            # Another viewer's first report of a lesion it labels like ours: its UIDs are its
+            # own, so the label is the link (the lesion keeps its tracking UID).
+            notes.append(f"{file}: {group.label}: matched lesion {by_id['id']} by its label")
+            return by_id
         if group.tracking_uid and group.tracking_uid != _lesion_uid(data, by_id):
             msg = (f"{group.label}: the tracking identifier names lesion {by_id['id']} but the "
                    f"tracking UID is not that lesion's (another lesion with the same label?)")

@@ -38,6 +38,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage
 from scipy.spatial import ConvexHull, QhullError
 
+from ..errors import MrecistError
 from .grid import Grid, make_grid
 
 _Pair = tuple[NDArray[np.float64], NDArray[np.float64]]
@@ -272,7 +273,7 @@ def slice_measurement(
 MAX_AXIAL_TILT_DEG = 5.0
 
 
-class NonAxialError(ValueError):
+class NonAxialError(MrecistError, ValueError):
     """In-plane (axial) diameters asked of a series whose slices are not axial."""
 
 

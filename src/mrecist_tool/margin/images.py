@@ -12,12 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import MrecistError
 from ..geometry.grid import Grid
 
 SEG_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
 
 
-class MarginInputError(ValueError):
+class MarginInputError(MrecistError, ValueError):
     """An image or mask that cannot be used; the message names it and says why."""
 
 

@@ -144,8 +144,20 @@ def assess_files(
 
 
 def discover(paths: Sequence[str | Path] | str | Path) -> tuple[list[Path], list[Problem]]:
-    """The case files under ``paths`` (files as given, folders searched recursively), and the
-    problems found on the way (:func:`mrecist_tool.casefile.discover_case_files`)."""
+    """The case files under ``paths`` and the problems found on the way.
+
+    Parameters
+    ----------
+    paths : path or sequence of paths
+        Case files (taken as given) or folders (searched recursively for ``*.json`` files whose
+        ``format`` is ``mrecist-case``).
+
+    Returns
+    -------
+    tuple of (list of Path, list of Problem)
+        The files in a stable order, and the problems (missing paths, unreadable folders, damaged
+        ``.json`` files); see :func:`mrecist_tool.casefile.discover_case_files`.
+    """
     from ..casefile import discover_case_files
 
     if isinstance(paths, str | Path):

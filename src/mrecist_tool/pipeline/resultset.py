@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from .steps import TableText, csv_text, table_columns
+from .tables import COLUMNS
 
-TABLES = ("timepoints", "lesions", "subjects", "ablations", "dlm")
+#: The tables of a result set: every table of :data:`~.tables.COLUMNS` (one place lists them).
+TABLES = tuple(COLUMNS)
 RESULT_FILES = frozenset({f"{t}.{ext}" for t in TABLES for ext in ("csv", "parquet")} | {"assessment.json"})
 
 

@@ -45,7 +45,18 @@ def _ablation_rows(work: CaseWork) -> list[dict[str, str]]:
 
 
 def steps_for(product: CaseStep | None) -> tuple[CaseStep, ...]:
-    """The image work, then ``product``."""
+    """The per-case steps of a command: the image work, then its product.
+
+    Parameters
+    ----------
+    product : callable or None
+        The command's product step (e.g. :func:`table_text`), or ``None`` for the image work only.
+
+    Returns
+    -------
+    tuple of callables
+        :data:`IMAGE_STEPS` followed by ``product``.
+    """
     return IMAGE_STEPS + ((product,) if product is not None else ())
 
 

@@ -2,8 +2,8 @@
 
 A thin form over :func:`mrecist_tool.exchange.pacs.open_subject_from_pacs`, which retrieves the
 patient's studies into a cache folder (complete or not at all) and returns it; the folder is
-then opened with this plugin's DICOM reader like any subject folder.  The patient ID field is
-masked and never shown in messages.
+then opened in the Assessment widget (docked if it is not yet), as *Open…* opens a subject's
+DICOM folder.  The patient ID field is masked and never shown in messages.
 """
 
 from __future__ import annotations
@@ -47,8 +47,10 @@ def open_from_pacs_widget() -> Any:
         except (MrecistError, OSError) as exc:
             show_error(str(exc))
             return
-        show_info(f"Retrieved into {folder}")
+        show_info("Retrieved the subject's studies from the PACS")
         if viewer is not None:
-            viewer.open(str(folder), plugin="napari-mrecist")
+            from . import assessment_widget
+
+            assessment_widget(viewer).open_dicom(folder)
 
     return open_from_pacs

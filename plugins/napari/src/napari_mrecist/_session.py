@@ -35,6 +35,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 
 import numpy as np
 
+from mrecist_tool.errors import MrecistError
 from mrecist_tool.model import (
     KINDS,
     ROLES,
@@ -102,7 +103,7 @@ def _coord(value: float) -> Decimal:
     return Decimal(repr(float(value))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-class SessionError(ValueError):
+class SessionError(MrecistError, ValueError):
     """An edit the case format does not allow (unknown id, bad status, duplicate id)."""
 
 

@@ -187,8 +187,15 @@ class SubjectPanel(Panel):
             return
         for info in o.studies.candidates(o.session.timepoints[o.current_tp]):
             if info.loadable:
-                self.series_combo.addItem(f"{info.phase} · {info.description or info.series_uid[-8:]}",
+                # Burned In Annotation YES: the pixels may show the patient's name or ID.
+                burned = " · ⚠ burned-in annotation" if info.burned_in_annotation else ""
+                self.series_combo.addItem(f"{info.phase} · {info.description or info.series_uid[-8:]}{burned}",
                                           info.series_uid)
+                if burned:
+                    self.series_combo.setItemData(
+                        self.series_combo.count() - 1,
+                        "Burned In Annotation: YES. The pixels may show the patient's name or ID; "
+                        "do not share screenshots of this series.", Qt.ItemDataRole.ToolTipRole)
         idx = self.series_combo.findData(o.series_uid(o.current_tp))
         if idx >= 0:
             self.series_combo.setCurrentIndex(idx)
