@@ -27,7 +27,7 @@ def mask_digest(session) -> dict[str, str]:  # type: ignore[no-untyped-def]
 def main() -> int:
     mode, folder, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     import napari
-    from _gui import Bot, _send, canvas, data_to_canvas, drag
+    from _gui import Bot, _send, canvas, data_to_canvas, drag, settled
     from qtpy.QtCore import QEvent, Qt
 
     from napari_mrecist import _io, assessment_widget
@@ -38,6 +38,7 @@ def main() -> int:
     access.main_window(viewer).resize(1280, 900)
     w = assessment_widget(viewer)
     bot.waitUntil(lambda: w.isVisible() and canvas(viewer).width() > 100)
+    settled(bot, viewer)
     assert w.open_dicom(folder)
     lp, mp, pp = w.lesion_panel, w.measure_panel, w.procedure_panel
     c = canvas(viewer)

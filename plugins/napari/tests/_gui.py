@@ -38,6 +38,23 @@ def data_to_canvas(model: Any, widget: Any, layer: Any, index_zyx: tuple[float, 
     return world_to_canvas(model, widget, (float(world[-2]), float(world[-1])))
 
 
+def settled(qtbot: Any, viewer: Any, timeout_ms: int = 5000) -> Any:
+    """Wait until the window's layout has settled (the canvas keeps its size for 0.3 s; docks
+    are laid out over several event-loop turns after a window is shown or resized), so that
+    positions computed from the camera are where a click lands.  Returns the canvas widget."""
+    import time
+
+    widget = canvas(viewer)
+    deadline = time.monotonic() + timeout_ms / 1000
+    last, same = None, 0
+    while same < 3 and time.monotonic() < deadline:
+        qtbot.wait(100)
+        size = (widget.width(), widget.height())
+        same = same + 1 if size == last and size[0] > 100 else 0
+        last = size
+    return widget
+
+
 def pump(qtbot: Any, ms: int = 15) -> None:
     qtbot.wait(ms)
 
@@ -150,7 +167,7 @@ class Bot:
                 return
             time.sleep(0.005)
 
-    def waitUntil(self, check: Any, timeout: int = 5000) -> None:  # noqa: N802 - qtbot's name
+    def waitUntil(self, check: Any, timeout: int = 5000) -> None:
         import time
 
         end = time.monotonic() + timeout / 1000
@@ -159,19 +176,19 @@ class Bot:
                 raise TimeoutError("condition not met")
             self.wait(20)
 
-    def mouseClick(self, widget: Any, button: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N802
+    def mouseClick(self, widget: Any, button: Any, *args: Any, **kwargs: Any) -> None:
         from qtpy.QtTest import QTest
 
         QTest.mouseClick(widget, button, *args, **kwargs)
         self.wait(15)
 
-    def keyClick(self, widget: Any, k: Any, mods: Any = Qt.KeyboardModifier.NoModifier) -> None:  # noqa: N802
+    def keyClick(self, widget: Any, k: Any, mods: Any = Qt.KeyboardModifier.NoModifier) -> None:
         from qtpy.QtTest import QTest
 
         QTest.keyClick(widget, k, mods)
         self.wait(15)
 
-    def keyClicks(self, widget: Any, text: str) -> None:  # noqa: N802
+    def keyClicks(self, widget: Any, text: str) -> None:
         from qtpy.QtTest import QTest
 
         QTest.keyClicks(widget, text)

@@ -3,6 +3,7 @@ mouse and key input on napari's canvas."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -75,11 +76,29 @@ def notifications() -> list:
 
 
 @pytest.fixture
-def sample_studies(_sample_dir: Path) -> Path:
-    """The generated sample studies (``studies/SYN-00x``), written once per test session."""
+def sample_studies(_sample_dir: Path, tmp_path: Path) -> Path:
+    """The generated sample studies (``studies/SYN-00x``), written once per test session and
+    given to each test as its own folder: case files and masks copied, DICOM linked.  A test's
+    edits, saves and autosaves (written next to the case file) then never reach another test,
+    nor the sample that File ▸ Open Sample opens."""
     from mrecist_tool.sample import generate_studies
 
-    return generate_studies(_sample_dir, if_missing=True).studies_dir
+    shared = generate_studies(_sample_dir, if_missing=True).studies_dir
+    own = tmp_path / "studies"
+    own.mkdir()
+    for item in shared.iterdir():
+        if not item.is_dir():
+            shutil.copy2(item, own / item.name)
+            continue
+        (own / item.name).mkdir()
+        for part in item.iterdir():
+            if part.name == "dicom":
+                (own / item.name / part.name).symlink_to(part, target_is_directory=True)
+            elif part.is_dir():
+                shutil.copytree(part, own / item.name / part.name)
+            else:
+                shutil.copy2(part, own / item.name / part.name)
+    return own
 
 
 @pytest.fixture

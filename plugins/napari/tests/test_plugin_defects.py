@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _gui import canvas, choose_folder, data_to_canvas, drag, key, pump, type_and_enter, when_dialog
+from _gui import canvas, choose_folder, data_to_canvas, drag, key, pump, settled, type_and_enter, when_dialog
 from _studies_fixture import write_subject
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QMessageBox
@@ -29,7 +29,8 @@ def _viewer(make_napari_viewer, qtbot):  # type: ignore[no-untyped-def]
     viewer = make_napari_viewer(show=True)
     access.main_window(viewer).resize(1280, 900)
     w = assessment_widget(viewer)
-    qtbot.waitUntil(lambda: w.isVisible() and canvas(viewer).width() > 100, timeout=3000)
+    qtbot.waitUntil(lambda: w.isVisible() and canvas(viewer).width() > 100, timeout=15000)
+    settled(qtbot, viewer)
     return viewer, w
 
 
@@ -69,7 +70,7 @@ def test_defect2_a_stray_line_with_no_lesion_selected_changes_nothing(make_napar
     assert w.layers_for("BL")["lines"].mode == "add_line"
     revision = w.session.revision
     _stroke(qtbot, w, "BL", (4, 80, 20), (4, 100, 90))
-    qtbot.waitUntil(lambda: len(w.layers_for("BL")["lines"].data) == 1, timeout=2000)
+    qtbot.waitUntil(lambda: len(w.layers_for("BL")["lines"].data) == 1, timeout=15000)
     assert w.session.observation("T1", "BL") == before
     assert w.session.revision == revision
     assert "select a lesion" in _messages(notifications)
@@ -92,7 +93,7 @@ def test_defect3_undo_of_painting_is_what_is_saved_and_measured(make_napari_view
     w.sync_masks_now()
     assert int((layer.data > 0).sum()) > one
     key(qtbot, canvas(w.viewer), Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: int((layer.data > 0).sum()) == one, timeout=2000)
+    qtbot.waitUntil(lambda: int((layer.data > 0).sum()) == one, timeout=15000)
     shown = layer.data == 1
     np.testing.assert_array_equal(w.session.mask("T1", "BL"), shown)
     assert w.session.observation("T1", "BL").viable_diameter_mm == d1
@@ -133,7 +134,7 @@ def test_defect4_the_case_file_records_its_images_and_relinks(make_napari_viewer
     assert sp.relink_btn.isVisible() and "not found" in sp.images_label.text()
     when_dialog(lambda d: choose_folder(d, moved))
     _click(qtbot, sp.relink_btn)
-    qtbot.waitUntil(lambda: "image" in w3.layers_for("BL"), timeout=5000)
+    qtbot.waitUntil(lambda: "image" in w3.layers_for("BL"), timeout=15000)
     assert w3.save()
     assert json.loads(case.read_text())["x-images"] == {"folder": "../archive/subject-1"}
 
@@ -147,7 +148,7 @@ def test_defect5_unsaved_work_is_flushed_and_asked_about(qtbot, tmp_path: Path, 
     second = write_subject(tmp_path / "b", n_slices=5)
     viewer = napari.Viewer(show=True)  # closed by the test itself, through its window
     w = assessment_widget(viewer)
-    qtbot.waitUntil(w.isVisible, timeout=3000)
+    qtbot.waitUntil(w.isVisible, timeout=15000)
     assert w.open_dicom(first)
     case = tmp_path / "a.json"
     _click(qtbot, w.lesion_panel.add_btn)
@@ -213,7 +214,7 @@ def test_defect6_broken_dicom_is_explained_never_silently_incomplete(make_napari
     assert "IM0010.dcm" in text  # the unreadable files are named
     assert "not loaded" in text or "missing" in text  # and the series' gap, not a filled volume
     image = w.layers_for("BL").get("image") if w.session is not None else None
-    assert image is None or image.data.shape[0] == 40 and "filled" not in text
+    assert image is None or (image.data.shape[0] == 40 and "filled" not in text)
 
     junk = tmp_path / "junk"
     junk.mkdir()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _gui import canvas
+from _gui import canvas, settled
 from qtpy.QtWidgets import QPushButton
 
 from napari_mrecist import assessment_widget
@@ -23,7 +23,8 @@ def test_overlays_are_readable_and_the_dock_fits_1366x768(make_napari_viewer, qt
     access.main_window(viewer).resize(1366, 768)
     w = assessment_widget(viewer)
     assert w.open_case(sample_studies / "SYN-003" / "SYN-003.json", use_autosave=False)
-    qtbot.waitUntil(lambda: canvas(viewer).width() > 100, timeout=3000)
+    qtbot.waitUntil(lambda: canvas(viewer).width() > 100, timeout=15000)
+    settled(qtbot, viewer)
     w.show_timepoint("FU2")
     layers = w.layers_for("FU2")
 
@@ -42,7 +43,7 @@ def test_overlays_are_readable_and_the_dock_fits_1366x768(make_napari_viewer, qt
     zoom = access.camera(viewer).zoom
     width = np.ptp(callipers.data[0][:, 2])
     access.camera(viewer).zoom = zoom * 2
-    qtbot.waitUntil(lambda: abs(np.ptp(callipers.data[0][:, 2]) - width / 2) < width * 0.05, timeout=2000)
+    qtbot.waitUntil(lambda: abs(np.ptp(callipers.data[0][:, 2]) - width / 2) < width * 0.05, timeout=15000)
 
     # The dock fits: no button clipped, no sideways scrolling needed.
     area = w.scroll_area

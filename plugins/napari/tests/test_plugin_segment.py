@@ -83,7 +83,7 @@ def test_a_click_on_the_image_grows_a_mask_and_measures_it(make_napari_viewer, q
     """Grow zone, click inside the zone; grow viable on the LTP focus, click inside it: the 3D
     masks are made, the focus's diameter and its gap to the zone are computed, the mask can be
     painted on at once, and the tolerance slider grows it again."""
-    from _gui import canvas, click, data_to_canvas
+    from _gui import canvas, click, data_to_canvas, settled
     from qtpy.QtCore import Qt
 
     from napari_mrecist import assessment_widget
@@ -94,7 +94,8 @@ def test_a_click_on_the_image_grows_a_mask_and_measures_it(make_napari_viewer, q
     w = assessment_widget(viewer)
     case = sample_studies / "SYN-003" / "SYN-003.json"
     assert w.open_case(case, use_autosave=False)
-    qtbot.waitUntil(lambda: canvas(viewer).width() > 100, timeout=3000)
+    qtbot.waitUntil(lambda: canvas(viewer).width() > 100, timeout=15000)
+    settled(qtbot, viewer)
     import SimpleITK as sitk
 
     zone_truth = sitk.GetArrayFromImage(sitk.ReadImage(str(case.parent / "masks/FU2_L1_zone.nii.gz"))) > 0
@@ -110,15 +111,15 @@ def test_a_click_on_the_image_grows_a_mask_and_measures_it(make_napari_viewer, q
     c = canvas(viewer)
     click(qtbot, c, data_to_canvas(viewer, c, image, (z, y, x)))
     qtbot.waitUntil(lambda: w.session.mask("L1", "FU2", "zone") is not None
-                    and w.session.mask("L1", "FU2", "zone").sum() > 100, timeout=5000)
+                    and w.session.mask("L1", "FU2", "zone").sum() > 100, timeout=15000)
     grown = w.session.mask("L1", "FU2", "zone")
     assert _dice(grown, zone_truth) >= ZONE_DICE
     layer = w.layers_for("FU2")["zone"]
-    qtbot.waitUntil(lambda: layer.mode == "paint", timeout=2000)  # editable with the brush at once
+    qtbot.waitUntil(lambda: layer.mode == "paint", timeout=15000)  # editable with the brush at once
     np.testing.assert_array_equal(layer.data == w.session.lesion_index("L1"), grown)
     before = int(grown.sum())
     w.measure_panel.tolerance.setValue(80)
     w.measure_panel.tolerance.sliderReleased.emit()
-    qtbot.waitUntil(lambda: int(w.session.mask("L1", "FU2", "zone").sum()) != before, timeout=5000)
+    qtbot.waitUntil(lambda: int(w.session.mask("L1", "FU2", "zone").sum()) != before, timeout=15000)
     w.undo()
     assert int(w.session.mask("L1", "FU2", "zone").sum()) == before

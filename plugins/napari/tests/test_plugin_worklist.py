@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _gui import canvas, pump
+from _gui import pump
 from _studies_fixture import write_subject
 from qtpy.QtCore import Qt
 
@@ -27,7 +27,7 @@ def test_worklist_status_next_previous_done_and_resume(make_napari_viewer, qtbot
         write_subject(export / name, n_slices=4)
     w = assessment_widget(make_napari_viewer(show=True))
     assert w.open_worklist(export)
-    qtbot.waitUntil(w.worklist_panel.isVisible, timeout=3000)
+    qtbot.waitUntil(w.worklist_panel.isVisible, timeout=15000)
     assert [s[0] for s in _statuses(w)] == ["CRLM-001", "CRLM-002", "CRLM-003"]
     assert w.worklist_index == 0 and all(s[1] == NOT_STARTED for s in _statuses(w))
 
