@@ -21,8 +21,9 @@ class FlowLayout(QLayout):
         self.setContentsMargins(0, 0, 0, 0)
 
     # -- QLayout's container protocol ------------------------------------------------------------
-    def addItem(self, item: QLayoutItem) -> None:
-        self._items.append(item)
+    def addItem(self, item: QLayoutItem | None) -> None:
+        if item is not None:
+            self._items.append(item)
 
     def count(self) -> int:
         return len(self._items)

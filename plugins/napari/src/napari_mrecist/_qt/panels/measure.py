@@ -74,7 +74,7 @@ class MeasurePanel(Panel):
         self.measure_label.setWordWrap(True)
         lay.addWidget(self.measure_label)
 
-        row = FlowLayout()
+        new_row = FlowLayout()
         self.enhancement_combo = QComboBox()
         self.enhancement_combo.addItems(["", "typical", "atypical"])
         self.enhancement_combo.setToolTip("New lesion: typical = arterial hyperenhancement with washout")
@@ -84,13 +84,13 @@ class MeasurePanel(Panel):
                                    "also the zone 'Gap from masks' measures to")
         self.apply_new_btn = QPushButton("Apply")
         self.apply_new_btn.clicked.connect(self._on_apply)
-        row.addWidget(QLabel("New lesion:"))
-        row.addWidget(self.enhancement_combo)
-        row.addWidget(self.equivocal_check)
-        row.addWidget(QLabel("near"))
-        row.addWidget(self.near_combo)
-        row.addWidget(self.apply_new_btn)
-        lay.addLayout(row)
+        new_row.addWidget(QLabel("New lesion:"))
+        new_row.addWidget(self.enhancement_combo)
+        new_row.addWidget(self.equivocal_check)
+        new_row.addWidget(QLabel("near"))
+        new_row.addWidget(self.near_combo)
+        new_row.addWidget(self.apply_new_btn)
+        lay.addLayout(new_row)
 
     def needs_case(self) -> list[QWidget]:
         return [*self.buttons.values(), self.set_diameter_btn, self.apply_new_btn]

@@ -94,11 +94,10 @@ class SubjectPanel(Panel):
         self.search_incomplete_check = QCheckBox("search incomplete")
         self.search_incomplete_check.setToolTip("Coverage too small to exclude new lesions (REC-NE4)")
         self.search_incomplete_check.clicked.connect(self._on_flags)
-        row = FlowLayout()
-        row.addWidget(self.criteria_combo)
-        row.addWidget(self.no_imaging_check)
-        row.addWidget(self.search_incomplete_check)
-        lay.addLayout(row)
+        flags = FlowLayout()
+        for w in (self.criteria_combo, self.no_imaging_check, self.search_incomplete_check):
+            flags.addWidget(w)
+        lay.addLayout(flags)
 
         row = QHBoxLayout()
         self.compare_combo = QComboBox()
