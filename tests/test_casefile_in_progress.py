@@ -1,6 +1,6 @@
 """A reading not yet finished (REC-B1): a target added in the viewer but not yet observed at
 baseline.  Saved as it is; `read_case` refuses it (it cannot be assessed), the viewer reopens it
-with ``in_progress=True`` and a warning naming the rule."""
+with ``load_case(..., in_progress=True)`` and a warning naming the rule."""
 
 from __future__ import annotations
 
@@ -31,8 +31,7 @@ def test_a_target_without_a_baseline_observation_is_refused_for_assessment(tmp_p
 
 def test_the_same_file_opens_as_a_reading_in_progress_with_a_warning(tmp_path: Path) -> None:
     path = _unfinished(tmp_path)
-    case = read_case(path, in_progress=True)
-    assert [les.id for les in case.lesions] == ["L1", "T2"]
-    _, problems = load_case(path, in_progress=True)
+    case, problems = load_case(path, in_progress=True)
+    assert case is not None and [les.id for les in case.lesions] == ["L1", "T2"]
     assert [(p.severity, p.rule) for p in problems] == [("warning", "REC-B1")]
     assert "T2" in problems[0].message and "not finished" in problems[0].message

@@ -269,8 +269,8 @@ def load_case(path: str | Path, *, criteria: str | None = None, in_progress: boo
         return None, [Problem(file, "$", "not enough memory to read this file")]
 
 
-def read_case(path: str | Path, *, criteria: str | None = None, in_progress: bool = False) -> m.Case:
-    """Read and check one case file (``in_progress``: see :func:`load_case`).
+def read_case(path: str | Path, *, criteria: str | None = None) -> m.Case:
+    """Read and check one case file.
 
     Raises
     ------
@@ -278,7 +278,7 @@ def read_case(path: str | Path, *, criteria: str | None = None, in_progress: boo
         With every problem in the file (warnings in ``.warnings``); an unreadable file is a
         CaseFileError too.  :class:`UnsupportedVersionError` for a newer format version.
     """
-    case, problems = load_case(path, criteria=criteria, in_progress=in_progress)
+    case, problems = load_case(path, criteria=criteria)
     if case is None:
         _raise(str(path), problems)
     assert case is not None

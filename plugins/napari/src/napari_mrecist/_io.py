@@ -202,7 +202,8 @@ def open_session(path: Path, reader: str | None = None, use_autosave: bool = Tru
     Returns the session, notes for the user (autosave restored, masks that could not be read)
     and the file actually read (the case or its autosave: image paths are relative to it).
     """
-    from mrecist_tool.casefile import read_case
+    from mrecist_tool.casefile import load_case
+    from mrecist_tool.errors import CaseFileError
 
     path = Path(path)
     notes: list[str] = []
@@ -214,7 +215,9 @@ def open_session(path: Path, reader: str | None = None, use_autosave: bool = Tru
             notes.append(f"restored unsaved work from {side.name}")
     # The reader's own work may be unfinished (a target added, not yet measured at baseline):
     # it opens again, with that warned about, instead of being refused.
-    case = read_case(source, in_progress=True)
+    case, problems = load_case(source, in_progress=True)
+    if case is None:
+        raise CaseFileError(str(source), problems)
     session = Session.from_case(case, path=path, reader=reader)
     for obs in case.observations:
         if obs.geometry is None:
