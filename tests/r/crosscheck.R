@@ -174,6 +174,19 @@ for (e in unique(ep$endpoint)) {
     put("survival", e, label, st, NA, "ci_high", sm$conf.int[1, "upper .95"], "finegray")
     put("survival", e, label, st, NA, "p_value", sm$coefficients[1, "Pr(>|z|)"], "finegray")
     put("survival", e, label, st, NA, "std_error", sqrt(vcov(f)[1, 1]), "finegray")
+    if (has_strata) {
+      # Stratified model: one censoring curve (finegray above), a baseline subdistribution
+      # hazard per randomisation stratum.
+      f <- coxph(Surv(fgstart, fgstop, fgstatus) ~ x + strata(stratum), weights = fgwt,
+                 data = fgd, ties = "breslow", cluster = grp)
+      sm <- summary(f)
+      ss <- "subdistribution_hazard_ratio_stratified"
+      put("survival", e, label, ss, NA, "estimate", sm$conf.int[1, "exp(coef)"], "finegray")
+      put("survival", e, label, ss, NA, "ci_low", sm$conf.int[1, "lower .95"], "finegray")
+      put("survival", e, label, ss, NA, "ci_high", sm$conf.int[1, "upper .95"], "finegray")
+      put("survival", e, label, ss, NA, "p_value", sm$coefficients[1, "Pr(>|z|)"], "finegray")
+      put("survival", e, label, ss, NA, "std_error", sqrt(vcov(f)[1, 1]), "finegray")
+    }
     if (!clustered) {
       cr <- crr(d$time_months, d$event, d$x, failcode = 1, cencode = 0)
       se <- sqrt(cr$var[1, 1])
