@@ -312,6 +312,7 @@ COMPARISON_ORDER = [
     "gray_stratified_chi2", "subdistribution_hazard_ratio_stratified", "logrank_chi2",
     "hazard_ratio", "ph_test", "gray_chi2", "subdistribution_hazard_ratio", "rmst_difference",
 ]
+PRIMARY_STATISTICS = ("logrank_stratified_chi2", "hazard_ratio_stratified")
 COMPARISON_STATISTICS = {
     "logrank_chi2": "log-rank",
     "logrank_stratified_chi2": "log-rank, stratified",
@@ -539,8 +540,9 @@ def primary_section(sv: pd.DataFrame, data: AnalysisData,
     comparisons = dfs[dfs["statistic"].isin(order)].copy()
     comparisons["order"] = comparisons["statistic"].map(order.index)
     for r in comparisons.sort_values("order").to_dict("records"):
-        # The stratified analyses are the primary ones (stratified by the randomisation factor).
-        primary = str(r["statistic"]).endswith("_stratified") or "stratified_" in str(r["statistic"])
+        # The primary analysis: the log-rank test and the Cox HR stratified by the randomisation
+        # factor; the other stratified statistics (PH check, Gray, Fine–Gray) support it.
+        primary = r["statistic"] in PRIMARY_STATISTICS
         tests.append([("primary analysis: " if primary else "")
                       + COMPARISON_STATISTICS[r["statistic"]], _estimate_text(r),
                       fmt_p(r["p_value"]), _lr_p(r), _method_text(r["method"])])
@@ -754,7 +756,7 @@ repeat treatment (END-LTP-5).</p>
 <p class="note">Denominator: randomised subjects with measurable target disease at baseline
 (END-ORR-2, ITT; no evaluable post-baseline assessment counts as non-response). Subjects with
 non-target disease only are excluded (END-ORR-3). Confidence intervals: Clopper–Pearson exact
-(STAT-5); difference between arms: Newcombe hybrid score interval.</p>
+(STAT-5){"" if blinded else "; difference between arms: Newcombe hybrid score interval"}.</p>
 {rate_section(orr, "ORR")}
 {_blinded_preop_note() if blinded else preop_section(tables.get("orr_preop"), tables.get("dlm"))}
 <h3>Disease control rate (CR + PR + SD meeting the minimum duration; END-DCR)</h3>
