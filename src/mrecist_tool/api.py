@@ -238,6 +238,7 @@ def analyze(
     *,
     settings: Any = None,
     options: Mapping[str, Any] | None = None,
+    executor: str | None = None,
 ) -> AnalysisData:
     """Trial analysis: endpoints, response rates, survival; optionally written with the report.
 
@@ -252,6 +253,9 @@ def analyze(
         Cohort-level endpoint settings (e.g. the DFS definition).
     options : mapping, optional
         For case files: ``{"profile", "criteria", "overrides"}`` as on the command line.
+    executor : str, optional
+        For case files: where they are assessed, as in :func:`assess_files` (e.g.
+        ``"tcp://HOST:PORT"`` of a Dask scheduler, or ``"local:N"``).
 
     Returns
     -------
@@ -266,7 +270,7 @@ def analyze(
     if len(paths) == 1 and dataset.is_results_dir(paths[0]):
         data = dataset.from_results_dir(paths[0], settings)
     else:
-        data = dataset.from_case_paths(paths, settings, cli=options)
+        data = dataset.from_case_paths(paths, settings, cli=options, executor=executor)
     if out_dir is not None:
         run_analysis(data, out_dir)
     return data

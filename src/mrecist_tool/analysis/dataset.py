@@ -262,6 +262,7 @@ def from_case_paths(
     cli: Mapping[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
     cutoff: date | None = None,
+    executor: str | None = None,
 ) -> AnalysisData:
     """Read, assess and tabulate case files (folders are searched for case files).
 
@@ -269,7 +270,8 @@ def from_case_paths(
     then ``cli``: ``{"profile", "criteria", "overrides"}`` as on the command line).  ``settings``
     are the cohort-level endpoint settings (one DFS definition for the whole analysis).  A file
     that cannot be read or assessed is listed in ``problems`` and the rest are analysed.
-    ``progress(done, total)`` is called as files are assessed.
+    ``progress(done, total)`` is called as files are assessed; ``executor`` says where
+    (:func:`mrecist_tool.pipeline.batch.make_executor`: ``"tcp://HOST:PORT"``, ``"local:N"``, …).
     """
     from ..pipeline.batch import assess_files
     from ..pipeline.steps import rows_of, steps_for, table_rows
@@ -277,7 +279,7 @@ def from_case_paths(
     options = dict(cli or {})
     if cutoff is not None:
         options["cutoff"] = cutoff  # each case as it stood on that date (pipeline.cutoff)
-    batch = assess_files(paths, options, steps=steps_for(table_rows), progress=progress)
+    batch = assess_files(paths, options, steps=steps_for(table_rows), progress=progress, executor=executor)
     problems = [str(p) for p in batch.problems if p.severity == "error"]
     after = [r for r in batch.accepted if "after_cutoff" in r.outputs]
     accepted = [r for r in batch.accepted if "after_cutoff" not in r.outputs]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exitcodes import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
+from ._executor_options import add_scheduler_option, scheduler_or_usage_error
 from ._settings_options import add_settings_options
 
 
@@ -40,6 +41,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--jobs", type=int, choices=(1, 2), default=None,
                         help="processes to use: 2 draws the plots in parallel with the "
                              "statistics (default: 2 when the machine has several cores)")
+    add_scheduler_option(parser, what=" (for case files; an assess folder is only read)")
     # --criteria / --profile / --set: the same options as `mrecist assess`; endpoint settings
     # (e.g. --set dfs_definition=datecan) apply to the whole cohort.
     add_settings_options(parser)
@@ -89,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
                                     cli_overrides=cli["overrides"])
     except (MrecistError, ValueError) as exc:
         print(f"mrecist analyze: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not scheduler_or_usage_error(args, "analyze"):
         return EXIT_USAGE
     cutoff = None
     if args.cutoff:
@@ -149,6 +153,11 @@ def _analyze(args: argparse.Namespace, paths: list[Path], cli: dict[str, Any], s
                   "categories (§11.6); give the case files (or assess them again)",
                   file=sys.stderr)
             return EXIT_USAGE
+        if results and args.scheduler is not None:
+            print("mrecist analyze: --scheduler runs the assessment of case files; an `mrecist "
+                  "assess` folder is only read (give the case files, or leave --scheduler out)",
+                  file=sys.stderr)
+            return EXIT_USAGE
         if results:
             progress.step(f"reading {results[0]}")
             data = dataset.from_results_dir(results[0], settings)
@@ -159,7 +168,7 @@ def _analyze(args: argparse.Namespace, paths: list[Path], cli: dict[str, Any], s
                 check_command_line(data.settings_used, cli)
         else:
             data = dataset.from_case_paths(paths, settings, cli=cli, progress=progress.count,
-                                           cutoff=cutoff)
+                                           cutoff=cutoff, executor=args.scheduler)
         if data.subjects.empty:
             for problem in data.problems:
                 print(problem, file=sys.stderr)

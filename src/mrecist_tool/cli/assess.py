@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exitcodes import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
+from ._executor_options import add_scheduler_option, scheduler_or_usage_error
 from ._settings_options import add_settings_options
 
 
@@ -28,10 +29,7 @@ def register(subparsers: Any) -> None:
                    help="progress bar on stderr (auto: on a terminal, for more than 50 files)")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="worker processes for large batches (default: the number of cores, at most 4)")
-    p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run the per-case work on a Dask cluster: tcp://HOST:PORT of a running scheduler "
-                   "(workers must see the case files at the same paths), or local:N to start N local worker "
-                   "processes; the tables are the same as without it")
+    add_scheduler_option(p)
     add_settings_options(p)
     p.set_defaults(func=run)
 
@@ -44,18 +42,8 @@ def run(args: argparse.Namespace) -> int:
     cli = settings_or_usage_error(args, "assess")
     if cli is None:
         return EXIT_USAGE
-    if args.scheduler is not None:
-        from ..pipeline.executors import SchedulerError, parse_scheduler
-
-        try:
-            parse_scheduler(args.scheduler)
-        except SchedulerError as exc:
-            print(f"mrecist assess: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        if args.jobs is not None:
-            print("mrecist assess: --jobs is for local processes; give the workers to --scheduler instead "
-                  "(local:N)", file=sys.stderr)
-            return EXIT_USAGE
+    if not scheduler_or_usage_error(args, "assess", jobs=args.jobs):
+        return EXIT_USAGE
     import gc
 
     gc.freeze()  # what is loaded so far (modules, settings) need not be rescanned by the collector

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exitcodes import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
+from ._executor_options import add_scheduler_option, scheduler_or_usage_error
 from ._settings_options import add_settings_options
 
 
@@ -33,22 +34,26 @@ def register(subparsers: Any) -> None:
 
     sd = sub.add_parser(
         "sdtm",
-        help="SDTM-style TU, TR and RS tables (CSV) of case files",
-        description="Assess case files and write tu.csv, tr.csv and rs.csv (SDTMIG oncology "
-        "domains, RECIST-style). Folders are searched recursively. One bad case never stops the "
-        "others.",
+        help="SDTM DM, TU, SUPPTU, TR and RS tables (CSV and SAS XPT) of case files",
+        description="Assess case files and write dm, tu, supptu, tr and rs as CSV and SAS "
+        "transport (SDTMIG oncology domains as pharmaversesdtm lays them out), with "
+        "evaluators.csv. All reads of a subject (readers, evaluators) are exported together. "
+        "Folders are searched recursively. One bad case never stops the others.",
     )
     sd.add_argument("paths", nargs="+", metavar="CASE", help="case files or folders")
     sd.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (created)")
     sd.add_argument("--studyid", required=True, help="STUDYID, e.g. NCT04562727")
     sd.add_argument(
-        "--evaluator", default="INDEPENDENT ASSESSOR",
-        choices=["INDEPENDENT ASSESSOR", "INVESTIGATOR"], help="--EVAL value (default: %(default)s)",
+        "--evaluator", default="INVESTIGATOR",
+        choices=["INVESTIGATOR", "INDEPENDENT ASSESSOR"],
+        help="--EVAL of case files that do not name their own \"evaluator\" (default: "
+        "%(default)s, the reads the admiralonco templates select)",
     )
     sd.add_argument("--method", default="", help='TUMETHOD/TRMETHOD where a timepoint does not '
                     'record its modality, e.g. "CT SCAN" or "MRI"')
     sd.add_argument("--baseline-visit", default="SCREENING", choices=["SCREENING", "BASELINE"],
                     help="VISIT of the baseline timepoint (default: %(default)s)")
+    add_scheduler_option(sd)
     add_settings_options(sd)
     sd.set_defaults(func=run_sdtm)
 
@@ -103,9 +108,10 @@ def sdtm_rows(work: Any, studyid: str, evaluator: str, method: str,
 
 
 def _assess_all(paths: list[str], cli: dict[str, Any], studyid: str, evaluator: str, method: str,
-                baseline_visit: str = "SCREENING") -> Any:
+                baseline_visit: str = "SCREENING", executor: str | None = None) -> Any:
     """Read and assess every case through the pipeline, with its SDTM rows; one bad case never
-    stops the others.  Returns the pipeline's :class:`~mrecist_tool.pipeline.batch.Batch`."""
+    stops the others.  ``executor`` is ``--scheduler`` (default: local processes for large
+    batches).  Returns the pipeline's :class:`~mrecist_tool.pipeline.batch.Batch`."""
     import functools
 
     from ..pipeline.batch import assess_files
@@ -113,12 +119,13 @@ def _assess_all(paths: list[str], cli: dict[str, Any], studyid: str, evaluator: 
 
     product = functools.partial(sdtm_rows, studyid=studyid, evaluator=evaluator, method=method,
                                 baseline_visit=baseline_visit)
-    return assess_files(paths, cli, steps=steps_for(product))
+    return assess_files(paths, cli, steps=steps_for(product), executor=executor)
 
 
 def run_sdtm(args: argparse.Namespace) -> int:
     from ..errors import SaveError
-    from ..exchange.sdtm import sdtm_tables, write_sdtm
+    from ..exchange.sdtm import sdtm_tables, unmapped_locations, write_sdtm
+    from ..pipeline.executors import SchedulerError
     from ._settings_options import settings_or_usage_error
 
     if not args.studyid.strip():
@@ -127,14 +134,23 @@ def run_sdtm(args: argparse.Namespace) -> int:
     cli = settings_or_usage_error(args, "export sdtm")
     if cli is None:
         return EXIT_USAGE
+    if not scheduler_or_usage_error(args, "export sdtm"):
+        return EXIT_USAGE
     studyid = args.studyid.strip()
-    batch = _assess_all(args.paths, cli, studyid, args.evaluator, args.method, args.baseline_visit)
+    try:
+        batch = _assess_all(args.paths, cli, studyid, args.evaluator, args.method, args.baseline_visit,
+                            executor=args.scheduler)
+    except SchedulerError as exc:
+        print(f"mrecist export sdtm: {exc}; nothing was exported", file=sys.stderr)
+        return EXIT_REFUSED
     for problem in batch.problems:
         print(str(problem), file=sys.stderr)
     tables = sdtm_tables([], studyid, evaluator=args.evaluator, method=args.method)
     for result in batch.accepted:
         for name, rows in result.outputs["sdtm"].items():
             tables[name].extend(rows)
+    for message in unmapped_locations(tables["TU"]):
+        print(f"warning: {message}", file=sys.stderr)
     n_bad = len(batch.refused_files)
     try:
         written = write_sdtm(tables, args.out)
@@ -143,7 +159,7 @@ def run_sdtm(args: argparse.Namespace) -> int:
         return EXIT_REFUSED
     print(
         f"exported {len(batch.accepted)} case(s), refused {n_bad}: "
-        + ", ".join(f"{p.name} ({len(tables[p.stem.upper()])} rows)" for p in written)
+        + ", ".join(f"{p.name} ({len(tables.get(p.stem.upper(), []))} rows)" for p in written)
         + f" in {args.out}",
         file=sys.stderr,
     )

@@ -249,6 +249,7 @@ class DaskExecutor:
 
     def __init__(self, spec: str, *, connect_timeout: float = 20.0) -> None:
         import logging
+        import warnings
 
         kind, value = parse_scheduler(spec)
         try:
@@ -262,8 +263,12 @@ class DaskExecutor:
         self._cluster: Any = None
         try:
             if kind == "local":
-                self._cluster = LocalCluster(n_workers=int(value), threads_per_worker=1, processes=True,
-                                             dashboard_address=None, silence_logs=logging.ERROR)
+                with warnings.catch_warnings():
+                    # Without a dashboard the scheduler still serves its health page, on 8787 if
+                    # free, else on a random port with a warning that means nothing to the user.
+                    warnings.filterwarnings("ignore", message=r"(?s)Port \d+ is already in use", category=UserWarning)
+                    self._cluster = LocalCluster(n_workers=int(value), threads_per_worker=1, processes=True,
+                                                 dashboard_address=None, silence_logs=logging.ERROR)
                 self._client = Client(self._cluster)
             else:
                 self._client = Client(str(value), timeout=f"{connect_timeout}s")
