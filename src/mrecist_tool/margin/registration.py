@@ -33,10 +33,11 @@ with the flag beside it, never hidden.
 Why SimpleITK and not itk-elastix: SimpleITK is already a dependency (DICOM, masks), and on this
 project's 2-core machines it meets the time target (``benchmarks/margin_bench.py``); elastix
 would add the ITK wheels (~100 MB) for the same B-spline/mutual-information method.  Measured on
-the benchmark's pair, same working grids and masks, in one loaded session (load 10 on 2 cores):
-itk-elastix 0.25.4 (default rigid + B-spline maps, 35 mm grid) took 136 s wall (17.6× the
-baseline resample; importing itk alone 50 s), liver Dice 0.982, error against the true transform
-0.72 mm; this module 77 s (7.1×), Dice 0.994, 0.83 mm.  And elastix's transformix writes
+the benchmark's pair with the same working grids and masks, each run beside a baseline resample
+of its own (load 8-10 on 2 cores): itk-elastix 0.25.4 (default rigid + B-spline maps, 35 mm
+grid) took 136 s wall, 17.6× its baseline (importing itk alone took 50 s), liver Dice 0.982,
+error against the true transform 0.72 mm; this module 77 s, 7.1× its baseline, Dice 0.994,
+0.83 mm.  And elastix's transformix writes
 ``deformationField.nii`` into the current folder unless told otherwise: a user's folder must not
 get stray files.
 """
