@@ -45,7 +45,7 @@ def test_cut_case_drops_and_counts_everything_after_the_date_end_gen_3() -> None
     # Died after the cut-off: alive at it, followed to it (PJ-5).
     assert cut.subject.death is None and cut.subject.last_known_alive == d("2021-08-15")
     assert ignored == {"timepoints": 1, "observations": 2, "procedures": 1, "new lesions": 1,
-                       "deaths": 1, "follow-up days": 0}
+                       "deaths": 1, "study ends": 0, "follow-up days": 0}
 
 
 def test_cut_case_refuses_a_subject_randomised_after_the_cut_off() -> None:
@@ -121,3 +121,52 @@ def test_review_flags_list_subject_and_timepoint(tmp_path: Path) -> None:
     assert "too small to measure" in first["flag"]
     # Each flag once, although subjects.csv repeats the timepoint's flags.
     assert not flags.duplicated(["subject", "flag"]).any()
+
+
+def _ended(sid: str, *, end: tuple[str, str] | None = None, alive: str = "2021-05-01",
+           death: str | None = None) -> dict:
+    subject: dict = {"id": sid, "arm": "A" if sid < "M" else "B",
+                     "randomization_date": "2021-01-05", "last_known_alive": alive}
+    if death:
+        subject["death"] = {"date": death, "cause": "other"}
+        subject["last_known_alive"] = death
+    if end:
+        subject["end_of_study"] = {"date": end[0], "reason": end[1]}
+    return {"format": "mrecist-case", "version": 1, "subject": subject,
+            "timepoints": [{"id": "BL", "date": "2021-01-01", "baseline": True},
+                           {"id": "FU1", "date": "2021-04-01"}],
+            "lesions": [{"id": "L1", "role": "target"}],
+            "observations": [
+                {"lesion": "L1", "timepoint": "BL", "status": "measured", "viable_diameter_mm": 30},
+                {"lesion": "L1", "timepoint": "FU1", "status": "measured",
+                 "viable_diameter_mm": 12}]}
+
+
+def test_withdrawn_and_lost_to_follow_up_are_told_apart_by_end_of_study(tmp_path: Path) -> None:
+    """subject.end_of_study says why participation ended; without it an early end is
+    'reason not recorded'; a death learnt of after leaving stays under the reason for leaving;
+    an end of study after the cut-off is ignored (the subject was still in the study)."""
+    subjects = [
+        _ended("A-WD", end=("2021-05-01", "withdrawn")),
+        _ended("A-LF", end=("2021-05-01", "lost-to-follow-up")),
+        _ended("A-OT", end=("2021-05-01", "other")),
+        _ended("A-CO", end=("2022-01-02", "completed"), alive="2022-01-02"),
+        _ended("A-DI", end=("2021-06-01", "death"), death="2021-06-01"),
+        _ended("B-WDD", end=("2021-05-01", "withdrawn"), death="2021-09-01"),
+        _ended("B-NR", alive="2021-05-01"),
+        _ended("B-FU", alive="2022-06-01"),
+        _ended("B-LATE", end=("2022-09-01", "withdrawn"), alive="2022-06-15"),
+    ]
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    for case in subjects:
+        (folder / f"{case['subject']['id']}.json").write_text(json.dumps(case), encoding="utf-8")
+    data = dataset.from_case_paths([folder], cutoff=date(2022, 6, 30))
+    table = disposition.disposition_table(data)
+    assert disposition.status_adds_up(table)
+    counts = table.set_index("category")["all"].to_dict()
+    labels = disposition.STATUS_LABELS
+    assert {k: counts[labels[k]] for k in labels} == {
+        "died": 1, "completed": 1, "ongoing": 2, "withdrawn": 2, "lost": 1, "other": 1,
+        "ended_early": 1}
+    assert data.cutoff_ignored["study ends"] == 1

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from mrecist_tool.analysis import disposition
 from mrecist_tool.cli.main import main
 from mrecist_tool.sample.cohort import generate_cohort
 
@@ -127,8 +128,14 @@ def test_disposition_adds_up_to_the_randomised_total(report: Path, tmp_path: Pat
     assert header == [*ARMS, "all"]
     randomised = rows["Randomised"]
     assert randomised[-1] == N and sum(randomised[:-1]) == N
-    status = [v for k, v in rows.items() if k.startswith(("Died", "Alive,"))]
-    assert len(status) == 4
+    section, status = "", []
+    for r in tables["disposition"][1:]:
+        section = r[0]["text"] or section
+        if section == "Status at the cut-off":
+            status.append([int(c["text"]) for c in r[2:]])
+    assert [r[1]["text"] for r in tables["disposition"][1:]
+            if r[1]["text"] in disposition.STATUS_ROWS] == list(disposition.STATUS_ROWS)
+    assert len(status) == len(disposition.STATUS_ROWS)
     assert [sum(col) for col in zip(*status, strict=True)] == randomised
 
 

@@ -307,8 +307,9 @@ def test_sdtm_tables_and_parquet_copies_come_out_with_the_umask_permissions(tmp_
 
     cases = ROOT / "sample_data" / "cases"
     assert main(["export", "sdtm", str(cases), "--out", str(tmp_path / "sdtm"), "--studyid", "S"]) == 0
-    modes = {p.name: mode(p) for p in (tmp_path / "sdtm").iterdir()}
-    assert {"tu.csv", "tr.csv", "rs.csv"} <= set(modes) and set(modes.values()) == {0o640}
+    sdtm_files = [f"{d}.{ext}" for d in ("dm", "ds", "tu", "supptu", "tr", "rs") for ext in ("csv", "xpt")]
+    assert {p.name: mode(p) for p in (tmp_path / "sdtm").iterdir()} == {
+        n: 0o640 for n in (*sdtm_files, "evaluators.csv")}
     assert main(["assess", str(cases), "--out", str(tmp_path / "res"), "--parquet", "--print", "never"]) == 0
     modes = {p.name: mode(p) for p in (tmp_path / "res").iterdir()}
     assert len(modes) == 11 and set(modes.values()) == {0o640}  # five tables x (csv, parquet) + json

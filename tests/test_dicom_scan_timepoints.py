@@ -95,6 +95,17 @@ def test_studies_map_to_bl_fu_timepoints_with_phases(patient_folder):
     assert fu1.extra["other_study_uids"] == [studies["fu1_chest"]]
     assert "other" in (fu1.phases or set())
     assert fu1.slice_thickness_mm == Decimal("1")
+    # All series are CT: the timepoints record it (SDTM --METHOD CT SCAN, issue 14).
+    assert [t.modality for t in tps] == ["CT", "CT", "CT"]
+
+
+def test_a_study_of_mixed_modalities_records_none(tmp_path):
+    for date, modality in (("20240110", "MR"), ("20240405", "MR"), ("20240405", "CT")):
+        write_series(tmp_path / f"{date}-{modality}", n_slices=3, study_date=date,
+                     study_uid=f"1.2.826.0.1.3680043.10.999.7.{date}", modality=modality,
+                     description=f"{modality} liver", patient_id=PID)
+    tps = studies_to_timepoints(scan(tmp_path))
+    assert [(t.id, t.modality) for t in tps] == [("BL", "MR"), ("FU1", None)]
 
 
 def test_baseline_choice_drops_earlier_studies(patient_folder):

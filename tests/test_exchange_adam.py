@@ -94,3 +94,28 @@ def test_xpt_reads_back_with_pandas_read_sas(written: tuple[dataset.AnalysisData
             expected = pd.to_numeric(csv[column].replace("", np.nan)).astype(float)
             # pandas decodes an IBM zero as 5.4e-79; pyreadstat and SAS read 0.
             assert np.allclose(theirs.astype(float), expected, atol=1e-70, equal_nan=True), column
+
+
+def test_adsl_end_of_study_as_admiral_derives_it(
+        written: tuple[dataset.AnalysisData, pd.DataFrame, Path]) -> None:
+    """EOSSTT COMPLETED / DISCONTINUED (DCSREAS the DS term) / ONGOING from subject.end_of_study,
+    a death ending participation when none is recorded (admiral's format_eoxxstt)."""
+    data, _, out = written
+    adsl = pd.read_csv(out / "adsl.csv", keep_default_na=False).set_index("SUBJID")
+    terms = {"completed": "COMPLETED", "withdrawn": "WITHDRAWAL BY SUBJECT",
+             "lost-to-follow-up": "LOST TO FOLLOW-UP", "death": "DEATH", "other": "OTHER"}
+    seen = set()
+    for r in data.subjects.to_dict("records"):
+        row = adsl.loc[str(r["subject"])]
+        reason = str(r.get("end_of_study_reason") or "")
+        death = str(r.get("death_date") or "")
+        if reason:
+            expected = ("COMPLETED", "", r["end_of_study_date"]) if reason == "completed" else \
+                ("DISCONTINUED", terms[reason], r["end_of_study_date"])
+        elif death:
+            expected = ("DISCONTINUED", "DEATH", death)
+        else:
+            expected = ("ONGOING", "", "")
+        assert (row["EOSSTT"], row["DCSREAS"], row["EOSDT"]) == expected
+        seen.add(row["EOSSTT"])
+    assert seen == {"COMPLETED", "DISCONTINUED", "ONGOING"}

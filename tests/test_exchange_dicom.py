@@ -588,3 +588,29 @@ def test_recist11_sr_uses_long_axis_and_imports_as_longest_diameter(
     assert imported.criteria == "RECIST1.1"
     obs = imported.observation_index()[("L1", "FU1")]
     assert obs.longest_diameter_mm == Decimal("12.3") and obs.viable_diameter_mm is None
+
+
+def test_sr_and_seg_from_images_missing_type2_patient_and_study_attributes(
+    study: dict[str, Any], tmp_path: Path
+) -> None:
+    """Real exports often lack Type 2 attributes (Patient's Sex, Birth Date, Study ID, ...);
+    highdicom copies them and stopped with an AttributeError.  The export fills them in empty,
+    with or without the patient's identity kept."""
+    dicom = tmp_path / "dicom"
+    for path in sorted(study["dicom"].rglob("*.dcm")):
+        ds = pydicom.dcmread(path)
+        for keyword in ("PatientSex", "PatientBirthDate", "ReferringPhysicianName", "StudyID", "AccessionNumber"):
+            del ds[keyword]
+        target = dicom / path.relative_to(study["dicom"])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        ds.save_as(target, enforce_file_format=True)
+    case = read_case(study["case_path"])
+    for keep in (False, True):
+        seg = write_seg(case, "FU1", dicom, tmp_path / f"seg_{keep}.dcm", keep_patient_identity=keep)
+        write_sr(case, "FU1", dicom, tmp_path / f"sr_{keep}.dcm", seg=seg, keep_patient_identity=keep)
+        # Kept identity: the source's empty Study ID is copied (dciodvfy notes it for DICOMDIR).
+        allowed = ["Warning - Missing attribute or value that would be needed to build DICOMDIR - Study ID"] * keep
+        assert dciodvfy(tmp_path / f"seg_{keep}.dcm") == allowed
+        assert [w for w in dciodvfy(tmp_path / f"sr_{keep}.dcm") if "99MRECIST" not in w] == allowed
+        sr = pydicom.dcmread(tmp_path / f"sr_{keep}.dcm")
+        assert sr.PatientSex == "" and str(sr.PatientID) == ("SYNTH0001" if keep else "CRLM-0007")

@@ -41,7 +41,13 @@ PHASES: tuple[str, ...] = (
 )
 PROCEDURE_TYPES: tuple[str, ...] = ("ablation", "resection", "systemic-therapy")
 DEATH_CAUSES: tuple[str, ...] = ("cancer", "other", "unknown")
+# Added optional field subject.end_of_study: why a subject's participation ended.
+END_OF_STUDY_REASONS: tuple[str, ...] = ("completed", "withdrawn", "lost-to-follow-up", "death",
+                                         "other")
 LOCATIONS: tuple[str, ...] = ("intrahepatic", "extrahepatic")
+# Added optional fields: a study's modality (DICOM Modality of its images) and who read a case.
+MODALITIES: tuple[str, ...] = ("CT", "MR")
+EVALUATORS: tuple[str, ...] = ("INVESTIGATOR", "INDEPENDENT ASSESSOR")
 ENHANCEMENTS: tuple[str, ...] = ("typical", "atypical")
 CYTOLOGY: tuple[str, ...] = ("positive", "negative", "not-done")
 
@@ -63,6 +69,18 @@ class Death:
 
 
 @dataclass(frozen=True)
+class EndOfStudy:
+    """When and why a subject's participation in the trial ended (an added optional field):
+    ``completed`` the planned follow-up, ``withdrawn`` (consent withdrawn), ``lost-to-follow-up``,
+    ``death`` or ``other`` (``note`` says what)."""
+
+    date: date
+    reason: str  # one of END_OF_STUDY_REASONS
+    note: str | None = None
+    extra: Extra = field(default_factory=_no_extra, compare=False)
+
+
+@dataclass(frozen=True)
 class Subject:
     id: str
     arm: str | None = None
@@ -72,6 +90,8 @@ class Subject:
     # Randomisation strata for stratified log-rank / Cox (STAT-3); an added optional field.
     strata: Mapping[str, str] = field(default_factory=dict)
     extra: Extra = field(default_factory=_no_extra, compare=False)
+    # Added optional field: end of participation (tells withdrawn from lost to follow-up).
+    end_of_study: EndOfStudy | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +113,9 @@ class Timepoint:
     series: tuple[Series, ...] | None = None  # None: phases not recorded
     slice_thickness_mm: Decimal | None = None
     extra: Extra = field(default_factory=_no_extra, compare=False)
+    # Added optional field: "CT" or "MR", the DICOM Modality of the study's images (SDTM
+    # --METHOD CT SCAN / MRI); None when not recorded.
+    modality: str | None = None
 
     @property
     def imaging_done(self) -> bool:

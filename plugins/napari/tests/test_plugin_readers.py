@@ -70,6 +70,9 @@ def test_case_reader_opens_case_in_the_widget(make_napari_viewer, case_dir: Path
     s.add_lesion("target")
     s.set_measurement("T1", "BL", 22)
     _io.save_session(s, case_dir / "case.json")
+    # The studies' modality is recorded when DICOM is opened (SDTM --METHOD, issue 14).
+    saved = json.loads((case_dir / "case.json").read_text(encoding="utf-8"))
+    assert {tp.get("modality") for tp in saved["timepoints"]} == {"CT"}
     viewer = make_napari_viewer()
     viewer.open(str(case_dir / "case.json"), plugin="napari-mrecist")
     widget = assessment_widget(viewer)  # the widget the reader docked, not a new one

@@ -13,10 +13,13 @@ Definitions (stated in the report under the table):
 * **analysed**: the subjects in each analysis — ORR (ITT with target disease, END-ORR-2/3), the
   primary DFS analysis (all randomised with an origin, minus those left out under END-DFS-4
   ``exclude``), OS;
-* **status at the cut-off**: died on or before it; alive and followed for the full 60 months
-  (the registry's time frame, §6.0); alive with the last contact within 183 days (about one
-  scheduled six-monthly visit) of the cut-off: in follow-up; alive with an earlier last contact:
-  follow-up ended early (lost to follow-up or withdrawn — case files do not say which);
+* **status at the cut-off**: where a case file records the end of the subject's participation
+  (``subject.end_of_study``), its reason: withdrew consent, lost to follow-up, another reason,
+  completed, or death (a death known only after a subject left is counted under the reason they
+  left).  Otherwise: died on or before the cut-off; alive and followed for the full 60 months
+  (the registry's time frame, §6.0): completed; alive with the last contact within 183 days
+  (about one scheduled six-monthly visit) of the cut-off: in follow-up; alive with an earlier
+  last contact: follow-up ended early, reason not recorded;
 * **missed scheduled assessments**: visits of the protocol schedule (``assessment_schedule``,
   §11.13) whose window (due date ± half the interval) closed before the subject's last imaging
   study with no adequate assessment in it; **not evaluable**: timepoints with an overall response
@@ -92,9 +95,29 @@ def _flag(series: pd.Series) -> pd.Series:
     return series.fillna("").astype(str).map(ep.parse_bool)
 
 
+STATUS_LABELS = {
+    "died": "Died",
+    "completed": f"Completed the {FOLLOW_UP_MONTHS}-month follow-up",
+    "ongoing": "In follow-up at the cut-off",
+    "withdrawn": "Withdrew consent",
+    "lost": "Lost to follow-up",
+    "other": "Left the study for another reason",
+    "ended_early": f"Follow-up ended early, reason not recorded (no contact in the last "
+                   f"{IN_FOLLOW_UP_DAYS} days)",
+}
+LEFT_EARLY = {"withdrawn": "withdrawn", "lost-to-follow-up": "lost", "other": "other"}
+
+
 def _status(row: dict[str, Any], cutoff: date | None) -> str:
-    if ep.parse_date(row.get("death_date")) is not None:
+    death = ep.parse_date(row.get("death_date"))
+    reason = str(row.get("end_of_study_reason") or "").strip()
+    ended = ep.parse_date(row.get("end_of_study_date"))
+    if reason in LEFT_EARLY and (death is None or ended is None or ended < death):
+        return LEFT_EARLY[reason]
+    if death is not None or reason == "death":
         return "died"
+    if reason == "completed":
+        return "completed"
     origin = ep.origin_of(row)
     last = max([d for d in (ep.parse_date(row.get(k)) for k in
                             ("last_known_alive", "last_imaging_date")) if d is not None],
@@ -171,13 +194,11 @@ def disposition_table(data: AnalysisData, arms: Sequence[str] | None = None) -> 
         lambda p: post[p.index].sum())
     add("Follow-up", "Evaluable for response (target disease, best response not NE)",
         lambda p: (has_target[p.index] & ~bor[p.index].isin(["NE", ""])).sum())
-    add("Status at the cut-off", "Died", lambda p: (status[p.index] == "died").sum())
-    add("Status at the cut-off", f"Alive, completed the {FOLLOW_UP_MONTHS}-month follow-up",
-        lambda p: (status[p.index] == "completed").sum())
-    add("Status at the cut-off", "Alive, in follow-up at the cut-off",
-        lambda p: (status[p.index] == "ongoing").sum())
-    add("Status at the cut-off", "Alive, follow-up ended early (lost to follow-up or withdrawn)",
-        lambda p: (status[p.index] == "ended_early").sum())
+    def with_status(key: str) -> Callable[[pd.DataFrame], int]:
+        return lambda p: int((status[p.index] == key).sum())
+
+    for key, label in STATUS_LABELS.items():
+        add("Status at the cut-off", label, with_status(key))
     add("Analysis", "ORR (ITT: target disease at baseline, END-ORR-2)",
         lambda p: has_target[p.index].sum())
     add("Analysis", "DFS, primary endpoint (all randomised with an origin date)", analysed("DFS"))
@@ -189,9 +210,7 @@ def disposition_table(data: AnalysisData, arms: Sequence[str] | None = None) -> 
     return pd.DataFrame(rows, columns=["section", "category", *arms, ALL])
 
 
-STATUS_ROWS = ("Died", f"Alive, completed the {FOLLOW_UP_MONTHS}-month follow-up",
-               "Alive, in follow-up at the cut-off",
-               "Alive, follow-up ended early (lost to follow-up or withdrawn)")
+STATUS_ROWS = tuple(STATUS_LABELS.values())
 
 
 def status_adds_up(table: pd.DataFrame) -> bool:

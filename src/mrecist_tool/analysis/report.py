@@ -424,10 +424,13 @@ def disposition_section(table: pd.DataFrame, data: AnalysisData) -> str:
                 "<table>", '<table id="disposition">', 1)
             + f'<p class="note" id="disposition-check">{_esc(check)} Treated: at least one '
               "ablation by the cut-off. Evaluable for response: target disease at baseline and "
-              "a best overall response other than NE. Completed follow-up: alive at 60 months "
-              "(the registry's time frame). In follow-up: last contact within 183 days of the "
-              "cut-off; earlier last contact: follow-up ended early (lost to follow-up or "
-              "withdrawn; case files do not say which). Missed assessments: visits of the "
+              "a best overall response other than NE. Status: the end of participation a case "
+              "file records (subject.end_of_study: completed, withdrew consent, lost to "
+              "follow-up, other reason, death; a death learnt of after a subject left is counted "
+              "under the reason they left); without one, died by the cut-off, completed (alive "
+              "at 60 months, the registry's time frame), in follow-up (last contact within 183 "
+              "days of the cut-off) or follow-up ended early with the reason not recorded. "
+              "Missed assessments: visits of the "
               "protocol schedule (assessment_schedule) with no adequate imaging in their window "
               "(due date ± half the interval) before the last imaging study.</p>")
 

@@ -117,10 +117,12 @@ def _build(data: Any, file: str, *, criteria: str | None = None,
     elif version < m.FORMAT_VERSION:
         ck.error("$.version", f"found version {version}, expected {m.FORMAT_VERSION}")
     extra = ck.keys(data, "$", TOP_KEYS, TOP_REQUIRED[2:], "the case file")
-    for key in ("simulated", "$schema"):
+    for key in ("simulated", "$schema", "accepted"):
         if key in data:
-            (ck.boolean if key == "simulated" else ck.text)(data[key], f"$.{key}")
+            (ck.text if key == "$schema" else ck.boolean)(data[key], f"$.{key}")
             extra[key] = data[key]  # added optional fields without a model attribute
+    if "evaluator" in data:
+        extra["evaluator"] = ck.enum(data["evaluator"], "$.evaluator", m.EVALUATORS)
     reader = ck.text(data["reader"], "$.reader") if "reader" in data else None
     crit = ck.enum(data["criteria"], "$.criteria", m.CRITERIA) if "criteria" in data else None
     profile = ck.profile(data["profile"], "$.profile") if "profile" in data else None
@@ -480,6 +482,11 @@ def _subject_dict(s: m.Subject) -> dict[str, Any]:
                                    s.death.extra)
     if s.strata:
         out["strata"] = dict(s.strata)
+    if s.end_of_study is not None:
+        e = s.end_of_study
+        end: dict[str, Any] = {"date": e.date.isoformat(), "reason": e.reason}
+        _put(end, "note", e.note)
+        out["end_of_study"] = _with_extra(end, e.extra)
     return _with_extra(out, s.extra)
 
 
@@ -495,6 +502,7 @@ def _timepoint_dict(tp: m.Timepoint) -> dict[str, Any]:
     if tp.series is not None:
         out["series"] = [_series_dict(s) for s in tp.series]
     _put(out, "slice_thickness_mm", tp.slice_thickness_mm)
+    _put(out, "modality", tp.modality)
     return _with_extra(out, tp.extra)
 
 

@@ -44,13 +44,17 @@ TOP_REQUIRED = ("format", "version", "subject", "timepoints", "lesions", "observ
 TOP_KEYS = frozenset(TOP_REQUIRED) | {
     "reader", "criteria", "settings", "procedures", "profile",
     # Added optional fields: "simulated" marks generated cohorts (sample.cohort); "$schema"
-    # lets editors find the shipped JSON Schema.
-    "simulated", "$schema",
+    # lets editors find the shipped JSON Schema; "evaluator" (INVESTIGATOR or INDEPENDENT
+    # ASSESSOR) and "accepted" (the adjudicated read) say whose read this is (SDTM --EVAL,
+    # --ACPTFL).
+    "simulated", "$schema", "evaluator", "accepted",
 }
-SUBJECT_KEYS = frozenset({"id", "arm", "randomization_date", "last_known_alive", "death", "strata"})
+SUBJECT_KEYS = frozenset({"id", "arm", "randomization_date", "last_known_alive", "death", "strata",
+                          "end_of_study"})
 DEATH_KEYS = frozenset({"date", "cause"})
+END_OF_STUDY_KEYS = frozenset({"date", "reason", "note"})
 TIMEPOINT_KEYS = frozenset({"id", "date", "baseline", "imaging", "new_lesion_search", "study_uid",
-                            "series", "slice_thickness_mm"})
+                            "series", "slice_thickness_mm", "modality"})
 SERIES_KEYS = frozenset({"uid", "phase", "description"})
 PROCEDURE_KEYS = frozenset({"id", "type", "date", "lesions", "technique", "protocol", "margin"})
 LESION_KEYS = frozenset({"id", "role", "kind", "organ", "site", "location"})
@@ -335,9 +339,22 @@ def build_subject(ck: Checker, value: Any) -> m.Subject | None:
             level = ck.text(v, json_path("$.subject.strata", k))
             if level is not None:
                 strata[k] = level
+    end = None
+    if "end_of_study" in d:
+        ed = ck.obj(d["end_of_study"], "$.subject.end_of_study",
+                    "the end of study ({\"date\": ..., \"reason\": ...})")
+        if ed is not None:
+            eextra = ck.keys(ed, "$.subject.end_of_study", END_OF_STUDY_KEYS, ("date", "reason"),
+                             "the end of study")
+            edate = ck.date(ed["date"], "$.subject.end_of_study.date") if "date" in ed else None
+            reason = ck.enum(ed["reason"], "$.subject.end_of_study.reason",
+                             m.END_OF_STUDY_REASONS) if "reason" in ed else None
+            note = ck.text(ed["note"], "$.subject.end_of_study.note") if "note" in ed else None
+            if edate is not None and reason is not None:
+                end = m.EndOfStudy(edate, reason, note, eextra)
     if sid is None:
         return None
-    return m.Subject(sid, arm, rand, lka, death, strata, extra)
+    return m.Subject(sid, arm, rand, lka, death, strata, extra, end_of_study=end)
 
 
 def build_timepoint(ck: Checker, i: int, value: Any, built: Built) -> m.Timepoint | None:
@@ -367,9 +384,13 @@ def build_timepoint(ck: Checker, i: int, value: Any, built: Built) -> m.Timepoin
         series = _series_list(ck, d["series"], path + ".series")
     thickness = ck.length(d["slice_thickness_mm"], path + ".slice_thickness_mm") \
         if "slice_thickness_mm" in d else None
-    if tid is None or when is None or baseline is None or imaging is None or search is None:
+    modality = ck.enum(d["modality"], path + ".modality", m.MODALITIES) \
+        if "modality" in d else None
+    if tid is None or when is None or baseline is None or imaging is None or search is None or \
+            ("modality" in d and modality is None):
         return None
-    return m.Timepoint(tid, when, baseline, imaging, search, study_uid, series, thickness, extra)
+    return m.Timepoint(tid, when, baseline, imaging, search, study_uid, series, thickness, extra,
+                       modality=modality)
 
 
 def _series_list(ck: Checker, value: Any, path: str) -> tuple[m.Series, ...] | None:

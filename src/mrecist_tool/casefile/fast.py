@@ -17,7 +17,8 @@ from .. import model as m
 from .checks import DATE_RE, ID_RE, IMPLAUSIBLE_MM, Built, Checker, valid_instant
 from .jsontext import in_bounds
 
-_FAST_TP_KEYS = frozenset({"id", "date", "baseline", "imaging", "new_lesion_search"})
+_FAST_TP_KEYS = frozenset({"id", "date", "baseline", "imaging", "new_lesion_search", "modality"})
+_MODALITIES = frozenset((None, *m.MODALITIES))
 
 
 def fast_timepoint(d: Any, ck: Checker, built: Built) -> m.Timepoint | None:
@@ -29,8 +30,10 @@ def fast_timepoint(d: Any, ck: Checker, built: Built) -> m.Timepoint | None:
     baseline = d.get("baseline", False)
     imaging = d.get("imaging", "done")
     search = d.get("new_lesion_search", "complete")
+    modality = d.get("modality")
     if type(tid) is not str or type(when) is not str or type(baseline) is not bool or \
             imaging not in ("done", "not-done") or search not in ("complete", "incomplete") or \
+            not (modality is None or type(modality) is str) or modality not in _MODALITIES or \
             not ID_RE.fullmatch(tid) or not DATE_RE.fullmatch(when):
         return None
     try:
@@ -39,7 +42,7 @@ def fast_timepoint(d: Any, ck: Checker, built: Built) -> m.Timepoint | None:
         return None
     ck.ok_ids.add(tid)
     built.timepoint_ids.add(tid)
-    return m.Timepoint(tid, day, baseline, imaging, search, None, None, None, {})
+    return m.Timepoint(tid, day, baseline, imaging, search, None, None, None, {}, modality=modality)
 
 
 _FAST_OBS_KEYS = frozenset({"lesion", "timepoint", "status", "viable_diameter_mm",

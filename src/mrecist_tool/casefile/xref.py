@@ -346,8 +346,33 @@ def _subject_dates(ck: Checker, built: Built) -> None:
             if p.date > death:
                 ck.error(f"$.procedures[{i}].date", f"procedure {p.id} ({p.date}) is after "
                                                     f"the death date {death}")
+    if s.end_of_study is not None:
+        _end_of_study(ck, built, s, s.end_of_study)
     if s.last_known_alive is not None and last_tp is not None and \
             s.last_known_alive < last_tp.date:
         ck.warn("$.subject.last_known_alive",
                 f"last known alive {s.last_known_alive} is before the last study {last_tp.id} "
                 f"({last_tp.date}); the subject was alive at every study")
+
+
+def _end_of_study(ck: Checker, built: Built, s: m.Subject, end: m.EndOfStudy) -> None:
+    """The end of study agrees with randomisation, death and the studies; a "death" reason
+    without the death's date would leave OS censored, so it is an error."""
+    path = "$.subject.end_of_study"
+    if s.randomization_date is not None and end.date < s.randomization_date:
+        ck.error(path + ".date", f"the end of study {end.date} is before the randomisation date "
+                                 f"{s.randomization_date}")
+    if end.reason == "death":
+        if s.death is None:
+            ck.error(path + ".reason", "the end of study is \"death\" but subject.death (its date "
+                                       "and cause) is missing: overall survival would be censored")
+        elif s.death.date != end.date:
+            ck.warn(path + ".date", f"the end of study by death is dated {end.date}, the death "
+                                    f"{s.death.date}")
+    elif s.death is not None and s.death.date < end.date:
+        ck.warn(path + ".reason", f"the subject died on {s.death.date}, before the end of study "
+                                  f"({end.reason}) on {end.date}")
+    for i, tp in built.timepoints:
+        if tp.date > end.date:
+            ck.warn(f"$.timepoints[{i}].date", f"timepoint {tp.id} ({tp.date}) is after the end "
+                                               f"of study on {end.date}")

@@ -34,17 +34,20 @@ def register(subparsers: Any) -> None:
 
     sd = sub.add_parser(
         "sdtm",
-        help="SDTM-style TU, TR and RS tables (CSV) of case files",
-        description="Assess case files and write tu.csv, tr.csv and rs.csv (SDTMIG oncology "
-        "domains, RECIST-style). Folders are searched recursively. One bad case never stops the "
-        "others.",
+        help="SDTM DM, TU, SUPPTU, TR and RS tables (CSV and SAS XPT) of case files",
+        description="Assess case files and write dm, tu, supptu, tr and rs as CSV and SAS "
+        "transport (SDTMIG oncology domains as pharmaversesdtm lays them out), with "
+        "evaluators.csv. All reads of a subject (readers, evaluators) are exported together. "
+        "Folders are searched recursively. One bad case never stops the others.",
     )
     sd.add_argument("paths", nargs="+", metavar="CASE", help="case files or folders")
     sd.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (created)")
     sd.add_argument("--studyid", required=True, help="STUDYID, e.g. NCT04562727")
     sd.add_argument(
-        "--evaluator", default="INDEPENDENT ASSESSOR",
-        choices=["INDEPENDENT ASSESSOR", "INVESTIGATOR"], help="--EVAL value (default: %(default)s)",
+        "--evaluator", default="INVESTIGATOR",
+        choices=["INVESTIGATOR", "INDEPENDENT ASSESSOR"],
+        help="--EVAL of case files that do not name their own \"evaluator\" (default: "
+        "%(default)s, the reads the admiralonco templates select)",
     )
     sd.add_argument("--method", default="", help='TUMETHOD/TRMETHOD where a timepoint does not '
                     'record its modality, e.g. "CT SCAN" or "MRI"')
@@ -121,7 +124,7 @@ def _assess_all(paths: list[str], cli: dict[str, Any], studyid: str, evaluator: 
 
 def run_sdtm(args: argparse.Namespace) -> int:
     from ..errors import SaveError
-    from ..exchange.sdtm import sdtm_tables, write_sdtm
+    from ..exchange.sdtm import sdtm_tables, unmapped_locations, write_sdtm
     from ..pipeline.executors import SchedulerError
     from ._settings_options import settings_or_usage_error
 
@@ -146,6 +149,8 @@ def run_sdtm(args: argparse.Namespace) -> int:
     for result in batch.accepted:
         for name, rows in result.outputs["sdtm"].items():
             tables[name].extend(rows)
+    for message in unmapped_locations(tables["TU"]):
+        print(f"warning: {message}", file=sys.stderr)
     n_bad = len(batch.refused_files)
     try:
         written = write_sdtm(tables, args.out)
@@ -154,7 +159,7 @@ def run_sdtm(args: argparse.Namespace) -> int:
         return EXIT_REFUSED
     print(
         f"exported {len(batch.accepted)} case(s), refused {n_bad}: "
-        + ", ".join(f"{p.name} ({len(tables[p.stem.upper()])} rows)" for p in written)
+        + ", ".join(f"{p.name} ({len(tables.get(p.stem.upper(), []))} rows)" for p in written)
         + f" in {args.out}",
         file=sys.stderr,
     )

@@ -424,7 +424,8 @@ def studies_to_timepoints(
     their phases (a series holding several volumes, such as a dynamic contrast MR, gives one
     entry per loadable volume with ``extra["part"]`` naming it) (a phase that cannot be told is recorded as ``other``, with the series
     description, for the reader to correct) and the thinnest slice thickness among them
-    (used by the measurability floor, REC-M1).  Studies on the same date (e.g. chest and
+    (used by the measurability floor, REC-M1), and the modality (``CT`` or ``MR``) when all
+    its image series have that one (SDTM ``--METHOD``).  Studies on the same date (e.g. chest and
     abdomen exported as two studies) become one timepoint: the study with the most loadable
     series gives the ``study_uid``, the others are listed in ``extra["other_study_uids"]``.
     Studies dated before ``baseline_study_uid`` are left out, since a case file's baseline must
@@ -472,6 +473,9 @@ def studies_to_timepoints(
                  if part.loadable]
         thickness = [se.slice_thickness for se in series if se.slice_thickness]
         thickness += [se.slice_thickness for se, _ in parts if se.slice_thickness]
+        # The study's modality when all its image series agree (CT or MR): SDTM --METHOD.
+        modalities = {se.modality for se in series} | {se.modality for se, _ in parts}
+        modality = modalities.pop() if len(modalities) == 1 else None
         extra: dict[str, Any] = {}
         others = [s.study_uid for s in group if s is not main]
         if others:
@@ -500,5 +504,6 @@ def studies_to_timepoints(
             ),
             slice_thickness_mm=Decimal(str(min(thickness))) if thickness else None,
             extra=extra,
+            modality=modality if modality in model.MODALITIES else None,
         ))
     return timepoints

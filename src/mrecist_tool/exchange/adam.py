@@ -7,11 +7,13 @@ SAS or admiralonco user picks them up without rework.
 * **ADSL**, one row per subject: ``STUDYID, USUBJID, SUBJID, ARM, ARMCD, TRT01P, TRT01A``,
   ``RANDDT`` (randomisation), ``TRTSDT`` (first ablation), ``ITTFL`` (Y), ``SAFFL`` (treated),
   ``RSEVALFL`` (measurable disease at baseline), ``DTHFL, DTHDT, DTHCAUS``, ``LSTALVDT``,
-  ``STRATA`` (randomisation strata as ``name=value`` pairs).
+  ``EOSSTT`` / ``EOSDT`` / ``DCSREAS`` (end of study as admiral derives them from DS: COMPLETED,
+  DISCONTINUED with the standardized reason, or ONGOING), ``STRATA`` (randomisation strata as
+  ``name=value`` pairs).
 * **ADRS**, one row per response record: ``PARAMCD`` ``OVR`` (overall response per visit),
   ``BOR`` (best overall response) and ``CBOR`` (confirmed best overall response, REC-C1), with
-  ``PARAM, PARCAT1`` ("Tumor Response"), ``PARCAT2`` (evaluator), ``PARCAT3`` (criteria, e.g.
-  "mRECIST"), ``AVALC``, ``AVAL`` (admiralonco's coding: CR 1, PR 2, SD 3, NON-CR/NON-PD 4, PD 5,
+  ``PARAM, PARCAT1`` ("Tumor Response"), ``PARCAT2`` ("Investigator", as admiralonco's
+  template), ``PARCAT3`` (criteria: "mRECIST" or "RECIST 1.1"), ``AVALC``, ``AVAL`` (admiralonco's coding: CR 1, PR 2, SD 3, NON-CR/NON-PD 4, PD 5,
   NE 6, MISSING 7), ``ADT, ADY, AVISIT, AVISITN, ANL01FL``.
 * **ADTTE**, one row per subject and endpoint: ``PARAMCD`` ``OS, DFS, CSS, LTP, LTPFS, DOR``,
   ``STARTDT`` (origin), ``ADT`` (event or censoring date), ``AVAL`` (days, as the endpoint table's
@@ -34,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from ..pipeline import endpoints as ep
+from .sdtm_terms import end_of_participation
 
 AVAL_RESPONSE = {"CR": 1, "PR": 2, "SD": 3, "NON-CR/NON-PD": 4, "PD": 5, "NE": 6, "MISSING": 7}
 STANDARD_RESPONSE = {"IR/SD": "NON-CR/NON-PD"}
@@ -54,7 +57,9 @@ LABELS: dict[str, str] = {
     "ITTFL": "Intent-To-Treat Population Flag", "SAFFL": "Safety Population Flag",
     "RSEVALFL": "Response Evaluable Population Flag", "DTHFL": "Subject Death Flag",
     "DTHDT": "Date of Death", "DTHCAUS": "Cause of Death", "LSTALVDT": "Date Last Known Alive",
-    "STRATA": "Randomization Strata", "PARAMCD": "Parameter Code", "PARAM": "Parameter",
+    "STRATA": "Randomization Strata", "EOSSTT": "End of Study Status",
+    "EOSDT": "End of Study Date", "DCSREAS": "Reason for Discontinuation from Study",
+    "PARAMCD": "Parameter Code", "PARAM": "Parameter",
     "PARCAT1": "Parameter Category 1", "PARCAT2": "Parameter Category 2",
     "PARCAT3": "Parameter Category 3", "AVALC": "Analysis Value (C)", "AVAL": "Analysis Value",
     "ADT": "Analysis Date", "ADY": "Analysis Relative Day", "AVISIT": "Analysis Visit",
@@ -63,7 +68,8 @@ LABELS: dict[str, str] = {
     "Description", "CNSDTDSC": "Censor Date Description", "CMPEVFL": "Competing Event Flag",
     "SRCDOM": "Source Data", "ASEQ": "Analysis Sequence Number",
 }
-DATE_COLUMNS = {"RANDDT", "TRTSDT", "DTHDT", "LSTALVDT", "ADT", "STARTDT"}
+DATE_COLUMNS = {"RANDDT", "TRTSDT", "DTHDT", "LSTALVDT", "EOSDT", "ADT", "STARTDT"}
+CRITERIA = {"mRECIST": "mRECIST", "RECIST1.1": "RECIST 1.1"}
 
 
 def _date(value: Any) -> date | None:
@@ -78,7 +84,7 @@ def _text(value: Any) -> str:
 
 
 def _armcd(arm: str) -> str:
-    return "".join(ch for ch in arm.upper() if ch.isalnum())[:8]
+    return "".join(ch for ch in arm.upper() if ch.isalnum())[:20]  # as SDTM DM's ARMCD
 
 
 def _strata(text: Any) -> str:
@@ -104,6 +110,10 @@ def adsl(subjects: pd.DataFrame, ablations: pd.DataFrame, studyid: str) -> pd.Da
         arm = _text(r.get("arm"))
         death = _date(r.get("death_date"))
         target = _text(r.get("has_target_disease")).lower()
+        ended = end_of_participation(_text(r.get("end_of_study_reason")),
+                                     _date(r.get("end_of_study_date")), death)
+        status = "" if ended is None else ("COMPLETED" if ended[0] == "COMPLETED"
+                                           else "DISCONTINUED")
         rows.append({
             "STUDYID": studyid, "USUBJID": f"{studyid}-{sid}", "SUBJID": sid,
             "ARM": arm, "ARMCD": _armcd(arm), "ACTARM": arm if sid in first_ablation else "",
@@ -114,16 +124,18 @@ def adsl(subjects: pd.DataFrame, ablations: pd.DataFrame, studyid: str) -> pd.Da
             "DTHFL": "Y" if death else "", "DTHDT": death,
             "DTHCAUS": _text(r.get("death_cause")).upper() if death else "",
             "LSTALVDT": _date(r.get("last_known_alive")) or death,
+            "EOSSTT": status or "ONGOING", "EOSDT": ended[1] if ended else None,
+            "DCSREAS": ended[0] if status == "DISCONTINUED" and ended else "",
             "STRATA": _strata(r.get("strata")),
         })
     return pd.DataFrame(rows, columns=["STUDYID", "USUBJID", "SUBJID", "ARM", "ARMCD", "ACTARM",
                                        "TRT01P", "TRT01A", "RANDDT", "TRTSDT", "ITTFL", "SAFFL",
                                        "RSEVALFL", "DTHFL", "DTHDT", "DTHCAUS", "LSTALVDT",
-                                       "STRATA"])
+                                       "EOSSTT", "EOSDT", "DCSREAS", "STRATA"])
 
 
 def adrs(subjects: pd.DataFrame, timepoints: pd.DataFrame, studyid: str,
-         evaluator: str = "INDEPENDENT ASSESSOR") -> pd.DataFrame:
+         evaluator: str = "Investigator") -> pd.DataFrame:
     """ADRS: overall response per visit (OVR), best (BOR) and confirmed best (CBOR) response."""
     by_subject = {str(r["subject"]): r for r in subjects.to_dict("records")}
     rows: list[dict[str, Any]] = []
@@ -136,7 +148,7 @@ def adrs(subjects: pd.DataFrame, timepoints: pd.DataFrame, studyid: str,
         rows.append({
             "STUDYID": studyid, "USUBJID": f"{studyid}-{sid}", "PARAMCD": paramcd,
             "PARAM": param, "PARCAT1": "Tumor Response", "PARCAT2": evaluator,
-            "PARCAT3": criteria or "mRECIST", "AVALC": value,
+            "PARCAT3": CRITERIA.get(criteria, criteria) or "mRECIST", "AVALC": value,
             "AVAL": AVAL_RESPONSE.get(value, AVAL_RESPONSE["MISSING"]), "ADT": when,
             "ADY": (when - origin).days + (1 if when >= origin else 0)
             if when is not None and origin is not None else None,
@@ -153,7 +165,7 @@ def adrs(subjects: pd.DataFrame, timepoints: pd.DataFrame, studyid: str,
             for n, r in enumerate(g.to_dict("records")):
                 if n == 0 or ep.parse_bool(r.get("baseline")):
                     continue
-                add(subject, "OVR", "Overall Response by Investigator", _text(
+                add(subject, "OVR", f"Overall Response by {evaluator}", _text(
                     r.get("overall_response")), _date(r.get("date")), _text(r.get("timepoint")),
                     n, _text(r.get("criteria")))
     visit_dates: dict[tuple[str, str], date | None] = {}
@@ -165,12 +177,13 @@ def adrs(subjects: pd.DataFrame, timepoints: pd.DataFrame, studyid: str,
         visit = _text(subject.get("bor_timepoint"))
         when = visit_dates.get((sid, visit))
         criteria = _text(subject.get("criteria"))
-        add(subject, "BOR", "Best Overall Response", bor, when, visit, None, criteria)
+        add(subject, "BOR", f"Best Overall Response by {evaluator} (confirmation not required)",
+            bor, when, visit, None, criteria)
         confirmed = _text(subject.get("bor_confirmed")).lower()
         if confirmed in ("true", "false"):
             cbor = bor if confirmed == "true" or bor not in ("CR", "PR") else "SD"
-            add(subject, "CBOR", "Best Confirmed Overall Response", cbor, when, visit, None,
-                criteria)
+            add(subject, "CBOR", f"Best Confirmed Overall Response by {evaluator}", cbor, when,
+                visit, None, criteria)
     out = pd.DataFrame(rows, columns=["STUDYID", "USUBJID", "PARAMCD", "PARAM", "PARCAT1",
                                       "PARCAT2", "PARCAT3", "AVALC", "AVAL", "ADT", "ADY",
                                       "AVISIT", "AVISITN", "ANL01FL", "TRT01P"])

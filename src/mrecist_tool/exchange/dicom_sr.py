@@ -50,7 +50,7 @@ from . import codes as K
 from ._deps import require
 from .common import observations_at, person_name, timepoint_of
 from .dicom_write import save_dataset
-from .sources import SourceIndex, SourceSeries, choose_series, index_folder
+from .sources import SourceIndex, SourceSeries, choose_series, index_folder, read_source_dataset
 from .uids import lesion_tracking_uid, stable_uid
 
 
@@ -467,9 +467,7 @@ def build_sr(
         if not any(r.header.series_uid == uid for r in referenced.values()):
             first = series[uid].slices[0]
             referenced[first.header.sop_instance_uid] = first
-    import pydicom
-
-    evidence = [pydicom.dcmread(r.header.path, stop_before_pixels=True) for r in referenced.values()]
+    evidence = [read_source_dataset(r.header.path) for r in referenced.values()]
     modality = str(evidence[0].get("Modality", ""))
     procedure = K.MR_PROCEDURE if modality == "MR" else K.CT_PROCEDURE
     report = hd.sr.MeasurementReport(

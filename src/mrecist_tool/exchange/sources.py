@@ -154,16 +154,34 @@ class SourceSeries:
 
     def datasets(self) -> list[Any]:
         """pydicom data sets (headers only) of the slices, in volume order."""
-        import pydicom
 
         seen: dict[Path, Any] = {}
         out = []
         for ref in self.plan.slices:
             path = ref.header.path
             if path not in seen:
-                seen[path] = pydicom.dcmread(path, stop_before_pixels=True)
+                seen[path] = read_source_dataset(path)
                 out.append(seen[path])
         return out
+
+
+# Type 2 attributes of the Patient and General Study modules: present in a conformant image,
+# often missing in real exports.  highdicom copies them into an SR or SEG and stops with an
+# AttributeError when one is absent; an empty value is what Type 2 allows.
+_TYPE2_SOURCE = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate",
+                 "StudyTime", "ReferringPhysicianName", "StudyID", "AccessionNumber")
+
+
+def read_source_dataset(path: Path) -> Any:
+    """The header of a source image, as highdicom needs it (missing Type 2 patient and study
+    attributes present and empty)."""
+    import pydicom
+
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    for keyword in _TYPE2_SOURCE:
+        if keyword not in ds:
+            setattr(ds, keyword, "")
+    return ds
 
 
 def _source_series(index: SourceIndex, series_uid: str) -> SourceSeries:

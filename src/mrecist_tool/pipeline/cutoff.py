@@ -9,7 +9,8 @@ after the cut-off.  Everything after the date is left out and counted, so the re
 * procedures dated after it; new lesions first seen after it;
 * a death after it (the subject was alive at the cut-off: ``last_known_alive`` becomes the
   cut-off date, PJ-5);
-* ``last_known_alive`` later than the cut-off is brought back to it.
+* ``last_known_alive`` later than the cut-off is brought back to it;
+* an end of study (``subject.end_of_study``) after it: the subject was still in the study.
 
 A subject randomised (or with the baseline study) after the cut-off is not in the analysis
 (:class:`AfterCutoff`).
@@ -30,7 +31,7 @@ class AfterCutoff(MrecistError, ValueError):
 
 
 IGNORED_KINDS = ("timepoints", "observations", "procedures", "new lesions", "deaths",
-                 "follow-up days")
+                 "study ends", "follow-up days")
 
 
 def cut_case(case: Case, cutoff: date) -> tuple[Case, dict[str, int]]:
@@ -52,6 +53,9 @@ def cut_case(case: Case, cutoff: date) -> tuple[Case, dict[str, int]]:
     if subject.death is not None and subject.death.date > cutoff:
         subject = dataclasses.replace(subject, death=None, last_known_alive=cutoff)
         ignored["deaths"] = 1
+    if subject.end_of_study is not None and subject.end_of_study.date > cutoff:
+        subject = dataclasses.replace(subject, end_of_study=None)
+        ignored["study ends"] = 1
     if subject.last_known_alive is not None and subject.last_known_alive > cutoff:
         ignored["follow-up days"] = (subject.last_known_alive - cutoff).days
         subject = dataclasses.replace(subject, last_known_alive=cutoff)

@@ -43,6 +43,7 @@ SUBJECT_COLUMNS = [
     "ltp_censor_date", "ltp_risk_end_date",
     "first_ablation_date", "preop_chemo_arm", "pre_ablation_timepoints", "pre_ablation_best_response",
     "pre_ablation_responder", "pre_ablation_reasons", "dlm_lesions", "dlm_recurrence_date",
+    "end_of_study_date", "end_of_study_reason",
 ]
 # PRE-3 / PRE-4: one row per disappearing liver metastasis (an added table, dlm.csv).
 DLM_COLUMNS = [
@@ -144,6 +145,7 @@ def subject_row(a: CaseAssessment) -> Row:
     ]
     best_change = min(eligible) if eligible else (min(changes) if changes else None)
     simulated = bool(case.extra.get("simulated")) or bool(case.subject.extra.get("simulated"))
+    end = case.subject.end_of_study
     return {
         "subject": a.subject,
         "arm": case.subject.arm or "",
@@ -169,6 +171,8 @@ def subject_row(a: CaseAssessment) -> Row:
         "death_date": fmt(case.subject.death.date if case.subject.death else None),
         "death_cause": case.subject.death.cause if case.subject.death else "",
         "last_known_alive": fmt(case.subject.last_known_alive),
+        "end_of_study_date": fmt(end.date if end else None),
+        "end_of_study_reason": end.reason if end else "",
         "best_change_from_baseline_pct": display_pct(best_change),
         "first_response_date": fmt(best.first_response_date),
         "duration_of_response_days": fmt(best.duration_of_response_days),

@@ -274,10 +274,20 @@ def _subject(index: int, arm: str, seed: int, visits: int | None) -> dict[str, A
         subject["death"] = {"date": (randomised + timedelta(days=int(death_t))).isoformat(),
                             "cause": cause}
         subject["last_known_alive"] = subject["death"]["date"]
+        subject["end_of_study"] = {"date": subject["death"]["date"], "reason": "death"}
     else:
         alive_until = min(horizon, dropout_t)
         alive_until = max(alive_until, last_visit_day)
         subject["last_known_alive"] = (randomised + timedelta(days=int(alive_until))).isoformat()
+        # How participation ended (subject.end_of_study), from a generator of its own so that
+        # the rest of the cohort stays as it was: a drop-out withdrew or was lost to follow-up;
+        # a subject followed for the full 60 months completed; the others are still followed.
+        if dropout_t < horizon:
+            reason = random.Random(f"end-of-study:{seed}:{index}").choice(
+                ("withdrawn", "lost-to-follow-up", "lost-to-follow-up"))
+            subject["end_of_study"] = {"date": subject["last_known_alive"], "reason": reason}
+        elif horizon >= MAX_FOLLOW_UP_DAYS:
+            subject["end_of_study"] = {"date": subject["last_known_alive"], "reason": "completed"}
 
     return {
         "format": "mrecist-case",
