@@ -22,7 +22,8 @@ from ..atomic import atomic_write_text  # noqa: F401  (re-exported: part of this
 from ..errors import Problem
 from ..safe_files import NotRegularFileError, TooLargeError, read_regular
 
-MAX_FILE_BYTES = 20 * 1024 * 1024  # 20 MiB: a real case file is a few tens of kB
+#: The largest case file read, in bytes (a real case file is a few tens of kB); larger is refused.
+MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_DEPTH = 64  # deeper than any case file needs; protects the recursive code downstream
 
 
