@@ -63,13 +63,15 @@ def _public_names() -> list[tuple[str, str]]:
             for name in importlib.import_module(module).__all__]
 
 
-# Modules whose docstrings are not yet in numpydoc form: their names are on the API page, but the
-# numpydoc validation below does not yet cover them.  Issue 9 is not done until this is empty.
-NOT_YET_NUMPYDOC = {"mrecist_tool.margin", "mrecist_tool.exchange", "mrecist_tool.analysis"}
+# Public names whose docstrings are not yet in numpydoc form: they are on the API page, but the
+# numpydoc validation below does not yet cover them (margin/registration.py is being rewritten by
+# issue 10's work).  Issue 9 is not done until this is empty.
+NOT_YET_NUMPYDOC = {("mrecist_tool.margin", "METHODS"), ("mrecist_tool.margin", "Registration"),
+                    ("mrecist_tool.margin", "register")}
 
 
 def _validated_names() -> list[tuple[str, str]]:
-    return [(module, name) for module, name in _public_names() if module not in NOT_YET_NUMPYDOC]
+    return [item for item in _public_names() if item not in NOT_YET_NUMPYDOC]
 
 
 # numpydoc's own validator (numpydoc.validate) is the reference for the format: these of its
