@@ -170,3 +170,15 @@ def test_a_subject_with_an_unreadable_date_is_reported_and_left_out() -> None:
     assert set(data.endpoints["subject"]) == {"S1"}
     (problem,) = data.problems
     assert "S2" in problem and "2022-13-10" in problem
+
+
+def test_comparisons_name_their_statistics_for_readers(analysis: Path) -> None:
+    """The comparisons table shows statistics by name with the likelihood-ratio p in its own
+    column: no CSV codes (logrank_chi2, ...) nor "LR p in p_value_lr" in the report."""
+    page = (analysis / "report.html").read_text(encoding="utf-8")
+    section = page.split("<h3>Comparisons between arms</h3>")[1].split("<h2")[0]
+    for code in ("logrank_chi2", "hazard_ratio", "ph_test", "gray_chi2", "p_value_lr"):
+        assert code not in section
+    assert "<th>p (LR)</th>" in section or ">p (LR)<" in section
+    assert "Cox HR, stratified" in section and "Gray's test" in section
+    assert "Duration of response" in section and ">DOR<" not in section

@@ -173,14 +173,22 @@ def _pd_rel_threshold(data: AnalysisData) -> float:
     return float(value) if value is not None else 20.0
 
 
+def _nadir_time(times: np.ndarray, changes: np.ndarray) -> float:
+    """When the running nadir before the last point was reached (the latest of equal minima)."""
+    before = changes[:-1]
+    lowest = np.nanmin(before)
+    return float(times[:-1][np.where(before == lowest)[0][-1]])
+
+
 def spider(data: AnalysisData, per_arm: int = SPIDER_SAMPLE_PER_ARM) -> Figure:
     """Change of the target sum from baseline over time, one panel per arm (a seeded sample of
     subjects when large), with each subject's PD threshold drawn from its running nadir.
 
     PR is judged from baseline (the −30 % line); PD from the nadir (REC-T3/MR-T3: +20 % and, under
-    RECIST 1.1, +5 mm; after a nadir of 0 under mRECIST any viable tissue).  So each line carries
-    its own dotted threshold, starting at its nadir, and target-PD timepoints are marked ×; a
-    +20 % line from baseline would be wrong for every subject whose sum fell.
+    RECIST 1.1, +5 mm; after a nadir of 0 under mRECIST any viable tissue).  So a subject whose
+    target sum reached PD carries its own dotted threshold, from its nadir to the PD mark (×); a
+    +20 % line from baseline would be wrong for every subject whose sum fell.  Subjects without
+    target PD get no threshold line: dozens of short dotted stubs would read as data.
     """
     title = "Change in target lesion sum over time"
     frame = change_over_time(data)
@@ -216,13 +224,15 @@ def spider(data: AnalysisData, per_arm: int = SPIDER_SAMPLE_PER_ARM) -> Figure:
                 pct = np.where(base > 0, (level / base - 1) * 100, np.nan)
             ok = ~np.isnan(pct)
             tx = np.concatenate([[0.0], g["months"].to_numpy(float)])
-            # One flat segment per interval, at the threshold the assessment ending it is judged
-            # against (its nadir reference); no vertical connectors, so it does not read as data.
-            for i in range(len(tx) - 1):
-                if ok[i]:
-                    thresholds.append(np.array([[tx[i], pct[i]], [tx[i + 1], pct[i]]]))
-                    colours_t.append(colour)
             hit = g["target_response"].astype(str) == "PD"
+            # The threshold the first target PD crossed, flat from the nadir's assessment to the
+            # PD mark; no vertical connectors, so it does not read as data.
+            # (pct[i] is the level assessment i is judged against; it sits at tx[i + 1].)
+            first = int(np.argmax(hit.to_numpy())) if hit.any() else -1
+            if first >= 0 and ok[first]:
+                start = _nadir_time(tx[:first + 2], ys[:first + 2])
+                thresholds.append(np.array([[start, pct[first]], [tx[first + 1], pct[first]]]))
+                colours_t.append(colour)
             pd_x.extend(g.loc[hit, "months"].astype(float))
             pd_y.extend(g.loc[hit, "change_pct"].astype(float))
         ax.add_collection(LineCollection(lines, colors=colours, alpha=0.75, linewidths=0.9))
@@ -443,7 +453,9 @@ def km_plot(endpoints: pd.DataFrame, endpoint: str, arms: Sequence[str],
     ax.set_ylabel(KM_Y_LABELS.get(endpoint, "Probability"))
     title = label + (" — cause-specific KM (competing events censored)" if competing else "")
     ax.set_title(title, pad=16)
-    ax.legend(frameon=False, loc="lower left", fontsize=8)
+    # Where the curves and the median guides leave room (low left for falling curves that stay
+    # high, up right for those that fall far): never over the median values on the axis.
+    ax.legend(frameon=False, loc="best", fontsize=8)
     effect = survival.arm_effect_text(survival.analysable(endpoints, endpoint), arms, strata)
     if effect:  # under the title, clear of the curves
         ax.text(0.5, 1.01, effect, transform=ax.transAxes, ha="center", va="bottom",

@@ -24,7 +24,14 @@ from . import disposition
 from .dataset import AnalysisData
 from .margin_ltp import margin_section
 from .settings_used import ENDPOINT_SETTINGS
-from .survival import CIF_LABELS, LANDMARKS_MONTHS, NOT_REACHED, PRIMARY_ENDPOINT, strata_description
+from .survival import (
+    CIF_LABELS,
+    EXTRA_LABELS,
+    LANDMARKS_MONTHS,
+    NOT_REACHED,
+    PRIMARY_ENDPOINT,
+    strata_description,
+)
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
@@ -217,7 +224,7 @@ def survival_section(sv: pd.DataFrame, arms: Sequence[str]) -> str:
     rows = []
     for (endpoint, arm), g in km.groupby(["endpoint", "arm"], sort=False):
         med = g[g["statistic"] == "median"].iloc[0]
-        label = ENDPOINT_LABELS.get(str(endpoint), str(endpoint))
+        label = endpoint_label(endpoint)
         if str(g["estimator"].iloc[0]).endswith("(cause-specific)"):
             label += " [cause-specific KM]"
         row: list[Any] = [
@@ -252,25 +259,52 @@ def survival_section(sv: pd.DataFrame, arms: Sequence[str]) -> str:
         parts.append("<h3>Cumulative incidence with competing risks (Aalen–Johansen)</h3>"
                      + _table(header, rows, left=2))
 
-    tests = sv[sv["statistic"].isin(
-        ["logrank_chi2", "logrank_stratified_chi2", "hazard_ratio", "hazard_ratio_stratified",
-         "ph_test"])]
+    tests = sv[sv["statistic"].isin(COMPARISON_ORDER)].copy()
     if not tests.empty:
-        header = ["Endpoint", "Comparison", "Statistic", "Estimate (95% CI)", "p", "Method"]
+        # Per endpoint, the stratified analysis first, then the unstratified ones; the endpoint
+        # named once per group, the statistics by name (not by their CSV codes).
+        tests["_order"] = tests["statistic"].map(COMPARISON_ORDER.index)
+        tests["_endpoint"] = tests["endpoint"].map(
+            {e: i for i, e in enumerate(dict.fromkeys(tests["endpoint"]))})
+        header = ["Endpoint", "Comparison", "Statistic", "Estimate (95% CI)", "p (Wald or test)",
+                  "p (LR)", "Method"]
         rows = []
-        for _, r in tests.iterrows():
-            if r["statistic"].startswith("hazard_ratio"):
-                est = (f"HR {_num(r['estimate']):.2f} ({_num(r['ci_low']):.2f}–"
-                       f"{_num(r['ci_high']):.2f})") if not math.isnan(_num(r["estimate"])) else "–"
-            else:
-                est = "–" if math.isnan(_num(r["estimate"])) else f"χ² {_num(r['estimate']):.2f}"
-            rows.append([ENDPOINT_LABELS.get(str(r["endpoint"]), r["endpoint"]), r["arm"],
-                         r["statistic"], est, fmt_p(r["p_value"]), r["method"]])
+        last = None
+        for r in tests.sort_values(["_endpoint", "_order"], kind="stable").to_dict("records"):
+            name = endpoint_label(r["endpoint"]) if r["endpoint"] != last else ""
+            last = r["endpoint"]
+            rows.append([name, r["arm"], COMPARISON_STATISTICS[r["statistic"]], _estimate_text(r),
+                         fmt_p(r["p_value"]), fmt_p(r.get("p_value_lr")),
+                         _method_text(r["method"])])
         parts.append("<h3>Comparisons between arms</h3>"
+                     '<p class="note">Stratified analyses (by the randomisation strata) first; '
+                     "HR &lt; 1 favours the first arm named. Gray's test and the Fine–Gray "
+                     "subdistribution HR compare cumulative incidences with competing risks; "
+                     "per-tumour models use robust variances clustered by patient (STAT-6).</p>"
                      + _table(header, rows, left=3, last_left=True))
     return "\n".join(parts)
 
 
+def endpoint_label(endpoint: Any) -> str:
+    """An endpoint's name for readers (``DOR`` is "Duration of response ...")."""
+    code = str(endpoint)
+    return ENDPOINT_LABELS.get(code) or EXTRA_LABELS.get(code) or code
+
+
+def _method_text(method: Any) -> str:
+    """A method description for the report: the LR p is in its own column here, not in the
+    CSV column the method text names."""
+    text = str(method or "")
+    for phrase in ("; LR p in p_value_lr", " LR p in p_value_lr;", "LR p in p_value_lr"):
+        text = text.replace(phrase, "")
+    return text.strip().rstrip(";").strip()
+
+
+COMPARISON_ORDER = [
+    "logrank_stratified_chi2", "hazard_ratio_stratified", "ph_test_stratified",
+    "gray_stratified_chi2", "subdistribution_hazard_ratio", "logrank_chi2", "hazard_ratio",
+    "ph_test", "gray_chi2", "rmst_difference",
+]
 COMPARISON_STATISTICS = {
     "logrank_chi2": "log-rank",
     "logrank_stratified_chi2": "log-rank, stratified",
@@ -469,8 +503,8 @@ def primary_section(sv: pd.DataFrame, data: AnalysisData,
     for r in comparisons.sort_values("order").to_dict("records"):
         tests.append([("primary analysis: " if r["statistic"] in order[:5] else "")
                       + COMPARISON_STATISTICS[r["statistic"]], _estimate_text(r),
-                      fmt_p(r["p_value"]), fmt_p(r["p_value_lr"]), r["method"]])
-    test_table = _table(["Comparison", "Estimate (95% CI)", "p (Wald / test)", "p (LR)",
+                      fmt_p(r["p_value"]), fmt_p(r["p_value_lr"]), _method_text(r["method"])])
+    test_table = _table(["Comparison", "Estimate (95% CI)", "p (Wald or test)", "p (LR)",
                          "Method"], tests, left=1, last_left=True) if tests else ""
     figures = "".join(_figure(name, plots[name]) for name in ("km_dfs", "cif_dfs")
                       if name in plots)

@@ -55,7 +55,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--if-missing", action="store_true",
                         help="do nothing when OUT/studies already holds the same set")
     parser.add_argument("--cohort", type=_positive, default=None, metavar="N",
-                        help="also write a simulated trial cohort of N case files to OUT/cohort")
+                        help="also write a simulated trial cohort of N case files to OUT/cohort "
+                             "and print its summary against the PRE-5 orders of magnitude")
+    parser.add_argument("--no-summary", action="store_true",
+                        help="with --cohort: do not assess the cohort to print its summary")
     parser.add_argument("--no-studies", action="store_true",
                         help="skip the DICOM studies (with --cohort: the cohort only)")
     parser.set_defaults(func=run)
@@ -104,4 +107,9 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return EXIT_REFUSED
         print(f"{out / 'cohort'}: wrote {len(paths)} simulated case files")
+        if not args.no_summary:
+            from ..sample.cohort import generate_cohort, summarise_cohort
+
+            # PRE-5: what the engine finds in the cohort, beside the published orders of magnitude.
+            print(summarise_cohort(generate_cohort(args.cohort, args.seed)).text())
     return status

@@ -7,16 +7,28 @@ of response-rules.md §6 and the whole ``mrecist assess`` → ``mrecist analyze`
 * 1:1 block randomisation (blocks of 4) to ``perioperative`` and ``postoperative``, accrual over
   18 months; a data cut 48 months after the last randomisation, follow-up up to 60 months;
 * baseline CT 3–10 days before randomisation with 1–4 liver metastases of 10–40 mm (the trial's
-  eligibility), the first one or two as mRECIST targets and the rest as non-targets;
-* one ablation session of every metastasis 14–28 days after randomisation; first follow-up
-  28–42 days after it, then visits due every 3 months from randomisation to month 24 and every
-  6 months to month 60 (±10 days);
+  eligibility), the first one or two as mRECIST targets and the rest as non-targets (measured at
+  baseline too);
+* PRE-5: in the perioperative arm, protocol chemotherapy from day 7–14, a CT after about three
+  months (missing in 4 %) and the ablation 1–3 weeks later; about 40 % of patients respond, small
+  metastases of responders may disappear (a DLM in about 5–25 % of these patients), and a DLM site
+  is either ablated or left under observation, where about half come back in situ.  The
+  postoperative arm is ablated 14–28 days after randomisation; both arms get chemotherapy after
+  the ablation;
+* one ablation session of every metastasis (except observed DLMs); first follow-up 28–42 days
+  after it, then visits due every 3 months from randomisation to month 24 and every 6 months to
+  month 60 (±10 days);
 * residual unablated tumour at the first follow-up in about 6 % of tumours (most re-ablated,
-  giving assisted technique efficacy; the rest never disease-free), LTP in about 15 % of tumours
-  (earlier more likely), intrahepatic distant and extrahepatic progression with an arm effect
-  (fewer and later distant recurrences in the perioperative arm: cure fraction 30 % versus
-  22 %, hazard ratio 0.72 among the others), cancer, other-cause and
-  unknown-cause deaths, loss to follow-up, missed visits and an occasional visit without imaging.
+  giving assisted technique efficacy; the rest never disease-free), LTP from the ablation in about
+  17 % of the other tumours (earlier more likely; about 10–15 % observed by 2–3 years once imaging
+  stops after distant recurrence), intrahepatic distant and extrahepatic progression with an arm
+  effect (fewer and later distant recurrences in the perioperative arm: cure fraction 30 % versus
+  22 %, hazard ratio 0.72 among the others), cancer, other-cause and unknown-cause deaths, loss to
+  follow-up, missed visits and an occasional visit without imaging; survival follow-up continues
+  after imaging stops.
+
+:func:`summarise_cohort` assesses a cohort with the engine and compares it with the PRE-5 orders
+of magnitude; ``mrecist sample-data --cohort N`` prints it.
 
 Every file is marked ``"simulated": true`` (top level) and its subject ids are ``SIM-nnnn``; the
 analysis report shows a "simulated data" banner for such cohorts.  The output is a deterministic
@@ -29,6 +41,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -100,11 +113,24 @@ def _subject(index: int, arm: str, seed: int, visits: int | None) -> dict[str, A
     randomised = ACCRUAL_START + timedelta(days=rng.randrange(ACCRUAL_DAYS))
     data_cut = ACCRUAL_START + timedelta(days=ACCRUAL_DAYS + FOLLOW_UP_AFTER_LAST_DAYS)
     baseline = randomised - timedelta(days=rng.randint(3, 10))
-    ablation = randomised + timedelta(days=rng.randint(14, 28))
+    perioperative = arm == ARMS[0]
+    # PRE-5: the perioperative arm has about three months of chemotherapy (FOLFOX-like) before
+    # the ablation, with a CT after it; the postoperative arm is ablated first.
+    chemo_start = randomised + timedelta(days=rng.randint(7, 14))
+    pre_scan: date | None = None
+    if perioperative:
+        pre_scan = chemo_start + timedelta(days=rng.randint(77, 91))
+        ablation = pre_scan + timedelta(days=rng.randint(7, 21))
+        if rng.random() < 0.04:
+            pre_scan = None  # no CT between chemotherapy and ablation: a non-responder (PRE-2)
+    else:
+        ablation = randomised + timedelta(days=rng.randint(14, 28))
     first_fu = ablation + timedelta(days=rng.randint(28, 42))
+    adjuvant = ablation + timedelta(days=rng.randint(28, 42))
     n_mets = rng.choices((1, 2, 3, 4), weights=(45, 30, 15, 10))[0]
     n_targets = min(2, n_mets)
-    perioperative = arm == ARMS[0]
+    # Response to preoperative chemotherapy: about 40 % of patients respond (PRE-5).
+    responder = perioperative and rng.random() < 0.42
 
     # --- latent event times (days from randomisation) --------------------------------------
     # Distant recurrence: 22 % (postoperative) / 30 % (perioperative) never recur; the rest
@@ -119,21 +145,40 @@ def _subject(index: int, arm: str, seed: int, visits: int | None) -> dict[str, A
 
     lesions: list[dict[str, Any]] = []
     sizes: dict[str, float] = {}
+    pre_sizes: dict[str, float] = {}  # size on the pre-ablation CT (0: disappeared, PRE-3)
     ltp_t: dict[str, float] = {}
     residual: dict[str, str] = {}  # lesion -> "retreated" | "persistent"
+    observed_dlm: dict[str, float] = {}  # DLM left unablated -> in-situ recurrence day (inf: none)
     segments = ["II", "III", "IVa", "IVb", "V", "VI", "VII", "VIII"]
     rng.shuffle(segments)
+    ablation_day = float((ablation - randomised).days)
+    growing = perioperative and not responder and rng.random() < 0.08
     for k in range(n_mets):
         lid = f"L{k + 1}"
         role = "target" if k < n_targets else "non-target"
         lesions.append({"id": lid, "role": role, "organ": "liver",
                         "site": f"segment {segments[k]}"})
         sizes[lid] = rng.uniform(10.0, 40.0) if role == "target" else rng.uniform(8.0, 30.0)
+        if perioperative:
+            if responder:
+                factor = rng.uniform(0.3, 0.65)
+                # Small metastases of responders may disappear on CT (DLM, PRE-3).
+                if rng.random() < (0.4 if sizes[lid] <= 20 else 0.06):
+                    factor = 0.0
+            else:
+                factor = rng.uniform(1.22, 1.4) if growing else rng.uniform(0.78, 1.12)
+            pre_sizes[lid] = sizes[lid] * factor
+            if factor == 0.0 and rng.random() < 0.4:
+                # Left under observation; about half come back in situ (PRE-4).
+                back = rng.random() < 0.5
+                observed_dlm[lid] = (ablation_day + (3.0 + rng.expovariate(1 / 9.0)) * MONTH
+                                     if back else math.inf)
         if rng.random() < 0.06 + 0.002 * max(0.0, sizes[lid] - 30):
             residual[lid] = "retreated" if rng.random() < 0.7 else "persistent"
-        elif rng.random() < 0.15 + (0.004 * (sizes[lid] - 25)):
-            # Early LTP more likely: 3 months plus an exponential with mean 8 months.
-            ltp_t[lid] = (3.0 + rng.expovariate(1 / 8.0)) * MONTH
+        elif rng.random() < 0.17 + (0.003 * (sizes[lid] - 25)):
+            # LTP from the ablation; early LTP more likely: 2 months plus an exponential with
+            # mean 9 months (per-tumour LTP about 10-15 % by 2-3 years, PRE-5).
+            ltp_t[lid] = ablation_day + (2.0 + rng.expovariate(1 / 9.0)) * MONTH
 
     # Cancer death follows a distant recurrence or never-cleared residual tumour (median 26
     # months after it); LTP alone is usually re-treated and leads to it in 40 % (median 36).
@@ -143,8 +188,15 @@ def _subject(index: int, arm: str, seed: int, visits: int | None) -> dict[str, A
     cancer_death_t = math.inf
     if systemic < math.inf:
         cancer_death_t = systemic + rng.expovariate(math.log(2) / 26.0) * MONTH
-    if ltp_t and rng.random() < 0.4:
-        local = min(ltp_t.values()) + rng.expovariate(math.log(2) / 36.0) * MONTH
+    if len(observed_dlm) == n_mets:
+        # Every metastasis gone: the first site is ablated anyway (there is always an ablation).
+        observed_dlm.pop("L1")
+    for lid in observed_dlm:  # an observed site is not ablated: no residual tumour, no LTP
+        residual.pop(lid, None)
+        ltp_t.pop(lid, None)
+    local_back = [t for t in [*ltp_t.values(), *observed_dlm.values()] if t < math.inf]
+    if local_back and rng.random() < 0.4:
+        local = min(local_back) + rng.expovariate(math.log(2) / 36.0) * MONTH
         cancer_death_t = min(cancer_death_t, local)
     # Deaths before the first ablation would make the case inconsistent; move them after it.
     earliest = (ablation - randomised).days + 30.0
@@ -152,11 +204,20 @@ def _subject(index: int, arm: str, seed: int, visits: int | None) -> dict[str, A
     other_death_t = max(other_death_t, earliest)
     death_t = min(cancer_death_t, other_death_t)
 
-    procedures: list[dict[str, Any]] = [{
+    procedures: list[dict[str, Any]] = []
+    if perioperative:
+        procedures.append({"id": "CT1", "type": "systemic-therapy", "date": chemo_start.isoformat(),
+                           "technique": "FOLFOX, preoperative", "protocol": True})
+    procedures.append({
         "id": "ABL1", "type": "ablation", "date": ablation.isoformat(),
-        "lesions": [les["id"] for les in lesions],
+        "lesions": [les["id"] for les in lesions if les["id"] not in observed_dlm],
         "technique": rng.choices(("MWA", "RFA"), weights=(70, 30))[0],
-    }]
+    })
+    if (adjuvant - randomised).days < min(death_t, dropout_t):
+        procedures.append({"id": "CT2", "type": "systemic-therapy", "date": adjuvant.isoformat(),
+                           "technique": "FOLFOX, " + ("postoperative part" if perioperative
+                                                       else "postoperative"),
+                           "protocol": True})
     retreat_date = first_fu + timedelta(days=rng.randint(10, 21))
     retreat_day = (retreat_date - randomised).days
     if (any(v == "retreated" for v in residual.values())
@@ -168,16 +229,24 @@ def _subject(index: int, arm: str, seed: int, visits: int | None) -> dict[str, A
         })
 
     stop_imaging = min(data_cut, randomised + timedelta(days=MAX_FOLLOW_UP_DAYS))
-    planned = _schedule(first_fu, randomised, stop_imaging, visits, rng)
+    fixed_visits = visits - 1 if visits is not None and pre_scan is not None and visits > 1 else visits
+    planned = _schedule(first_fu, randomised, stop_imaging, fixed_visits, rng)
 
     tl = _Timeline()
     tl.add("BL", baseline, baseline=True)
     for les in lesions:
-        lid = les["id"]
-        if les["role"] == "target":
-            tl.observe(lid, "BL", "measured", sizes[lid])
-        else:
-            tl.observe(lid, "BL", "present")
+        # Non-targets are measured at baseline too, so that one can disappear (PRE-3).
+        tl.observe(les["id"], "BL", "measured", sizes[les["id"]])
+    if pre_scan is not None and (visits is not None or (pre_scan - randomised).days < min(death_t, dropout_t)):
+        tl.add("PRE", pre_scan)
+        for les in lesions:
+            lid = les["id"]
+            if pre_sizes[lid] == 0.0:
+                tl.observe(lid, "PRE", "absent")
+            elif les["role"] == "target":
+                tl.observe(lid, "PRE", "measured", pre_sizes[lid])
+            else:
+                tl.observe(lid, "PRE", "present")
 
     progressed_at: float | None = None  # day of the first visit showing any progression
     visits_after_progression = rng.randint(0, 2)
@@ -211,6 +280,17 @@ def _subject(index: int, arm: str, seed: int, visits: int | None) -> dict[str, A
         event_here = False
         for les in lesions:
             lid = les["id"]
+            if lid in observed_dlm:
+                if day >= observed_dlm[lid]:
+                    # PRE-4: tumour back at the unablated site of a disappeared metastasis.
+                    growth = ltp_growth.get(lid)
+                    growth = rng.uniform(6.0, 14.0) if growth is None else growth * 1.3
+                    ltp_growth[lid] = growth
+                    tl.observe(lid, tp, "measured", growth)
+                    event_here = True
+                else:
+                    tl.observe(lid, tp, "absent")
+                continue
             state = residual.get(lid)
             if state is not None and fu_no == 1:
                 # ABL-4: viable tissue at the zone's edge on the first follow-up.
@@ -376,3 +456,96 @@ def write_cohort(
             stale.unlink()
     atomic_write_text(out / "README.md", _README.format(n=n, seed=seed))
     return paths
+
+
+# -- the PRE-5 summary -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CohortSummary:
+    """What a simulated cohort looks like once assessed by the engine (PRE-5 orders of magnitude).
+
+    Computed from the engine's own results on the generated case files — not from the
+    simulator's latent parameters — so it shows what an analysis of the cohort would find.
+    """
+
+    subjects: int
+    preop_subjects: int  # randomised to the perioperative arm with measurable disease
+    preop_responders: int  # CR or PR before the first ablation (PRE-2)
+    preop_patients: int  # perioperative patients (given preoperative chemotherapy)
+    dlm_patients: int  # of those, with at least one disappearing liver metastasis (PRE-3)
+    tumours: int  # ablated tumours in the primary per-tumour LTP analysis
+    ltp_24: float  # per-tumour cumulative incidence of LTP at 24 months (death competing)
+    ltp_36: float
+
+    @property
+    def preop_orr(self) -> float:
+        return self.preop_responders / self.preop_subjects if self.preop_subjects else float("nan")
+
+    @property
+    def dlm_rate(self) -> float:
+        return self.dlm_patients / self.preop_patients if self.preop_patients else float("nan")
+
+    def text(self) -> str:
+        return (
+            f"SIMULATED cohort of {self.subjects} subjects, as assessed (PRE-5 targets in brackets):\n"
+            f"  ORR to preoperative chemotherapy, perioperative arm: {100 * self.preop_orr:.1f} % "
+            f"({self.preop_responders}/{self.preop_subjects}) [about 40 %]\n"
+            f"  patients with a disappearing liver metastasis: {100 * self.dlm_rate:.1f} % "
+            f"({self.dlm_patients}/{self.preop_patients} given preoperative chemotherapy) [5-25 %]\n"
+            f"  per-tumour LTP ({self.tumours} tumours): {100 * self.ltp_24:.1f} % at 24 months, "
+            f"{100 * self.ltp_36:.1f} % at 36 months [10-15 % by 2-3 years]"
+        )
+
+
+def _cumulative_incidence(rows: list[tuple[int, int]], horizon_days: int) -> float:
+    """Aalen–Johansen cumulative incidence of cause 1 at ``horizon_days``; ``rows`` are
+    (time in days, code) with 0 censored, 1 event, 2 competing (events before censorings at a tie)."""
+    rows = sorted(rows)
+    at_risk = len(rows)
+    surviving, incidence = 1.0, 0.0
+    i = 0
+    while i < len(rows) and rows[i][0] <= horizon_days:
+        t = rows[i][0]
+        same = [code for time, code in rows[i:] if time == t]
+        events, competing = same.count(1), same.count(2)
+        if at_risk:
+            incidence += surviving * events / at_risk
+            surviving *= 1 - (events + competing) / at_risk
+        at_risk -= len(same)
+        i += len(same)
+    return incidence
+
+
+def summarise_cohort(cases: list[dict[str, Any]]) -> CohortSummary:
+    """Assess generated case-file dicts with the engine and summarise them against PRE-5."""
+    from ..casefile import case_from_dict
+    from ..pipeline.endpoints import tumour_endpoints
+    from ..pipeline.tables import ablation_rows, subject_row
+    from ..rules import assess_case
+
+    preop_n = preop_k = preop_patients = dlm_patients = 0
+    ltp_rows: list[tuple[int, int]] = []
+    for data in cases:
+        a = assess_case(case_from_dict(data))
+        subject = subject_row(a)
+        if a.case.subject.arm == ARMS[0]:
+            preop_patients += 1
+            dlm_patients += bool(subject["dlm_lesions"])
+            if a.has_target_disease:
+                preop_n += 1
+                preop_k += subject["pre_ablation_responder"] == "true"
+        for ablation in ablation_rows(a):
+            for row in tumour_endpoints(ablation, subject, a.settings):
+                if row["endpoint"] == "LTP_TUMOUR" and row["event"] != "":
+                    ltp_rows.append((int(row["time_days"]), int(row["event"])))
+    return CohortSummary(
+        subjects=len(cases),
+        preop_subjects=preop_n,
+        preop_responders=preop_k,
+        preop_patients=preop_patients,
+        dlm_patients=dlm_patients,
+        tumours=len(ltp_rows),
+        ltp_24=_cumulative_incidence(ltp_rows, round(24 * MONTH)),
+        ltp_36=_cumulative_incidence(ltp_rows, round(36 * MONTH)),
+    )
