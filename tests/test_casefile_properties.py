@@ -254,3 +254,34 @@ def test_a_number_out_of_range_in_an_extension_is_refused_at_its_place() -> None
     else:
         raise AssertionError("accepted a number a case file cannot hold")
     assert found == {("$.lesions[0].x-reader.scores[1]", True), ("$.lesions[0].x-reader.weight", True)}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.decimals(allow_nan=False, allow_infinity=False, min_value=-10**6, max_value=10**6))
+def test_a_number_within_the_bounds_is_written_so_that_it_reads_back(value: Decimal) -> None:
+    """GEN-1: every decimal the checks accept (``in_bounds``) is written (``str``) with a literal
+    the reader accepts, and reads back as the same decimal; the others are refused either way."""
+    from mrecist_tool.casefile.jsontext import bounded_decimal
+
+    written = dumps(value).strip()
+    if in_bounds(value):
+        assert bounded_decimal(written) == value and str(bounded_decimal(written)) == written
+    else:
+        assert bounded_decimal(written) is None
+
+
+def test_sixty_digits_that_would_be_written_longer_than_sixty_four_characters_are_refused() -> None:
+    # -1.{59 digits}E-30 is within 1e-40..1e20 and has 60 digits, but str() writes 66 characters,
+    # which the reader refuses: such a number was accepted, written, and the file then refused.
+    value = Decimal("-1." + "1" * 59 + "E-30")
+    assert not in_bounds(value)
+    # A 64-character literal whose written form has 65 (a point is added) is refused on reading.
+    data = _example()
+    text = dumps(data).replace("{", '{"x-n": ' + "1" * 60 + "E-70, ", 1)
+    try:
+        read_case_text(text)
+    except CaseFileError as exc:
+        assert [p.path for p in exc.problems] == ["$.x-n"]
+    else:
+        raise AssertionError("a number that cannot be written back was accepted")
+    assert in_bounds(Decimal("1" * 20 + "." + "1" * 40))  # 60 digits, 61 characters: fine

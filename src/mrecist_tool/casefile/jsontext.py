@@ -119,7 +119,12 @@ def in_bounds(value: Decimal) -> bool:
         return False
     if not any(digits):  # zero, however written: only its exponent can be extreme
         return MIN_ADJUSTED - MAX_DIGITS <= exponent < MAX_INT_DIGITS
-    return MIN_ADJUSTED <= value.adjusted() < MAX_INT_DIGITS
+    if not MIN_ADJUSTED <= value.adjusted() < MAX_INT_DIGITS:
+        return False
+    # What the writer writes (``str``) must read back: a sign, the digits, a point and up to
+    # six leading zeros or an exponent take at most 9 characters more; longer ones are checked
+    # (``-1.{59 digits}E-30`` has 60 digits and is written with 66 characters).
+    return len(digits) <= MAX_NUMBER_CHARS - 9 or len(str(value)) <= MAX_NUMBER_CHARS
 
 
 class DupDict(dict[str, Any]):
