@@ -63,17 +63,6 @@ def _public_names() -> list[tuple[str, str]]:
             for name in importlib.import_module(module).__all__]
 
 
-# Public names whose docstrings are not yet in numpydoc form: they are on the API page, but the
-# numpydoc validation below does not yet cover them (margin/registration.py is being rewritten by
-# issue 10's work).  Issue 9 is not done until this is empty.
-NOT_YET_NUMPYDOC = {("mrecist_tool.margin", "METHODS"), ("mrecist_tool.margin", "Registration"),
-                    ("mrecist_tool.margin", "register")}
-
-
-def _validated_names() -> list[tuple[str, str]]:
-    return [item for item in _public_names() if item not in NOT_YET_NUMPYDOC]
-
-
 # numpydoc's own validator (numpydoc.validate) is the reference for the format: these of its
 # checks must pass for every public function.
 NUMPYDOC_CHECKS = {
@@ -96,7 +85,7 @@ def _raises_names(doc: Any) -> list[str]:
     return [name.strip() for entry in doc["Raises"] for name in (entry.type or entry.name).split(",")]
 
 
-@pytest.mark.parametrize(("module", "name"), _validated_names(), ids=lambda x: x)
+@pytest.mark.parametrize(("module", "name"), _public_names(), ids=lambda x: x)
 def test_every_public_name_has_a_numpydoc_docstring_that_matches_its_signature(module: str, name: str) -> None:
     from numpydoc.docscrape import get_doc_object
     from numpydoc.validate import validate
