@@ -64,6 +64,8 @@ class CaseWork:
         Its assessment (with the warnings steps added).
     outputs : dict
         The steps' products, by key (e.g. ``"tables"``, ``"rows"``, ``"margins"``).
+    profile : str
+        The settings profile the case was assessed with (subjects.csv ``profile``).
     """
 
     path: Path
@@ -75,7 +77,6 @@ class CaseWork:
     assessment: CaseAssessment
     outputs: dict[str, Any] = field(default_factory=dict)
     profile: str = ""
-    """The settings profile the case was assessed with (subjects.csv ``profile``)."""
 
     @property
     def folder(self) -> Path:

@@ -25,7 +25,7 @@ from typing import Any
 from .criteria import DEFAULT_PROFILE, PARAMS, PROFILES, Settings
 
 #: A rule ID as the code and the tables write it (``MR-T2``, ``END-GEN-4``, ``REC-Table1``).
-RULE_ID_RE = re.compile(r"\b(?:GEN|REC|MR|APP|ABL|MAR|END|STAT|PRE|PJ)-[A-Za-z0-9]+(?:-[0-9]+)?\b")
+RULE_ID_RE = re.compile(r"\b(?:GEN|REC|MR|APP|ABL|MAR|END|STAT|PRE|PJ)-[A-Za-z0-9]+(?:-[0-9]+)?\b(?!\*)")
 
 FLAGS = {
     "V": "verified (primary text or EORTC FAQ)",
