@@ -76,14 +76,44 @@ def load_image(path: str | Path, what: str) -> Any:
 
 
 def load_mask(path: str | Path, what: str) -> tuple[np.ndarray, Grid, Any]:
-    """A mask (non-zero inside) as a boolean array (z, y, x), its grid, and the image."""
+    """A binary mask (0 outside, one value inside; anything else refused) as a boolean array (z, y, x), its grid, and the image."""
     import SimpleITK as sitk
 
+    from ..geometry.mask_values import MaskValueError, binary_inside
+
     image = load_image(path, what)
-    array = sitk.GetArrayViewFromImage(image) != 0
+    try:
+        array = binary_inside(sitk.GetArrayViewFromImage(image))
+    except MaskValueError as exc:
+        raise MarginInputError(f"{what} {path}: {exc}") from None
     if not array.any():
         raise MarginInputError(f"{what} {path}: the mask is empty")
     return np.asarray(array), grid_of(image), image
+
+
+def load_mask_image(path: str | Path, what: str) -> Any:
+    """A binary mask file as a SimpleITK UInt8 image holding 0 and 1, on the file's grid.
+
+    Anything but 0 outside and one value inside (a label series with a rescale intercept, a
+    multi-label or probability map) is refused with :class:`MarginInputError` naming ``what``
+    and the file: read as "non-zero is inside" it would give a silently wrong margin.
+    """
+
+    image = load_image(path, what)
+    return binary_image(image, f"{what} {path}")
+
+
+def binary_image(image: Any, what: str) -> Any:
+    """``image`` checked to be a binary mask and returned as UInt8 0/1 with its geometry."""
+    import SimpleITK as sitk
+
+    from ..geometry.mask_values import MaskValueError, binary_inside
+
+    try:
+        inside = binary_inside(sitk.GetArrayViewFromImage(image))
+    except MaskValueError as exc:
+        raise MarginInputError(f"{what}: {exc}") from None
+    return image_from_array(inside.astype(np.uint8), image)
 
 
 def grid_of(image: Any) -> Grid:
