@@ -76,7 +76,11 @@ def load_image(path: str | Path, what: str) -> Any:
 
 
 def load_mask(path: str | Path, what: str) -> tuple[np.ndarray, Grid, Any]:
-    """A binary mask (0 outside, one value inside; anything else refused) as a boolean array (z, y, x), its grid, and the image."""
+    """A binary mask as a boolean array (z, y, x), its grid, and the image.
+
+    The file must hold 0 outside and one value inside; anything else, or an empty mask, is
+    refused with :class:`MarginInputError` (see :func:`load_mask_image`).
+    """
     import SimpleITK as sitk
 
     from ..geometry.mask_values import MaskValueError, binary_inside
@@ -94,9 +98,24 @@ def load_mask(path: str | Path, what: str) -> tuple[np.ndarray, Grid, Any]:
 def load_mask_image(path: str | Path, what: str) -> Any:
     """A binary mask file as a SimpleITK UInt8 image holding 0 and 1, on the file's grid.
 
-    Anything but 0 outside and one value inside (a label series with a rescale intercept, a
-    multi-label or probability map) is refused with :class:`MarginInputError` naming ``what``
-    and the file: read as "non-zero is inside" it would give a silently wrong margin.
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A NIfTI (or other SimpleITK-readable) file, or a DICOM series folder.
+    what : str
+        How messages name the input, e.g. ``"--tumour"``.
+
+    Returns
+    -------
+    SimpleITK.Image
+        The mask as UInt8, 1 inside, with the file's spacing, origin and direction.
+
+    Raises
+    ------
+    MarginInputError
+        When the file cannot be read, or holds anything but 0 outside and one value inside (a
+        label series with a rescale intercept, a multi-label or probability map): read as
+        "non-zero is inside" it would give a silently wrong margin.
     """
 
     image = load_image(path, what)
@@ -104,7 +123,25 @@ def load_mask_image(path: str | Path, what: str) -> Any:
 
 
 def binary_image(image: Any, what: str) -> Any:
-    """``image`` checked to be a binary mask and returned as UInt8 0/1 with its geometry."""
+    """``image`` checked to be a binary mask and returned as UInt8 0/1 with its geometry.
+
+    Parameters
+    ----------
+    image : SimpleITK.Image
+        A mask image of any pixel type.
+    what : str
+        How messages name the input.
+
+    Returns
+    -------
+    SimpleITK.Image
+        UInt8, 1 inside, with ``image``'s geometry.
+
+    Raises
+    ------
+    MarginInputError
+        When the values are not 0 outside and one value inside.
+    """
     import SimpleITK as sitk
 
     from ..geometry.mask_values import MaskValueError, binary_inside
