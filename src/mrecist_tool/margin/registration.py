@@ -61,6 +61,7 @@ QA_SPACING_MM = 1.0
 MIN_LIVER_DICE = 0.90
 #: ... or above this mean landmark TRE (the review range is 2-3 mm; mean TRE 1.62 mm in 29 studies)
 MAX_TRE_MM = 2.5
+#: the registration methods of ``mrecist margin --registration`` and a procedure's margin inputs
 METHODS = ("none", "rigid", "deformable")
 BSPLINE_CONTROL_SPACING_MM = 35.0
 #: the ablation zone and this much around it are left out of the metric (the tissue changed)
@@ -74,6 +75,27 @@ class Registration:
     """A registration pre → post and its quality (MAR-2).
 
     ``transform`` maps LPS points of the post image to the pre image (``None`` for ``none``).
+
+    Attributes
+    ----------
+    method : str
+        ``"none"``, ``"rigid"`` or ``"deformable"`` (one of :data:`METHODS`).
+    transform : SimpleITK.Transform or None
+        Post → pre in LPS millimetres; ``None`` for ``"none"``.
+    liver_dice : float or None
+        The liver Dice after registration (QA), when both liver masks were given.
+    tre_mm : float or None
+        The mean target registration error over the landmark pairs, in mm.
+    tre_max_mm : float or None
+        The largest landmark error, in mm.
+    flags : tuple of str
+        QA flags (``"unreliable ..."`` below :data:`MIN_LIVER_DICE` or above :data:`MAX_TRE_MM`).
+    seconds : float
+        Wall time of the registration.
+    metric : float or None
+        The final value of the registration metric.
+    stage_seconds : tuple of (str, float)
+        Wall time of each stage (preparation, rigid, deformable, QA), for benchmarks.
     """
 
     method: str
@@ -405,20 +427,35 @@ def register(
 
     Parameters
     ----------
-    pre, post : SimpleITK images (CT or MR), in LPS millimetres
-    method : ``"rigid"`` or ``"deformable"`` (rigid, then a B-spline on top)
-    liver_pre, liver_post : liver masks on ``pre`` / ``post`` (drive the registration, give
-        the liver Dice)
-    landmarks : pairs ``(pre_point, post_point)`` in LPS mm, for the target registration error
-    exclude_post : a mask on ``post`` (the ablation zone) whose region, 5 mm wider, the metric
-        ignores: the treated tissue changed between the scans, and matching the tumour to the
-        zone would warp one into the other
-    seed : the metric's random sampling seed (results are reproducible)
-    settings : grids, sampling and iterations (:class:`Settings`)
+    pre : SimpleITK.Image
+        The pre-ablation image (CT or MR), in LPS millimetres.
+    post : SimpleITK.Image
+        The post-ablation image (CT or MR), in LPS millimetres.
+    method : str, optional
+        ``"rigid"`` or ``"deformable"`` (rigid, then a B-spline on top).
+    liver_pre : SimpleITK.Image or None, optional
+        The liver mask on ``pre`` (drives the registration, gives the liver Dice).
+    liver_post : SimpleITK.Image or None, optional
+        The liver mask on ``post``.
+    landmarks : Sequence of (point, point) pairs or None, optional
+        Pairs ``(pre_point, post_point)`` in LPS mm, for the target registration error.
+    exclude_post : SimpleITK.Image or None, optional
+        A mask on ``post`` (the ablation zone) whose region, 5 mm wider, the metric ignores: the
+        treated tissue changed between the scans, and matching the tumour to the zone would
+        warp one into the other.
+    min_liver_dice : float, optional
+        Flag the registration unreliable below this liver Dice.
+    max_tre_mm : float, optional
+        Flag the registration unreliable above this mean landmark error in mm.
+    seed : int, optional
+        The metric's random sampling seed (results are reproducible).
+    settings : Settings, optional
+        Grids, sampling and iterations.
 
     Returns
     -------
-    Registration, with its QA and flags.
+    Registration
+        The registration, with its QA and flags.
     """
     import SimpleITK as sitk
 
