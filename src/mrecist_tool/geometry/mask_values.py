@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import MrecistError
+
 __all__ = ["MaskValueError", "binary_inside"]
 
 
-class MaskValueError(ValueError):
+class MaskValueError(MrecistError, ValueError):
     """A mask whose voxel values are not 0 outside and one value inside."""
 
 
