@@ -61,9 +61,11 @@ viewer: $(STAMP) $(SYSSTAMP)
 	$(BIN)/mrecist sample-data sample_data --if-missing
 	$(BIN)/mrecist view sample_data/studies/SYN-003/SYN-003.json
 
+# CI=1 (unless CI is already set): hypothesis explores the same examples on every run
+# (tests/conftest.py); running pytest directly keeps random exploration.
 test: $(STAMP) $(SYSSTAMP)
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
-	unset QT_QPA_PLATFORM; $(XVFB) $(BIN)/python -m pytest -q
+	unset QT_QPA_PLATFORM; CI=$${CI:-1} $(XVFB) $(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/assess_bench.py

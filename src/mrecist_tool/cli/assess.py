@@ -44,6 +44,14 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if not scheduler_or_usage_error(args, "assess", jobs=args.jobs):
         return EXIT_USAGE
+    from ..atomic import check_stageable
+    from ..errors import SaveError
+
+    try:  # before any work: the result set is switched in whole by a rename beside --out
+        check_stageable(args.out)
+    except SaveError as exc:
+        print(f"mrecist assess: --out {exc}; nothing was assessed", file=sys.stderr)
+        return EXIT_USAGE
     import gc
 
     gc.freeze()  # what is loaded so far (modules, settings) need not be rescanned by the collector

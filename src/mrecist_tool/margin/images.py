@@ -47,7 +47,26 @@ def _seg_refusal(path: Path) -> None:
 
 def load_image(path: str | Path, what: str) -> Any:
     """A ``SimpleITK.Image`` from a NIfTI/NRRD/MHA file, or a DICOM series (a folder, or one of
-    its files).  ``what`` names the input in messages (e.g. ``"--tumour"``)."""
+    its files).  ``what`` names the input in messages (e.g. ``"--tumour"``).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        An image file, a DICOM series folder or one file of a DICOM series.
+    what : str
+        The name of the input in messages (e.g. ``"--tumour"``).
+
+    Returns
+    -------
+    SimpleITK.Image
+        The 3-D volume, as 32-bit floats.
+
+    Raises
+    ------
+    MarginInputError
+        When the path does not exist, cannot be read as an image, is a DICOM SEG object or is
+        not 3-D.
+    """
     import SimpleITK as sitk
 
     from ..dicom import read_series
@@ -76,7 +95,29 @@ def load_image(path: str | Path, what: str) -> Any:
 
 
 def load_mask(path: str | Path, what: str) -> tuple[np.ndarray, Grid, Any]:
-    """A mask (non-zero inside) as a boolean array (z, y, x), its grid, and the image."""
+    """A mask (non-zero inside) as a boolean array (z, y, x), its grid, and the image.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        An image file or a DICOM series, as for :func:`load_image`.
+    what : str
+        The name of the input in messages (e.g. ``"--zone"``).
+
+    Returns
+    -------
+    mask : numpy.ndarray
+        True inside, indexed (z, y, x).
+    grid : Grid
+        The voxel grid of the mask (spacing, origin, direction).
+    image : SimpleITK.Image
+        The image the mask was read from.
+
+    Raises
+    ------
+    MarginInputError
+        When the file cannot be read (see :func:`load_image`) or the mask is empty.
+    """
     import SimpleITK as sitk
 
     image = load_image(path, what)

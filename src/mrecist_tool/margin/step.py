@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..model import MarginInputs
+    from ..model import LesionMargin, MarginInputs
     from ..pipeline.case import CaseWork
 
 #: columns added to ablations.csv (issue 10)
@@ -63,6 +63,8 @@ def procedure_margins(mi: MarginInputs, folder: Path, *, step_mm: float = 0.5, s
                       use_cache: bool = True) -> dict[str, dict[str, Any]]:
     """Margin reports (``as_json``) of every lesion of one procedure, by lesion id; a lesion
     whose margin cannot be measured gets ``{"error": why}``."""
+    if all(lm.recorded for _, lm in mi.lesions):  # nothing to measure: no imaging library loaded
+        return {lid: recorded_margin(lm) for lid, lm in mi.lesions}
     from . import cache
     from .compute import margin_from_images
     from .images import MarginInputError, load_image
@@ -77,6 +79,9 @@ def procedure_margins(mi: MarginInputs, folder: Path, *, step_mm: float = 0.5, s
         return {lid: {"error": f"margin inputs: {exc}"} for lid, _ in mi.lesions}
     todo: list[tuple[str, Path, Path, str]] = []
     for lid, lm in mi.lesions:
+        if lm.recorded:
+            out[lid] = recorded_margin(lm)
+            continue
         try:
             t, z = _inside(folder, lm.tumour), _inside(folder, lm.zone)
         except (OSError, ValueError) as exc:
@@ -121,6 +126,18 @@ def procedure_margins(mi: MarginInputs, folder: Path, *, step_mm: float = 0.5, s
         if use_cache:
             cache.store(key, doc)
     return out
+
+
+RECORDED_FLAG = "recorded: the MAM as recorded in the case file (measured elsewhere), not from images"
+
+
+def recorded_margin(lm: LesionMargin) -> dict[str, Any]:
+    """The margin report of a lesion whose MAM was recorded rather than measured: the recorded
+    numbers, nothing else (coverage and fractions are unknown), flagged as recorded."""
+    assert lm.mam_mm is not None
+    return {"mam_mm": float(lm.mam_mm),
+            "mam_corrected_mm": None if lm.mam_corrected_mm is None else float(lm.mam_corrected_mm),
+            "registration": {}, "margin_flags": [RECORDED_FLAG]}
 
 
 def margin_step(work: CaseWork) -> None:

@@ -49,6 +49,21 @@ class CaseWork:
     A step reads these and writes its product into :attr:`outputs` under its own key; image
     work that finds something a reader should see adds it with :meth:`add_findings`, so that it
     appears in the case's warnings (``subjects.csv``, ``assessment.json``) like the engine's own.
+
+    Attributes
+    ----------
+    path : Path
+        Where the case file is read (absolute when the work runs on a cluster).
+    file : str
+        The case file as the user named it: in every message and table.
+    case : Case
+        The case as read.
+    settings : Settings
+        The settings it is assessed with.
+    assessment : CaseAssessment
+        Its assessment (with the warnings steps added).
+    outputs : dict
+        The steps' products, by key (e.g. ``"tables"``, ``"rows"``, ``"margins"``).
     """
 
     path: Path
