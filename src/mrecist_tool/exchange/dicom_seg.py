@@ -105,6 +105,7 @@ def load_mask_on_grid(path: Path, series: SourceSeries, resample: bool) -> tuple
     grid, and whether it was resampled."""
     sitk = require("SimpleITK", "reading masks")
     from ..dicom.sitk_bridge import read_volume_file, to_sitk
+    from ..geometry.mask_values import MaskValueError, binary_inside
 
     reason = check_regular(path)
     if reason is not None:  # a FIFO would block the reader: never opened
@@ -113,8 +114,12 @@ def load_mask_on_grid(path: Path, series: SourceSeries, resample: bool) -> tuple
         mask = read_volume_file(path)
     except (RuntimeError, ValueError, OSError) as exc:
         raise DicomError(f"{path}: cannot read the mask as a 3D image ({exc})") from None
+    try:
+        inside = binary_inside(mask.array)
+    except MaskValueError as exc:
+        raise DicomError(f"{path}: not a binary mask: {exc}") from None
     if _same_grid(mask, series):
-        return np.ascontiguousarray(mask.array > 0), False
+        return np.ascontiguousarray(inside), False
     if not resample:
         raise DicomError(
             f"{path}: the mask grid ({describe_grid(mask)}) does not match the source series "
@@ -127,7 +132,7 @@ def load_mask_on_grid(path: Path, series: SourceSeries, resample: bool) -> tuple
     reference.SetSpacing((sx, sy, sz))
     reference.SetOrigin(tuple(grid.origin))
     reference.SetDirection(tuple(float(v) for v in grid.direction.ravel()))
-    binary = Volume(array=(mask.array > 0).astype(np.uint8), spacing=mask.spacing,
+    binary = Volume(array=inside.astype(np.uint8), spacing=mask.spacing,
                     origin=mask.origin, direction=mask.direction)
     image = sitk.Resample(to_sitk(binary), reference, sitk.Transform(), sitk.sitkNearestNeighbor,
                           0, sitk.sitkUInt8)

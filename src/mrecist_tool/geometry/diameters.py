@@ -176,8 +176,15 @@ def _chord_perpendicular(
     bv = np.concatenate([bv, b[:, None]], axis=1)
     lo = np.nanmin(bv, axis=1)
     hi = np.nanmax(bv, axis=1)
-    k = int(np.argmax(hi - lo))
+    k = _first_max(hi - lo)
     return float(a[k]), float(lo[k]), float(hi[k])
+
+
+def _first_max(values: NDArray[np.float64]) -> int:
+    """Flat index of the first value within rounding (1e-9 relative) of the maximum."""
+    flat = values.ravel()
+    top = float(np.nanmax(flat))
+    return int(np.flatnonzero(flat >= top - 1e-9 * abs(top))[0])
 
 
 def _measure_slice_mm(
@@ -202,7 +209,9 @@ def _measure_slice_mm(
         return _shift(long_, offset), _shift(short, offset)
 
     d2 = ((hull[:, None, :] - hull[None, :, :]) ** 2).sum(-1)
-    i, j = np.unravel_index(int(np.argmax(d2)), d2.shape)
+    # Ties (a square's two diagonals) go to the first pair in hull order, not to whichever
+    # rounding makes larger: otherwise the short axis changes when only the spacing's scale does.
+    i, j = np.unravel_index(_first_max(d2), d2.shape)
     p, q = hull[i], hull[j]
     if (p[1], p[0]) > (q[1], q[0]):  # stable orientation: start at the smaller x (then y)
         p, q = q, p

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..geometry.margin import MarginResult, ablative_margin_models, placed_bounds
 from ..geometry.surface import reconstruct
-from .images import MarginInputError, grid_of, load_image
+from .images import MarginInputError, binary_image, grid_of, load_image, load_mask_image
 from .registration import MAX_TRE_MM, MIN_LIVER_DICE, Registration, register
 
 #: keys of ``mrecist margin --json`` (issue 10), in order
@@ -133,6 +133,13 @@ def margin_from_images(
     """
     import SimpleITK as sitk
 
+    # Images from callers are checked too: "non-zero is inside" on a non-binary mask would give a
+    # silently wrong margin (geometry.mask_values).
+    tumour, zone = binary_image(tumour, "the tumour mask"), binary_image(zone, "the ablation-zone mask")
+    if liver_pre is not None:
+        liver_pre = binary_image(liver_pre, "the pre-ablation liver mask")
+    if liver_post is not None:
+        liver_post = binary_image(liver_post, "the post-ablation liver mask")
     t = sitk.GetArrayViewFromImage(tumour) != 0
     a = sitk.GetArrayViewFromImage(zone) != 0
     if not t.any():
@@ -223,10 +230,13 @@ def margin_from_files(
     def opt(path: str | Path | None, what: str) -> Any:
         return None if path is None else load_image(path, what)
 
+    def mask(path: str | Path | None, what: str) -> Any:
+        return None if path is None else load_mask_image(path, what)
+
     return margin_from_images(
-        load_image(tumour, "--tumour"), load_image(zone, "--zone"),
+        load_mask_image(tumour, "--tumour"), load_mask_image(zone, "--zone"),
         pre=opt(pre_image, "--pre-image") if method != "none" else None,
         post=opt(post_image, "--post-image") if method != "none" else None,
-        liver_pre=opt(liver_pre, "--liver-pre"), liver_post=opt(liver_post, "--liver-post"),
+        liver_pre=mask(liver_pre, "--liver-pre"), liver_post=mask(liver_post, "--liver-post"),
         method=method, **options,
     )

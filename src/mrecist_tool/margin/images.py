@@ -95,7 +95,9 @@ def load_image(path: str | Path, what: str) -> Any:
 
 
 def load_mask(path: str | Path, what: str) -> tuple[np.ndarray, Grid, Any]:
-    """A mask (non-zero inside) as a boolean array (z, y, x), its grid, and the image.
+    """A binary mask as a boolean array (z, y, x), its grid, and the image.
+
+    The file must hold 0 outside and one value inside (see :func:`load_mask_image`).
 
     Parameters
     ----------
@@ -116,15 +118,79 @@ def load_mask(path: str | Path, what: str) -> tuple[np.ndarray, Grid, Any]:
     Raises
     ------
     MarginInputError
-        When the file cannot be read (see :func:`load_image`) or the mask is empty.
+        When the file cannot be read (see :func:`load_image`), its values are not 0 outside
+        and one value inside, or the mask is empty.
     """
     import SimpleITK as sitk
 
+    from ..geometry.mask_values import MaskValueError, binary_inside
+
     image = load_image(path, what)
-    array = sitk.GetArrayViewFromImage(image) != 0
+    try:
+        array = binary_inside(sitk.GetArrayViewFromImage(image))
+    except MaskValueError as exc:
+        raise MarginInputError(f"{what} {path}: {exc}") from None
     if not array.any():
         raise MarginInputError(f"{what} {path}: the mask is empty")
     return np.asarray(array), grid_of(image), image
+
+
+def load_mask_image(path: str | Path, what: str) -> Any:
+    """A binary mask file as a SimpleITK UInt8 image holding 0 and 1, on the file's grid.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A NIfTI (or other SimpleITK-readable) file, or a DICOM series folder.
+    what : str
+        How messages name the input, e.g. ``"--tumour"``.
+
+    Returns
+    -------
+    SimpleITK.Image
+        The mask as UInt8, 1 inside, with the file's spacing, origin and direction.
+
+    Raises
+    ------
+    MarginInputError
+        When the file cannot be read, or holds anything but 0 outside and one value inside (a
+        label series with a rescale intercept, a multi-label or probability map): read as
+        "non-zero is inside" it would give a silently wrong margin.
+    """
+
+    image = load_image(path, what)
+    return binary_image(image, f"{what} {path}")
+
+
+def binary_image(image: Any, what: str) -> Any:
+    """``image`` checked to be a binary mask and returned as UInt8 0/1 with its geometry.
+
+    Parameters
+    ----------
+    image : SimpleITK.Image
+        A mask image of any pixel type.
+    what : str
+        How messages name the input.
+
+    Returns
+    -------
+    SimpleITK.Image
+        UInt8, 1 inside, with ``image``'s geometry.
+
+    Raises
+    ------
+    MarginInputError
+        When the values are not 0 outside and one value inside.
+    """
+    import SimpleITK as sitk
+
+    from ..geometry.mask_values import MaskValueError, binary_inside
+
+    try:
+        inside = binary_inside(sitk.GetArrayViewFromImage(image))
+    except MaskValueError as exc:
+        raise MarginInputError(f"{what}: {exc}") from None
+    return image_from_array(inside.astype(np.uint8), image)
 
 
 def grid_of(image: Any) -> Grid:

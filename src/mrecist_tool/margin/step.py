@@ -67,7 +67,7 @@ def procedure_margins(mi: MarginInputs, folder: Path, *, step_mm: float = 0.5, s
         return {lid: recorded_margin(lm) for lid, lm in mi.lesions}
     from . import cache
     from .compute import margin_from_images
-    from .images import MarginInputError, load_image
+    from .images import MarginInputError, load_image, load_mask_image
 
     method = mi.registration or ("deformable" if mi.pre_image and mi.post_image else "none")
     landmarks = [([float(v) for v in pre], [float(v) for v in post]) for pre, post in mi.landmarks] or None
@@ -99,7 +99,8 @@ def procedure_margins(mi: MarginInputs, folder: Path, *, step_mm: float = 0.5, s
     if not todo:
         return out
     try:
-        images = {k: (load_image(v, k) if v is not None and (method != "none" or k.startswith("liver")) else None)
+        images = {k: ((load_mask_image if k.startswith("liver") else load_image)(v, k)
+                      if v is not None and (method != "none" or k.startswith("liver")) else None)
                   for k, v in shared.items()}
     except (MarginInputError, OSError, ValueError) as exc:
         for lid, *_ in todo:
@@ -108,7 +109,7 @@ def procedure_margins(mi: MarginInputs, folder: Path, *, step_mm: float = 0.5, s
     registration = None
     for lid, t, z, key in todo:
         try:
-            tumour, zone = load_image(t, "tumour"), load_image(z, "zone")
+            tumour, zone = load_mask_image(t, "tumour"), load_mask_image(z, "zone")
             if registration is None and method != "none":
                 from .registration import register
 

@@ -67,6 +67,7 @@ def _read_mask(folder: Path, relative: str) -> _Mask:
     import numpy as np
     import SimpleITK as sitk
 
+    from ..geometry.mask_values import MaskValueError, binary_inside
     from ..safe_files import OutsideFolderError, check_regular, resolve_inside
 
     try:
@@ -94,7 +95,10 @@ def _read_mask(folder: Path, relative: str) -> _Mask:
         raise _Unusable(f"it cannot be read as an image ({first[:200]})") from None
     sx, sy, sz = image.GetSpacing()
     direction = np.asarray(image.GetDirection(), dtype=float).reshape(3, 3)
-    array = sitk.GetArrayViewFromImage(image) != 0
+    try:
+        array = binary_inside(sitk.GetArrayViewFromImage(image))
+    except MaskValueError as exc:
+        raise _Unusable(str(exc)) from None
     # The bounding box from the projections on each axis (cheaper than listing every voxel).
     spans = [np.flatnonzero(array.any(axis=tuple(a for a in range(3) if a != axis))) for axis in range(3)]
     if any(len(span) == 0 for span in spans):
