@@ -5,6 +5,7 @@ added with :meth:`AssessmentWidget.add_panel`; nothing else needs to change."""
 
 from .base import Panel
 from .lesions import LesionPanel
+from .margin import MarginPanel
 from .measure import MeasurePanel
 from .procedures import ProcedurePanel
 from .results import ResultsPanel
@@ -13,7 +14,7 @@ from .worklist import WorklistPanel
 
 # Top to bottom in the dock.
 DEFAULT_PANELS: tuple[type[Panel], ...] = (WorklistPanel, SubjectPanel, LesionPanel, MeasurePanel,
-                                           ResultsPanel, ProcedurePanel)
+                                           ResultsPanel, ProcedurePanel, MarginPanel)
 
-__all__ = ["DEFAULT_PANELS", "LesionPanel", "MeasurePanel", "Panel", "ProcedurePanel", "ResultsPanel",
+__all__ = ["DEFAULT_PANELS", "LesionPanel", "MarginPanel", "MeasurePanel", "Panel", "ProcedurePanel", "ResultsPanel",
            "SubjectPanel", "WorklistPanel"]
