@@ -195,6 +195,10 @@ def evaluate(check: dict[str, Any], subject: str, res: GroupResults) -> str | No
     elif op in ("at_least", "at_most"):
         a, e = _number(actual), _number(expected)
         ok = a is not None and e is not None and (a >= e if op == "at_least" else a <= e)
+    elif op == "approx":
+        # Months are days / 30.4375 (GEN-6), shown rounded: agree to half a unit of the 4th decimal.
+        a, e = _number(actual), _number(expected)
+        ok = a is not None and e is not None and abs(a - e) <= Decimal("0.00005")
     else:
         raise ValueError(f"unknown op {op!r}")
     if ok:
