@@ -1,4 +1,5 @@
-"""Compare every figure of survival.csv, orr.csv, dcr.csv and technique_efficacy.csv with R.
+"""Compare every figure of survival.csv, orr.csv, dcr.csv, technique_efficacy.csv, subgroups.csv,
+orr_preop.csv and margin_ltp.csv with R.
 
 Used by ``tests/test_r_crosscheck.py`` (one Rscript per cohort per session) and runnable on its
 own to print the tally of figures compared and agreeing:
@@ -40,7 +41,7 @@ CRR_TOLERANCE = 5e-3
 DIVERGED_HR = (1e-8, 1e8)
 COHORTS = ("n12", "n120", "n668", "ties")
 COUNT_FIELDS = {"n", "events", "competing", "responders", "n_tumours", "n_patients", "successes",
-                "n_first_arm", "events_first_arm"}
+                "n_first_arm", "events_first_arm", "n_ltp"}
 SURVIVAL_FIELDS = ("estimate", "ci_low", "ci_high", "p_value", "p_value_lr", "std_error", "n",
                    "events", "competing")
 RATE_FIELDS = ("n", "responders", "orr", "ci_low", "ci_high")
@@ -83,12 +84,37 @@ def _heavy_ties(endpoints: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def with_margins(ablations: pd.DataFrame, endpoints: pd.DataFrame) -> pd.DataFrame:
+    """The ablations with a minimal ablative margin per tumour, for the LTP-by-margin figures.
+
+    The simulated case files carry no margin inputs (margins come from masks), so each tumour
+    gets a seeded MAM: smaller, on average, for tumours with LTP (as in published cohorts), some
+    below 0 and some exactly on the 0, 5 and 10 mm band limits; one in twenty has none.
+    """
+    ltp = endpoints[(endpoints["endpoint"] == "LTP_TUMOUR") & (endpoints["event"] == 1)]
+    progressed = set(zip(ltp["subject"].astype(str), ltp["lesion"].astype(str), strict=True))
+    values: list[float] = []
+    for subject, lesion in zip(ablations["subject"].astype(str), ablations["lesion"].astype(str),
+                               strict=True):
+        rng = random.Random(f"{subject}/{lesion}")
+        draw = rng.random()
+        if draw < 0.05:
+            values.append(float("nan"))
+        elif draw < 0.11:
+            values.append(float(rng.choice([0, 5, 10])))
+        else:
+            mean = 3.5 if (subject, lesion) in progressed else 6.5
+            values.append(round(rng.gauss(mean, 3.5), 1))
+    return ablations.assign(mam_mm=values, margin_flags="")
+
+
 def cohort(name: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Endpoints (with duration of response), subjects and ablations of one test cohort."""
     from mrecist_tool.analysis.response_duration import dor_rows
 
     endpoints, subjects, ablations = _assessed(668 if name == "ties" else int(name[1:]))
     endpoints = pd.concat([endpoints, dor_rows(subjects)], ignore_index=True)
+    ablations = with_margins(ablations, endpoints)
     if name == "ties":
         endpoints = _heavy_ties(endpoints)
     return endpoints.copy(), subjects.copy(), ablations.copy()
@@ -126,6 +152,11 @@ def python_figures(endpoints: pd.DataFrame, subjects: pd.DataFrame, ablations: p
             rows.append({"table": "TE", "endpoint": r["endpoint"], "arm": r["arm"],
                          "statistic": "proportion", "time_months": "", "field": f,
                          "value": r[f]})
+    for r in proportions.preop_orr_table(subjects).to_dict("records"):
+        for f in RATE_FIELDS:
+            rows.append({"table": "orr_preop", "endpoint": r["endpoint"], "arm": r["arm"],
+                         "statistic": "rate", "time_months": "", "field": f, "value": r[f]})
+    rows += margin_figures(endpoints, ablations)
     data = dataset.AnalysisData(subjects=subjects, timepoints=pd.DataFrame(),
                                 ablations=ablations, endpoints=endpoints)
     table = subgroups.subgroup_table(data, arms)
@@ -140,6 +171,39 @@ def python_figures(endpoints: pd.DataFrame, subjects: pd.DataFrame, ablations: p
                          "statistic": r["level"], "time_months": "", "field": f,
                          "value": "" if missing else value})
     return pd.DataFrame(rows)
+
+
+def margin_figures(endpoints: pd.DataFrame, ablations: pd.DataFrame) -> list[dict[str, object]]:
+    """margin_ltp.csv in the long form (bands named band1..band4 in the order of BANDS)."""
+    from mrecist_tool.analysis.margin_ltp import BANDS, margin_ltp_table
+
+    band_key = {label: f"band{i + 1}" for i, (_, _, label) in enumerate(BANDS)}
+    rows: list[dict[str, object]] = []
+    table = margin_ltp_table(endpoints, ablations)
+    counted: set[str] = set()
+    for r in table.to_dict("records"):
+        band = band_key.get(str(r["band"]), "all")
+        if band == "all":
+            for f, out in (("estimate", "estimate"), ("ci_low", "ci_low"),
+                           ("ci_high", "ci_high"), ("p_value", "p_value")):
+                rows.append({"table": "margin", "endpoint": "LTP_TUMOUR", "arm": "all",
+                             "statistic": "hazard_ratio_per_mm", "time_months": "", "field": out,
+                             "value": r[f]})
+            continue
+        if band not in counted:
+            counted.add(band)
+            for f in ("n_tumours", "n_patients", "n_ltp"):
+                rows.append({"table": "margin", "endpoint": "LTP_TUMOUR", "arm": band,
+                             "statistic": "counts", "time_months": "", "field": f, "value": r[f]})
+        if r["time_months"] == "":
+            continue
+        for f in ("estimate", "ci_low", "ci_high"):
+            value = r[f]
+            missing = value == "" or (isinstance(value, float) and math.isnan(value))
+            rows.append({"table": "margin", "endpoint": "LTP_TUMOUR", "arm": band,
+                         "statistic": "cumulative_incidence", "time_months": r["time_months"],
+                         "field": f, "value": "" if missing else value})
+    return rows
 
 
 def subgroup_inputs(endpoints: pd.DataFrame, subjects: pd.DataFrame,
@@ -164,20 +228,23 @@ def write_inputs(folder: Path, endpoints: pd.DataFrame, subjects: pd.DataFrame,
 
     folder.mkdir(parents=True, exist_ok=True)
     ep = endpoints.dropna(subset=["time_months", "event"])
-    ep[["subject", "arm", "unit", "endpoint", "time_months", "event"]].to_csv(
+    ep[["subject", "arm", "unit", "lesion", "endpoint", "time_months", "event"]].to_csv(
         folder / "endpoints.csv", index=False)
     s = subjects.copy()
     s["stratum"] = s["subject"].map(_strata_labels(subjects)).fillna("")
     cols = ["subject", "arm", "stratum", "best_overall_response", "has_target_disease",
-            "bor_confirmed", "sd_min_met"]
+            "bor_confirmed", "sd_min_met", "preop_chemo_arm", "pre_ablation_responder"]
     for c in cols:
         if c not in s:
             s[c] = ""
     s[cols].to_csv(folder / "subjects.csv", index=False)
     a = ablations.copy() if not ablations.empty else pd.DataFrame(
-        columns=["subject", "arm", "technique_efficacy"])
+        columns=["subject", "arm", "lesion", "technique_efficacy", "mam_mm"])
     a["arm"] = a.get("arm", pd.Series("", index=a.index)).fillna("").replace("", "(none)")
-    a[["subject", "arm", "technique_efficacy"]].to_csv(folder / "ablations.csv", index=False)
+    if "mam_mm" not in a:
+        a["mam_mm"] = ""
+    a[["subject", "arm", "lesion", "technique_efficacy", "mam_mm"]].to_csv(
+        folder / "ablations.csv", index=False)
     (folder / "arms.txt").write_text("\n".join(arms) + "\n", encoding="utf-8")
     subgroup_inputs(endpoints, subjects, ablations).to_csv(folder / "subgroups.csv", index=False)
 
@@ -208,6 +275,7 @@ class Comparison:
     mismatches: list[str] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)
     by_source: dict[str, tuple[int, int]] = field(default_factory=dict)
+    by_table: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def _value(v: object) -> float | None:
@@ -270,6 +338,8 @@ def compare(py: pd.DataFrame, r: pd.DataFrame) -> Comparison:
             result.compared += 1
             seen, good = result.by_source.get(source, (0, 0))
             result.by_source[source] = (seen + 1, good + int(ok))
+            seen, good = result.by_table.get(key[0], (0, 0))
+            result.by_table[key[0]] = (seen + 1, good + int(ok))
             if ok:
                 result.agreed += 1
             else:
@@ -303,7 +373,9 @@ def main() -> int:
             print(f"{name:>5}: {c.agreed} of {c.compared} figures agree within {TOLERANCE:g} "
                   f"(crr: {CRR_TOLERANCE:g}); "
                   f"unmatched {len(c.unmatched)}; by source "
-                  + ", ".join(f"{k} {v[1]}/{v[0]}" for k, v in sorted(c.by_source.items())))
+                  + ", ".join(f"{k} {v[1]}/{v[0]}" for k, v in sorted(c.by_source.items()))
+                  + "; by table " + ", ".join(f"{k} {v[1]}/{v[0]}"
+                                              for k, v in sorted(c.by_table.items())))
             for m in c.mismatches[:20] + c.unmatched[:20]:
                 print("   ", m)
             total.compared += c.compared

@@ -158,6 +158,24 @@ def test_fine_gray_without_competing_events_is_the_breslow_cox_model_stat_4() ->
     assert fg.se()[0] == pytest.approx(plain.se()[0], abs=1e-10)
 
 
+def test_stratified_fine_gray_is_the_stratified_breslow_cox_without_competing_events_stat_4() -> None:
+    # The primary analysis is stratified by the randomisation factor; without competing events
+    # the stratified Fine–Gray model is the stratified Cox model (Breslow ties, robust variance),
+    # and a single stratum gives the unstratified model.  (Against R: tests/test_r_crosscheck.py.)
+    rng = np.random.default_rng(6)
+    x = np.tile([0.0, 1.0], 40)
+    layer = np.repeat(["1", "2-4"], 40)
+    t = np.round(rng.exponential(np.where(layer == "1", 2.0, 0.7)), 1)
+    codes = (rng.random(80) < 0.7).astype(int)
+    fg = fine_gray.fit(t, codes, x, strata=layer)
+    plain = cox.fit(t, codes, x, ties="breslow", cluster=np.arange(80), strata=layer)
+    assert fg.coef[0] == pytest.approx(plain.coef[0], abs=1e-10)
+    assert fg.se()[0] == pytest.approx(plain.se()[0], abs=1e-10)
+    one = fine_gray.fit(t, codes, x, strata=np.full(80, "all"))
+    assert one.coef[0] == pytest.approx(fine_gray.fit(t, codes, x).coef[0], abs=1e-12)
+    assert abs(fg.coef[0] - one.coef[0]) > 1e-6
+
+
 def test_ipcw_expansion_weights_are_the_censoring_survival_ratio_stat_4() -> None:
     # times 1(competing) 2(censored) 3(event) 4(censored) 5(event):
     # G drops at 2 (n=4 -> 3/4) and 4 (n=2 -> 3/8).  The competing subject stays at risk with

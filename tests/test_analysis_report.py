@@ -182,3 +182,32 @@ def test_comparisons_name_their_statistics_for_readers(analysis: Path) -> None:
     assert "<th>p (LR)</th>" in section or ">p (LR)<" in section
     assert "Cox HR, stratified" in section and "Gray's test" in section
     assert "Duration of response" in section and ">DOR<" not in section
+
+
+def _cells(row: str) -> list[str]:
+    return [html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+
+
+def test_primary_analysis_is_the_stratified_one_and_lr_p_of_clustered_models_is_not_shown(
+        analysis: Path) -> None:
+    """The stratified log-rank test and Cox HR are labelled "primary analysis"; the stratified
+    Fine–Gray SHR supports them; a patient-clustered Cox model shows no LR p, whose test ignores
+    the clustering, beside its robust Wald p."""
+    page = (analysis / "report.html").read_text(encoding="utf-8")
+    primary = page.split('id="primary-endpoint"')[1].split("</div>")[0]
+    labels = [c[0] for c in map(_cells, re.findall(r"<tr>(.*?)</tr>", primary)) if c]
+    marked = [label for label in labels if label.startswith("primary analysis: ")]
+    assert marked == ["primary analysis: log-rank, stratified",
+                      "primary analysis: Cox HR, stratified"], labels
+    survival = _rows(analysis / "survival.csv")
+    dfs = {r["statistic"] for r in survival if r["endpoint"] == "DFS"}
+    if "subdistribution_hazard_ratio" in dfs:
+        assert "subdistribution_hazard_ratio_stratified" in dfs
+        assert "Fine–Gray SHR, stratified" in labels
+    section = page.split("<h3>Comparisons between arms</h3>")[1].split("<h2")[0]
+    clustered = [c for c in map(_cells, re.findall(r"<tr>(.*?)</tr>", section))
+                 if c and "clustered by patient" in c[-1] and c[2].startswith("Cox HR")]
+    assert clustered and all(c[5] == "–" for c in clustered)
+    tumour_cox = [r for r in survival if r["endpoint"] == "LTP_TUMOUR"
+                  and r["statistic"] == "hazard_ratio"]
+    assert tumour_cox[0]["p_value_lr"] != "" and "ignores the clustering" in tumour_cox[0]["method"]

@@ -9,6 +9,7 @@ services; a missing Chromium is a failure, not a skip.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from collections import Counter
@@ -147,4 +148,7 @@ def test_blinded_report_pools_the_arms(report: Path, tmp_path: Path) -> None:
     assert " vs " not in results
     tables = _rendered(report / "report" / "report-blinded.html", tmp_path / "profile").tables
     header = [c["text"] for c in tables["disposition"][0][2:]]
-    assert header == ["pooled", "all"]
+    assert header == ["all"]  # the pooled group once, not a "pooled" column beside "all"
+    assert ">pooled<" not in results.split('id="sec-plots"')[0]
+    assert "Not shown in the blinded report: only one arm receives chemotherapy" in page
+    assert "by arm" not in "".join(re.findall(r"<figcaption>(.*?)</figcaption>", page))

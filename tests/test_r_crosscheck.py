@@ -1,4 +1,5 @@
-"""Every figure of survival.csv, orr.csv, dcr.csv and technique_efficacy.csv equals R's.
+"""Every figure of survival.csv, orr.csv, dcr.csv, technique_efficacy.csv, subgroups.csv,
+orr_preop.csv (PRE-2) and margin_ltp.csv (LTP by ablative margin) equals R's.
 
 R (survival, cmprsk, geepack; installed by ``make test``) recomputes the statistics from the
 endpoint columns alone on four simulated cohorts — n = 12, 120 and 668, and the 668 cohort with
@@ -42,3 +43,14 @@ def test_each_r_function_is_used_as_a_reference(comparisons: dict[str, rc.Compar
                                                 source: str) -> None:
     seen = sum(c.by_source.get(source, (0, 0))[0] for c in comparisons.values())
     assert seen > 0, f"no figure was compared with R's {source}"
+
+
+@pytest.mark.parametrize("table", ["survival", "ORR", "DCR", "TE", "subgroups", "orr_preop",
+                                   "margin"])
+def test_each_output_table_is_compared_with_r(comparisons: dict[str, rc.Comparison],
+                                              table: str) -> None:
+    """Every table R can recompute is compared, including the ORR to preoperative chemotherapy
+    (binom.test) and LTP by margin band (survfit Aalen-Johansen; coxph with patient clusters,
+    on seeded margins that include the 0, 5 and 10 mm band limits)."""
+    seen = sum(c.by_table.get(table, (0, 0))[0] for c in comparisons.values())
+    assert seen > 0, f"no figure of {table} was compared with R"

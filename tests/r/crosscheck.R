@@ -4,8 +4,8 @@
 # DIR holds the inputs written by tests/r_crosscheck.py:
 #   endpoints.csv  subject, arm, unit, endpoint, time_months, event (0 censored, 1 event, 2 competing)
 #   subjects.csv   subject, arm, stratum, best_overall_response, has_target_disease,
-#                  bor_confirmed, sd_min_met
-#   ablations.csv  subject, arm, technique_efficacy
+#                  bor_confirmed, sd_min_met, preop_chemo_arm, pre_ablation_responder
+#   ablations.csv  subject, arm, lesion, technique_efficacy, mam_mm
 #   arms.txt       the two arms, first line = the arm whose hazard ratio is estimated
 #   subgroups.csv  subject and one column per subgroup variable (its level)
 # and receives r_figures.csv: one row per figure (table, endpoint, arm, statistic, time_months,
@@ -174,6 +174,19 @@ for (e in unique(ep$endpoint)) {
     put("survival", e, label, st, NA, "ci_high", sm$conf.int[1, "upper .95"], "finegray")
     put("survival", e, label, st, NA, "p_value", sm$coefficients[1, "Pr(>|z|)"], "finegray")
     put("survival", e, label, st, NA, "std_error", sqrt(vcov(f)[1, 1]), "finegray")
+    if (has_strata) {
+      # Stratified model: one censoring curve (finegray above), a baseline subdistribution
+      # hazard per randomisation stratum.
+      f <- coxph(Surv(fgstart, fgstop, fgstatus) ~ x + strata(stratum), weights = fgwt,
+                 data = fgd, ties = "breslow", cluster = grp)
+      sm <- summary(f)
+      ss <- "subdistribution_hazard_ratio_stratified"
+      put("survival", e, label, ss, NA, "estimate", sm$conf.int[1, "exp(coef)"], "finegray")
+      put("survival", e, label, ss, NA, "ci_low", sm$conf.int[1, "lower .95"], "finegray")
+      put("survival", e, label, ss, NA, "ci_high", sm$conf.int[1, "upper .95"], "finegray")
+      put("survival", e, label, ss, NA, "p_value", sm$coefficients[1, "Pr(>|z|)"], "finegray")
+      put("survival", e, label, ss, NA, "std_error", sqrt(vcov(f)[1, 1]), "finegray")
+    }
     if (!clustered) {
       cr <- crr(d$time_months, d$event, d$x, failcode = 1, cencode = 0)
       se <- sqrt(cr$var[1, 1])
@@ -293,6 +306,63 @@ if (nrow(d) > 0 && sum(d$ev) > 0) {
     }
     for (level in levels(d$g)) hr_rows(column, level, d[d$g == level, ], interaction, nlevels(d$g) > 1)
   }
+}
+
+# PRE-2: ORR to preoperative chemotherapy in the arm that receives it, beside that arm's
+# whole-course ORR; the same denominator (measurable disease at baseline), Clopper-Pearson.
+preop <- truthy(subj$preop_chemo_arm)
+for (arm in sort(unique(subj$arm[preop]))) {
+  keep <- evaluable & preop & subj$arm == arm
+  n <- sum(keep)
+  for (endpoint in c("ORR_PREOP", "ORR")) {
+    hit <- if (endpoint == "ORR") flags$ORR else truthy(subj$pre_ablation_responder)
+    k <- sum(hit[keep])
+    put("orr_preop", endpoint, arm, "rate", NA, "n", n, "data")
+    put("orr_preop", endpoint, arm, "rate", NA, "responders", k, "data")
+    if (n > 0) {
+      ci <- binom.test(k, n)$conf.int
+      put("orr_preop", endpoint, arm, "rate", NA, "orr", k / n, "binom.test")
+      put("orr_preop", endpoint, arm, "rate", NA, "ci_low", ci[1], "binom.test")
+      put("orr_preop", endpoint, arm, "rate", NA, "ci_high", ci[2], "binom.test")
+    }
+  }
+}
+
+# LTP by ablative margin (MAR section 5.1 bands; lower bounds inclusive): per-tumour cumulative
+# incidence of LTP by band (death competing; Aalen-Johansen, log-log CI) and the Cox model of
+# time to LTP on the MAM in mm, robust variance clustered by patient (STAT-6).
+tum <- ep[ep$endpoint == "LTP_TUMOUR" & ep$unit == "tumour", ]
+abl_all <- read.csv(file.path(dir, "ablations.csv"), stringsAsFactors = FALSE, colClasses = "character")
+tum$mam <- suppressWarnings(as.numeric(abl_all$mam_mm[match(paste(tum$subject, tum$lesion),
+                                                            paste(abl_all$subject, abl_all$lesion))]))
+tum <- tum[!is.na(tum$mam), ]
+if (nrow(tum) > 0) {
+  tum$band <- cut(tum$mam, c(-Inf, 0, 5, 10, Inf), right = FALSE,
+                  labels = c("band1", "band2", "band3", "band4"))  # < 0, 0-5, 5-10, >= 10 mm
+  for (band in levels(tum$band)) {
+    part <- tum[tum$band == band, ]
+    put("margin", "LTP_TUMOUR", band, "counts", NA, "n_tumours", nrow(part), "data")
+    put("margin", "LTP_TUMOUR", band, "counts", NA, "n_patients", length(unique(part$subject)), "data")
+    put("margin", "LTP_TUMOUR", band, "counts", NA, "n_ltp", sum(part$event == 1), "data")
+    if (nrow(part) == 0) next
+    part$state <- factor(part$event, levels = 0:2)
+    fit <- survfit(Surv(time_months, state) ~ 1, data = part, conf.type = "log-log")
+    k <- match("1", fit$states)
+    s <- summary(fit, times = c(12, 24, 36), extend = FALSE)
+    for (t in c(12, 24, 36)) {
+      i <- match(t, s$time)
+      put("margin", "LTP_TUMOUR", band, "cumulative_incidence", t, "estimate", if (is.na(i)) NA else s$pstate[i, k], "survfit")
+      put("margin", "LTP_TUMOUR", band, "cumulative_incidence", t, "ci_low", if (is.na(i)) NA else s$lower[i, k], "survfit")
+      put("margin", "LTP_TUMOUR", band, "cumulative_incidence", t, "ci_high", if (is.na(i)) NA else s$upper[i, k], "survfit")
+    }
+  }
+  # Fitted with at least 5 tumours and 2 LTPs (the analysis reports "not estimable" below).
+  ok <- nrow(tum) >= 5 && sum(tum$event == 1) >= 2
+  sm <- if (ok) summary(coxph(Surv(time_months, event == 1) ~ mam, data = tum, cluster = subject)) else NULL
+  put("margin", "LTP_TUMOUR", "all", "hazard_ratio_per_mm", NA, "estimate", if (ok) sm$conf.int[1, "exp(coef)"] else NA, "coxph")
+  put("margin", "LTP_TUMOUR", "all", "hazard_ratio_per_mm", NA, "ci_low", if (ok) sm$conf.int[1, "lower .95"] else NA, "coxph")
+  put("margin", "LTP_TUMOUR", "all", "hazard_ratio_per_mm", NA, "ci_high", if (ok) sm$conf.int[1, "upper .95"] else NA, "coxph")
+  put("margin", "LTP_TUMOUR", "all", "hazard_ratio_per_mm", NA, "p_value", if (ok) sm$coefficients[1, "Pr(>|z|)"] else NA, "coxph")
 }
 
 write.csv(do.call(rbind, out), file.path(dir, "r_figures.csv"), row.names = FALSE, na = "")

@@ -38,6 +38,23 @@ def data_to_canvas(model: Any, widget: Any, layer: Any, index_zyx: tuple[float, 
     return world_to_canvas(model, widget, (float(world[-2]), float(world[-1])))
 
 
+def settled(qtbot: Any, viewer: Any, timeout_ms: int = 5000) -> Any:
+    """Wait until the window's layout has settled (the canvas keeps its size for 0.3 s; docks
+    are laid out over several event-loop turns after a window is shown or resized), so that
+    positions computed from the camera are where a click lands.  Returns the canvas widget."""
+    import time
+
+    widget = canvas(viewer)
+    deadline = time.monotonic() + timeout_ms / 1000
+    last, same = None, 0
+    while same < 3 and time.monotonic() < deadline:
+        qtbot.wait(100)
+        size = (widget.width(), widget.height())
+        same = same + 1 if size == last and size[0] > 100 else 0
+        last = size
+    return widget
+
+
 def pump(qtbot: Any, ms: int = 15) -> None:
     qtbot.wait(ms)
 
@@ -134,3 +151,51 @@ def type_and_enter(qtbot: Any, dialog: Any, text: str) -> None:
     edit.selectAll()
     qtbot.keyClicks(edit, text)
     qtbot.keyClick(edit, Qt.Key.Key_Return)
+
+
+class Bot:
+    """The few qtbot calls the helpers use, for a script outside pytest (a child process)."""
+
+    def wait(self, ms: int) -> None:
+        import time
+
+        end = time.monotonic() + ms / 1000
+        app = QApplication.instance()
+        while True:
+            app.processEvents()
+            if time.monotonic() >= end:
+                return
+            time.sleep(0.005)
+
+    def waitUntil(self, check: Any, timeout: int = 5000) -> None:
+        import time
+
+        end = time.monotonic() + timeout / 1000
+        while not check():
+            if time.monotonic() > end:
+                raise TimeoutError("condition not met")
+            self.wait(20)
+
+    def mouseClick(self, widget: Any, button: Any, *args: Any, **kwargs: Any) -> None:
+        from qtpy.QtTest import QTest
+
+        QTest.mouseClick(widget, button, *args, **kwargs)
+        self.wait(15)
+
+    def keyClick(self, widget: Any, k: Any, mods: Any = Qt.KeyboardModifier.NoModifier) -> None:
+        from qtpy.QtTest import QTest
+
+        QTest.keyClick(widget, k, mods)
+        self.wait(15)
+
+    def keyClicks(self, widget: Any, text: str) -> None:
+        from qtpy.QtTest import QTest
+
+        QTest.keyClicks(widget, text)
+        self.wait(15)
+
+
+def choose_folder(dialog: Any, folder: Any) -> None:
+    """Answer a folder dialog with ``folder`` (Qt's own file dialog under Xvfb)."""
+    dialog.setDirectory(str(folder))
+    dialog.accept()

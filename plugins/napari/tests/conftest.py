@@ -3,6 +3,7 @@ mouse and key input on napari's canvas."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -75,8 +76,39 @@ def notifications() -> list:
 
 
 @pytest.fixture
-def sample_studies(_sample_dir: Path) -> Path:
-    """The generated sample studies (``studies/SYN-00x``), written once per test session."""
+def sample_studies(_sample_dir: Path, tmp_path: Path) -> Path:
+    """The generated sample studies (``studies/SYN-00x``), written once per test session and
+    given to each test as its own folder: case files and masks copied, DICOM linked.  A test's
+    edits, saves and autosaves (written next to the case file) then never reach another test,
+    nor the sample that File ▸ Open Sample opens."""
     from mrecist_tool.sample import generate_studies
 
-    return generate_studies(_sample_dir, if_missing=True).studies_dir
+    shared = generate_studies(_sample_dir, if_missing=True).studies_dir
+    own = tmp_path / "studies"
+    own.mkdir()
+    for item in shared.iterdir():
+        if not item.is_dir():
+            shutil.copy2(item, own / item.name)
+            continue
+        (own / item.name).mkdir()
+        for part in item.iterdir():
+            if part.name == "dicom":
+                (own / item.name / part.name).symlink_to(part, target_is_directory=True)
+            elif part.is_dir():
+                shutil.copytree(part, own / item.name / part.name)
+            else:
+                shutil.copy2(part, own / item.name / part.name)
+    return own
+
+
+@pytest.fixture
+def own_napari_app(mock_app_model):  # type: ignore[no-untyped-def]
+    """For a test that makes ``napari.Viewer()`` itself (as ``mrecist view`` does) instead of
+    using ``make_napari_viewer``: its actions and plugin commands go to a throw-away app-model
+    application, so viewers made this way in several tests do not register them twice."""
+    from napari._qt._qapp_model.qactions import init_qactions
+    from napari.plugins import _initialize_plugins
+
+    _initialize_plugins.cache_clear()
+    init_qactions.cache_clear()
+    yield mock_app_model

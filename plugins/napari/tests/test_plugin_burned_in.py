@@ -28,10 +28,10 @@ def test_burned_in_annotation_is_marked_in_the_series_list(make_napari_viewer, s
     w = assessment_widget(viewer)
     assert w.open_dicom(folder)
     combo = w.subject_panel.series_combo
-    qtbot.waitUntil(lambda: combo.count() > 0, timeout=5000)
+    qtbot.waitUntil(lambda: combo.count() > 0, timeout=15000)
     labels = {w.current_tp: [combo.itemText(i) for i in range(combo.count())]}
     assert all("burned-in annotation" in text for text in labels[w.current_tp]), labels
     assert "patient's name or ID" in str(combo.itemData(0, Qt.ItemDataRole.ToolTipRole))
     w.subject_panel.timepoint_list.setCurrentRow(1)  # a follow-up: nothing to mark
-    qtbot.waitUntil(lambda: w.current_tp == "FU1", timeout=5000)
+    qtbot.waitUntil(lambda: w.current_tp == "FU1", timeout=15000)
     assert combo.count() > 0 and not any("burned-in" in combo.itemText(i) for i in range(combo.count()))

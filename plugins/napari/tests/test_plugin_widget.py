@@ -9,15 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _gui import canvas, data_to_canvas, drag, key, pump, when_dialog
+from _gui import canvas, data_to_canvas, drag, key, pump, settled, when_dialog
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QLineEdit, QMessageBox
 
 from mrecist_tool.casefile import read_case
 from mrecist_tool.rules import assess_case
 from napari_mrecist import assessment_widget
-from napari_mrecist._results import timepoint_rows
 from napari_mrecist._qt import access
+from napari_mrecist._results import timepoint_rows
 
 pytestmark = pytest.mark.gui
 
@@ -28,7 +28,8 @@ def widget(make_napari_viewer, case_dir: Path, qtbot):
     access.main_window(viewer).resize(1280, 900)
     w = assessment_widget(viewer)
     assert w.open_dicom(case_dir / "dicom")
-    qtbot.waitUntil(lambda: w.lesion_panel.table.isVisible() and canvas(viewer).width() > 100, timeout=3000)
+    qtbot.waitUntil(lambda: w.lesion_panel.table.isVisible() and canvas(viewer).width() > 100, timeout=15000)
+    settled(qtbot, viewer)
     return w
 
 
@@ -83,7 +84,7 @@ def test_reading_session_gives_the_engines_categories(widget, qtbot, case_dir: P
     obs = w.session.observation("T1", "BL")
     assert obs.status == "measured" and abs(float(obs.viable_diameter_mm) - 28.0) <= 0.4
     qtbot.waitUntil(lambda: any(str(x).startswith("T1 ") for x in w.layers_for("BL")["callipers"].features["label"]),
-                    timeout=2000)
+                    timeout=15000)
     w.viewer.dims.set_current_step(0, 0)
     w.select_lesion("NT1")
     w.select_lesion("T1")  # selecting a lesion jumps to its line's slice
@@ -305,7 +306,7 @@ def test_sample_subject_round_trip_same_assessment(make_napari_viewer, qtbot, tm
     viewer = make_napari_viewer()
     viewer.open_sample("napari-mrecist", "sample_subject")
     w = assessment_widget(viewer)
-    qtbot.waitUntil(lambda: "lines BL" in [layer.name for layer in viewer.layers], timeout=5000)
+    qtbot.waitUntil(lambda: "lines BL" in [layer.name for layer in viewer.layers], timeout=15000)
     assert sum(1 for layer in viewer.layers if layer.name.startswith("BL ")) == 1
     original = read_case(w.session.path)
     assert w.session.to_case() == original
@@ -332,7 +333,7 @@ def test_reopening_shows_each_measurement_on_its_phase(make_napari_viewer, sampl
     assert w.volume_for("BL").phase == "portal-venous"
 
 
-def test_mrecist_view_opens_a_case_with_the_widget(case_dir: Path, monkeypatch) -> None:
+def test_mrecist_view_opens_a_case_with_the_widget(case_dir: Path, monkeypatch, own_napari_app) -> None:
     import napari
 
     from mrecist_tool.cli.main import main
@@ -348,9 +349,10 @@ def test_mrecist_view_opens_a_case_with_the_widget(case_dir: Path, monkeypatch) 
         assert main(["view", str(case_dir / "v.json"), "--reader", "dr-x"]) == 0
         w = assessment_widget(napari.current_viewer())
         assert w.session.subject.id == "CRLM-T09" and w.session.reader == "dr-x"
-    finally:
         w.ask_unsaved = False
-        napari.current_viewer().close()
+    finally:
+        if napari.current_viewer() is not None:
+            napari.current_viewer().close()
 
 
 def test_case_without_images_still_assesses(make_napari_viewer) -> None:

@@ -508,9 +508,10 @@ def forest(table: pd.DataFrame, arms: Sequence[str]) -> Figure:
     if table.empty:
         return _empty("no subgroup could be analysed", title or "Subgroups")
     rows = table.reset_index(drop=True)
-    height = 0.32 * len(rows) + 1.6
+    height = 0.32 * len(rows) + 1.9
     fig, ax = plt.subplots(figsize=(10, height))
-    fig.subplots_adjust(left=0.3, right=0.6, top=1 - 0.6 / height, bottom=0.75 / height)
+    # Room above the axes for the title and, below it, the column headings of the text table.
+    fig.subplots_adjust(left=0.3, right=0.6, top=1 - 0.7 / height, bottom=0.75 / height)
     y = np.arange(len(rows))[::-1]
     ok = rows["hazard_ratio"].astype(float).notna()
     ax.errorbar(rows.loc[ok, "hazard_ratio"].astype(float), y[ok.to_numpy()],
@@ -550,7 +551,8 @@ def forest(table: pd.DataFrame, arms: Sequence[str]) -> Figure:
     for x, head in ((1.03, "events/n"), (1.25, "HR (95% CI)"), (1.64, "interaction p")):
         ax.text(x, len(rows) - 0.3, head, transform=ax.get_yaxis_transform(), va="bottom",
                 fontsize=7.5, weight="bold")
-    ax.set_title(title + " (Cox, cause-specific)", fontsize=9)
+    fig.suptitle(title + " (Cox, cause-specific)", fontsize=9, x=0.5, y=1 - 0.08 / height,
+                 va="top")
     return fig
 
 

@@ -128,9 +128,12 @@ def _count(frame: pd.DataFrame, column: str, pred: Any = None) -> int:
     return int(values.map(pred).sum()) if pred else int((values != "").sum())
 
 
-def cohort_summary(data: AnalysisData, survival_rows: pd.DataFrame) -> str:
-    """Per arm: subjects, target disease, tumours, visits, events, follow-up."""
-    s, arms = data.subjects, data.arms
+def cohort_summary(data: AnalysisData, survival_rows: pd.DataFrame,
+                   arms: Sequence[str] | None = None) -> str:
+    """Per arm (``arms``, default every arm): subjects, target disease, tumours, visits, events,
+    follow-up; and all subjects."""
+    s = data.subjects
+    arms = data.arms if arms is None else list(arms)
     groups = [(a, s[s["arm"] == a]) for a in arms] + [("all", s)]
     header = ["", *[g[0] for g in groups]]
     tp = data.timepoints
@@ -208,9 +211,10 @@ def rate_section(table: pd.DataFrame, label: str) -> str:
     for _, r in table.iterrows():
         diff = " - " in str(r["arm"])
         value = f"{100 * _num(r['orr']):+.1f}" if diff else fmt_pct(r["orr"])
+        interval = (f"{100 * _num(r['ci_low']):+.1f} to {100 * _num(r['ci_high']):+.1f}" if diff
+                    else f"{fmt_pct(r['ci_low'])} to {fmt_pct(r['ci_high'])}")
         rows.append([
-            r["arm"], r["n"], "" if diff else r["responders"], value,
-            f"{fmt_pct(r['ci_low'])} to {fmt_pct(r['ci_high'])}", r["method"],
+            r["arm"], r["n"], "" if diff else r["responders"], value, interval, r["method"],
         ])
     return _table(header, rows, last_left=True)
 
@@ -274,13 +278,14 @@ def survival_section(sv: pd.DataFrame, arms: Sequence[str]) -> str:
             name = endpoint_label(r["endpoint"]) if r["endpoint"] != last else ""
             last = r["endpoint"]
             rows.append([name, r["arm"], COMPARISON_STATISTICS[r["statistic"]], _estimate_text(r),
-                         fmt_p(r["p_value"]), fmt_p(r.get("p_value_lr")),
-                         _method_text(r["method"])])
+                         fmt_p(r["p_value"]), _lr_p(r), _method_text(r["method"])])
         parts.append("<h3>Comparisons between arms</h3>"
                      '<p class="note">Stratified analyses (by the randomisation strata) first; '
                      "HR &lt; 1 favours the first arm named. Gray's test and the Fine–Gray "
                      "subdistribution HR compare cumulative incidences with competing risks; "
-                     "per-tumour models use robust variances clustered by patient (STAT-6).</p>"
+                     "per-tumour models use robust variances clustered by patient (STAT-6); "
+                     "their likelihood-ratio p, which ignores that clustering, is not shown "
+                     "here (<code>survival.csv</code> keeps it).</p>"
                      + _table(header, rows, left=3, last_left=True))
     return "\n".join(parts)
 
@@ -295,16 +300,19 @@ def _method_text(method: Any) -> str:
     """A method description for the report: the LR p is in its own column here, not in the
     CSV column the method text names."""
     text = str(method or "")
-    for phrase in ("; LR p in p_value_lr", " LR p in p_value_lr;", "LR p in p_value_lr"):
+    for phrase in ("; LR p in p_value_lr (model-based: it ignores the clustering, as R's "
+                   "summary LR test)", "; LR p in p_value_lr", " LR p in p_value_lr;",
+                   "LR p in p_value_lr"):
         text = text.replace(phrase, "")
     return text.strip().rstrip(";").strip()
 
 
 COMPARISON_ORDER = [
     "logrank_stratified_chi2", "hazard_ratio_stratified", "ph_test_stratified",
-    "gray_stratified_chi2", "subdistribution_hazard_ratio", "logrank_chi2", "hazard_ratio",
-    "ph_test", "gray_chi2", "rmst_difference",
+    "gray_stratified_chi2", "subdistribution_hazard_ratio_stratified", "logrank_chi2",
+    "hazard_ratio", "ph_test", "gray_chi2", "subdistribution_hazard_ratio", "rmst_difference",
 ]
+PRIMARY_STATISTICS = ("logrank_stratified_chi2", "hazard_ratio_stratified")
 COMPARISON_STATISTICS = {
     "logrank_chi2": "log-rank",
     "logrank_stratified_chi2": "log-rank, stratified",
@@ -315,6 +323,7 @@ COMPARISON_STATISTICS = {
     "gray_chi2": "Gray's test",
     "gray_stratified_chi2": "Gray's test, stratified",
     "subdistribution_hazard_ratio": "Fine–Gray SHR",
+    "subdistribution_hazard_ratio_stratified": "Fine–Gray SHR, stratified",
     "rmst_difference": "RMST difference",
 }
 
@@ -362,8 +371,40 @@ _CAPTIONS = {
 }
 
 
-def plots_section(plots: Mapping[str, Mapping[str, Path]]) -> str:
-    return "\n".join(_figure(name, paths) for name, paths in plots.items())
+# Captions of the blinded report, where one pooled curve is drawn and nothing is compared.
+_BLINDED_CAPTIONS = {
+    "km_os": "Overall survival, Kaplan–Meier, arms pooled, with 95% log(−log) band and numbers "
+             "at risk.",
+    "km_dfs": "Disease-free survival (primary endpoint), Kaplan–Meier, arms pooled; the dotted "
+              "guide marks the median.",
+    "cif_dfs": "Cumulative incidence of recurrence or death due to disease (registry DFS), arms "
+               "pooled; other-cause death as a competing risk.",
+    "km_dor": "Duration of response among responders (REC-D1), Kaplan–Meier, arms pooled.",
+    "km_ltpfs": "LTP-free survival per patient (LTP or death), Kaplan–Meier, arms pooled.",
+    "waterfall": "Best change in the target lesion sum, arms pooled, coloured by best overall "
+                 "response (dashed: +20% and −30%).",
+    "spider": "Change in the target lesion sum over time, arms pooled (a seeded sample of "
+              "subjects when large): from baseline with the PR threshold, and from the nadir "
+              "with the PD threshold.",
+}
+
+
+def plots_section(plots: Mapping[str, Mapping[str, Path]], *, blinded: bool = False) -> str:
+    return "\n".join(_figure(name, paths, blinded=blinded) for name, paths in plots.items())
+
+
+def blind_tables(tables: Mapping[str, pd.DataFrame], pooled: str) -> dict[str, pd.DataFrame]:
+    """The tables of the blinded report: the pooled group is shown once, as "all" (its rows
+    or column under the pooled label repeat the "all" ones and are dropped)."""
+    out: dict[str, pd.DataFrame] = {}
+    for name, frame in tables.items():
+        if frame is not None and not frame.empty:
+            if "arm" in frame.columns and (frame["arm"] == "all").any():
+                frame = frame[frame["arm"] != pooled]
+            if pooled in frame.columns and "all" in frame.columns:
+                frame = frame.drop(columns=[pooled])
+        out[name] = frame
+    return out
 
 
 def setting_text(value: Any) -> str:
@@ -470,7 +511,7 @@ def disposition_section(table: pd.DataFrame, data: AnalysisData) -> str:
 
 
 def primary_section(sv: pd.DataFrame, data: AnalysisData,
-                    plots: Mapping[str, Mapping[str, Path]]) -> str:
+                    plots: Mapping[str, Mapping[str, Path]], *, blinded: bool = False) -> str:
     """The primary endpoint (DFS), named and stratified, before everything else."""
     dfs = sv[sv["endpoint"] == PRIMARY_ENDPOINT]
     if dfs.empty:
@@ -495,23 +536,32 @@ def primary_section(sv: pd.DataFrame, data: AnalysisData,
     table = _table(["Arm", "n", "Events", "Competing", "Median DFS, months (95% CI)",
                     "12 mo %", "24 mo %", "36 mo %"], rows)
     tests = []
-    order = ["logrank_stratified_chi2", "hazard_ratio_stratified", "ph_test_stratified",
-             "gray_stratified_chi2", "subdistribution_hazard_ratio", "logrank_chi2",
-             "hazard_ratio", "ph_test", "gray_chi2", "rmst_difference"]
+    order = COMPARISON_ORDER
     comparisons = dfs[dfs["statistic"].isin(order)].copy()
     comparisons["order"] = comparisons["statistic"].map(order.index)
     for r in comparisons.sort_values("order").to_dict("records"):
-        tests.append([("primary analysis: " if r["statistic"] in order[:5] else "")
+        # The primary analysis: the log-rank test and the Cox HR stratified by the randomisation
+        # factor; the other stratified statistics (PH check, Gray, Fine–Gray) support it.
+        primary = r["statistic"] in PRIMARY_STATISTICS
+        tests.append([("primary analysis: " if primary else "")
                       + COMPARISON_STATISTICS[r["statistic"]], _estimate_text(r),
-                      fmt_p(r["p_value"]), fmt_p(r["p_value_lr"]), _method_text(r["method"])])
+                      fmt_p(r["p_value"]), _lr_p(r), _method_text(r["method"])])
     test_table = _table(["Comparison", "Estimate (95% CI)", "p (Wald or test)", "p (LR)",
                          "Method"], tests, left=1, last_left=True) if tests else ""
-    figures = "".join(_figure(name, plots[name]) for name in ("km_dfs", "cif_dfs")
-                      if name in plots)
+    figures = "".join(_figure(name, plots[name], blinded=blinded)
+                      for name in ("km_dfs", "cif_dfs") if name in plots)
     definition = _dfs_wording(data.settings)
     return (f'<div class="primary" id="primary-endpoint"><p><strong>Primary endpoint: '
             f"disease-free survival (DFS)</strong>, {strat}. {_esc(definition)}</p>"
             + table + test_table + figures + "</div>")
+
+
+def _lr_p(r: Mapping[str, Any]) -> str:
+    """The likelihood-ratio p of a Cox model; "–" for a clustered model, whose LR test is the
+    naive one (it treats tumours of one patient as independent, unlike the robust Wald p)."""
+    if "clustered by patient" in str(r.get("method", "")):
+        return "–"
+    return fmt_p(r.get("p_value_lr"))
 
 
 def _estimate_text(r: Mapping[str, Any]) -> str:
@@ -523,7 +573,7 @@ def _estimate_text(r: Mapping[str, Any]) -> str:
         return f"{name} {_num(r['estimate']):.2f} ({_num(r['ci_low']):.2f}–{_num(r['ci_high']):.2f})"
     if statistic == "rmst_difference":
         return (f"{_num(r['estimate']):+.2f} mo ({_num(r['ci_low']):+.2f} to "
-                f"{_num(r['ci_high']):+.2f}) to {_num(r['time_months']):.1f} mo")
+                f"{_num(r['ci_high']):+.2f}), τ = {_num(r['time_months']):.1f} mo")
     return f"χ² {_num(r['estimate']):.2f}"
 
 
@@ -555,24 +605,33 @@ def subgroup_section(table: pd.DataFrame | None, plots: Mapping[str, Mapping[str
 REVIEW_LIMIT = 200
 
 
-def review_section(flags: pd.DataFrame | None) -> str:
+def review_section(flags: pd.DataFrame | None, *, show_arm: bool = True) -> str:
     if flags is None or flags.empty:
         return "<p>No review flags.</p>"
-    counts = flags["flag"].value_counts()
+    counts = flags["flag"].value_counts(sort=False).sort_values(kind="stable")
     summary = _table(["Flag", "Times raised"], [[k, int(v)] for k, v in counts.items()])
+    # The rarest kinds first, so that an unusual flag is not buried under routine notes.
+    rank = {flag: i for i, flag in enumerate(counts.index)}
+    flags = flags.assign(_rank=flags["flag"].map(rank)).sort_values(
+        ["_rank", "subject"], kind="stable").drop(columns="_rank")
     shown = flags.head(REVIEW_LIMIT)
-    rows = [[r["subject"], r["arm"], r["where"], r["flag"]] for r in shown.to_dict("records")]
+    rows = [[r["subject"], *([r["arm"]] if show_arm else []), r["where"], r["flag"]]
+            for r in shown.to_dict("records")]
     more = (f'<p class="note">… and {len(flags) - REVIEW_LIMIT} more in '
             "<code>review_flags.csv</code>.</p>" if len(flags) > REVIEW_LIMIT else "")
-    return (f"<p>{len(flags)} review flag(s) raised by the assessment; each needs a reader's "
-            "decision. Every one is in <code>review_flags.csv</code>.</p>" + summary
-            + _table(["Subject", "Arm", "Where", "Flag"], rows, left=4).replace(
+    return (f"<p>{len(flags)} review flag(s) raised by the assessment, for a reader to check "
+            "(some record a decision the rules took, e.g. a CR reclassified as PR; others are "
+            "notes, e.g. a tumour entering the LTP risk set after assisted complete ablation). "
+            "The rarest kinds are listed first; every one is in "
+            "<code>review_flags.csv</code>.</p>" + summary
+            + _table(["Subject", *(["Arm"] if show_arm else []), "Where", "Flag"], rows,
+                     left=4 if show_arm else 3).replace(
                 "<table>", '<table id="review-flags">', 1) + more)
 
 
-def _figure(name: str, paths: Mapping[str, Path]) -> str:
+def _figure(name: str, paths: Mapping[str, Path], *, blinded: bool = False) -> str:
     data = base64.b64encode(Path(paths["png"]).read_bytes()).decode("ascii")
-    caption = _CAPTIONS.get(name, name)
+    caption = (_BLINDED_CAPTIONS.get(name) if blinded else None) or _CAPTIONS.get(name, name)
     svg = Path(paths["svg"]).name
     return (f'<figure id="fig-{_esc(name)}"><img alt="{_esc(caption)}" '
             f'src="data:image/png;base64,{data}"><figcaption>{_esc(caption)} '
@@ -582,6 +641,14 @@ def _figure(name: str, paths: Mapping[str, Path]) -> str:
 def rule_link(rule_id: str) -> str:
     """A rule ID linked to its entry in the report's rules glossary (from docs/rules.md)."""
     return f'<a href="#rule-{_esc(rule_id)}">{_esc(rule_id)}</a>'
+
+
+def _blinded_preop_note() -> str:
+    return ('<h3 id="pre">Response to preoperative chemotherapy (pre-ablation window; '
+            f'{rule_link("PRE-2")})</h3><p class="note">Not shown in the blinded report: only one '
+            "arm receives chemotherapy before the ablation (setting <code>preop_chemo_arm</code>), "
+            "so this rate and the disappearing liver metastases "
+            f"({rule_link('PRE-3')}) would identify that arm.</p>")
 
 
 def preop_section(preop: pd.DataFrame | None, dlm: pd.DataFrame | None) -> str:
@@ -624,6 +691,9 @@ def render(
 ) -> str:
     """The whole page as a string (``blinded``: arms pooled, for the open session)."""
     arms = data.arms
+    if blinded:
+        tables = blind_tables(tables, arms[0] if len(arms) == 1 else "pooled")
+        arms = []
     orr, dcr, bor = tables["orr"], tables["dcr"], tables["bor"]
     survival_rows = tables["survival"]
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -667,9 +737,9 @@ response</a> · <a href="#sec-subgroups">Subgroups</a> · <a href="#sec-plots">P
 <h2 id="sec-disposition">Disposition at the data cut-off</h2>
 {disposition_section(tables["disposition"], data) if "disposition" in tables else ""}
 <h2>Cohort summary</h2>
-{cohort_summary(data, survival_rows)}
+{cohort_summary(data, survival_rows, arms)}
 <h2 id="sec-primary">Primary endpoint</h2>
-{primary_section(survival_rows, data, plots)}
+{primary_section(survival_rows, data, plots, blinded=blinded)}
 <h2 id="sec-secondary">Secondary endpoints (time to event)</h2>
 <p class="note">Origin: randomisation (END-GEN-1); per-tumour LTP from the tumour's ablation.
 Times in months (days / 30.4375). {_esc(_dfs_wording(data.settings))} Competing-risk endpoints
@@ -686,9 +756,9 @@ repeat treatment (END-LTP-5).</p>
 <p class="note">Denominator: randomised subjects with measurable target disease at baseline
 (END-ORR-2, ITT; no evaluable post-baseline assessment counts as non-response). Subjects with
 non-target disease only are excluded (END-ORR-3). Confidence intervals: Clopper–Pearson exact
-(STAT-5); difference between arms: Newcombe hybrid score interval.</p>
+(STAT-5){"" if blinded else "; difference between arms: Newcombe hybrid score interval"}.</p>
 {rate_section(orr, "ORR")}
-{preop_section(tables.get("orr_preop"), tables.get("dlm"))}
+{_blinded_preop_note() if blinded else preop_section(tables.get("orr_preop"), tables.get("dlm"))}
 <h3>Disease control rate (CR + PR + SD meeting the minimum duration; END-DCR)</h3>
 {rate_section(dcr, "DCR")}
 {response_duration_section(survival_rows)}
@@ -696,9 +766,9 @@ non-target disease only are excluded (END-ORR-3). Confidence intervals: Clopper�
 <h2 id="sec-subgroups">Subgroups</h2>
 {subgroup_section(tables.get("subgroups"), plots) or "<p>Not shown in the blinded report.</p>"}
 <h2 id="sec-plots">Plots</h2>
-{plots_section(other_plots)}
+{plots_section(other_plots, blinded=blinded)}
 <h2 id="sec-flags">Review flags</h2>
-{review_section(tables.get("review_flags"))}
+{review_section(tables.get("review_flags"), show_arm=not blinded)}
 <h2 id="sec-settings">Settings and rules</h2>
 <p>Rules version: <strong>{_esc(RULES_VERSION)}</strong>; mrecist-tool {_esc(__version__)}.</p>
 {settings_section(data)}
@@ -707,6 +777,10 @@ subject or tumour and endpoint; event 0 censored, 1 event, 2 competing), <code>o
 <code>dcr.csv</code>, <code>bor.csv</code>, <code>technique_efficacy.csv</code>,
 <code>survival.csv</code>, <code>at_risk.csv</code>, <code>disposition.csv</code>,
 <code>review_flags.csv</code>, <code>subgroups.csv</code>, <code>margin_ltp.csv</code> (LTP by
-ablative margin band and the hazard ratio per mm of MAM).</p>
+ablative margin band and the hazard ratio per mm of MAM), <code>orr_preop.csv</code> (ORR to
+preoperative chemotherapy, PRE-2), <code>dlm.csv</code> (disappearing liver metastases, PRE-3,
+PRE-4); ADaM datasets for SAS or admiralonco in <code>adam/</code> (<code>adsl</code>,
+<code>adrs</code>, <code>adtte</code>, each as <code>.csv</code> and SAS transport
+<code>.xpt</code>).</p>
 </body></html>
 """

@@ -244,7 +244,8 @@ def _cox_rows(base: dict[str, Any], cause: str, frame: pd.DataFrame, *, cluster:
     hr, low, high = fitted.hazard_ratio()
     method = "Cox PH (Efron ties), Wald 95% CI and p; LR p in p_value_lr"
     if cluster:
-        method += "; robust (sandwich) variance clustered by patient, STAT-6"
+        method += (" (model-based: it ignores the clustering, as R's summary LR test); robust "
+                   "(sandwich) variance clustered by patient, STAT-6")
     if stratified:
         method += "; stratified by the randomisation strata"
     rows = [{**base, "estimator": "Cox" + cause, "statistic": statistic, "time_months": "",
@@ -332,23 +333,35 @@ def _competing_rows(base: dict[str, Any], frame: pd.DataFrame, clustered: bool,
                      "time_months": "", "estimate": _num(gray.statistic), "ci_low": "",
                      "ci_high": "", "p_value": _num(gray.p_value),
                      "method": "Gray's test stratified by the randomisation strata"})
+    rows.append(_fine_gray_row(base, frame, codes, clustered, stratified=False))
+    if has_strata:
+        rows.append(_fine_gray_row(base, frame, codes, clustered, stratified=True))
+    return rows
+
+
+def _fine_gray_row(base: dict[str, Any], frame: pd.DataFrame, codes: np.ndarray,
+                   clustered: bool, *, stratified: bool) -> dict[str, Any]:
+    statistic = ("subdistribution_hazard_ratio_stratified" if stratified
+                 else "subdistribution_hazard_ratio")
     try:
         fitted = fine_gray.fit(frame["time_months"], codes, frame["arm_first"], names=["arm"],
-                               cluster=frame["subject"])
+                               cluster=frame["subject"],
+                               strata=frame["stratum"] if stratified else None)
     except (cox.CoxError, np.linalg.LinAlgError) as exc:
-        rows.append({**base, "estimator": "Fine-Gray", "statistic": "subdistribution_hazard_ratio",
-                     "method": f"Fine-Gray model not estimable: {exc}"})
-        return rows
+        return {**base, "estimator": "Fine-Gray", "statistic": statistic,
+                "method": f"Fine-Gray model not estimable: {exc}"}
     shr, low, high = fitted.hazard_ratio()
     method = ("Fine-Gray subdistribution HR (IPCW-weighted Cox, Breslow ties; as "
-              "survival::finegray + coxph and cmprsk::crr), robust Wald 95% CI and p")
+              "survival::finegray + coxph" + ("" if stratified else " and cmprsk::crr")
+              + "), robust Wald 95% CI and p")
     if clustered:
         method += "; clustered by patient, STAT-6"
-    rows.append({**base, "estimator": "Fine-Gray", "statistic": "subdistribution_hazard_ratio",
-                 "time_months": "", "estimate": shr, "ci_low": low, "ci_high": high,
-                 "p_value": fitted.wald_p(), "std_error": float(fitted.se()[0]),
-                 "method": method})
-    return rows
+    if stratified:
+        method += ("; baseline subdistribution hazard stratified by the randomisation strata "
+                   "(one censoring distribution)")
+    return {**base, "estimator": "Fine-Gray", "statistic": statistic, "time_months": "",
+            "estimate": shr, "ci_low": low, "ci_high": high, "p_value": fitted.wald_p(),
+            "std_error": float(fitted.se()[0]), "method": method}
 
 
 def survival_table(
@@ -407,7 +420,7 @@ def arm_effect_text(data: pd.DataFrame, arms: Sequence[str], strata: pd.Series |
     try:
         if incidence:
             fitted = fine_gray.fit(frame["time_months"], codes, frame["arm_first"],
-                                   cluster=frame["subject"])
+                                   cluster=frame["subject"], strata=stratum)
             test = gray_test.gray_test(frame["time_months"], codes, frame["arm"], strata=stratum)
             name, test_name, p_test = "SHR", "Gray's test", test.p_value
         else:

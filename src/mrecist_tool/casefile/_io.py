@@ -91,9 +91,10 @@ __all__ = [
 
 
 def _build(data: Any, file: str, *, criteria: str | None = None,
-           source: Path | None = None) -> tuple[m.Case | None, list[Problem]]:
+           source: Path | None = None, in_progress: bool = False) -> tuple[m.Case | None, list[Problem]]:
     """Check ``data`` (parsed JSON) and build a Case; ``None`` when any error was found."""
     ck = Checker(file)
+    ck.in_progress = in_progress
     if not isinstance(data, dict):
         ck.wrong("$", data, "a JSON object {...} with \"format\": \"mrecist-case\"")
         return None, ck.problems
@@ -223,14 +224,14 @@ def case_from_dict(data: Any, *, file: str | Path = "<case>",
 
 
 def _load_text(text: str, file: str, criteria: str | None,
-               source: Path | None) -> tuple[m.Case | None, list[Problem]]:
+               source: Path | None, in_progress: bool = False) -> tuple[m.Case | None, list[Problem]]:
     if len(text) > MAX_FILE_BYTES:
         return None, [Problem(file, "$", f"case files larger than {MAX_FILE_BYTES // 2**20} "
                                          "MiB are refused")]
     data, problems = parse_text(text, file)
     if data is UNPARSED:
         return None, problems
-    case, more = _build(data, file, criteria=criteria, source=source)
+    case, more = _build(data, file, criteria=criteria, source=source, in_progress=in_progress)
     problems = problems + more
     if problems and case is not None and any(p.severity == "error" for p in problems):
         case = None  # NaN literals or duplicated keys found by the parser
@@ -247,11 +248,13 @@ def read_case_text(text: str, *, file: str | Path = "<text>",
     return case
 
 
-def load_case(path: str | Path, *, criteria: str | None = None
+def load_case(path: str | Path, *, criteria: str | None = None, in_progress: bool = False
               ) -> tuple[m.Case | None, list[Problem]]:
     """Read a case file without raising: ``(case or None, every error and warning)``.
 
     Mask paths are also checked to exist next to the file (a warning when missing).
+    ``in_progress``: the file is a reading not yet finished (the viewer reopening its own save
+    or autosave), so a target not yet observed at baseline [REC-B1] is a warning, not an error.
     """
     path = Path(path)
     file = str(path)
@@ -259,7 +262,7 @@ def load_case(path: str | Path, *, criteria: str | None = None
         text, problems = read_text(path, file)
         if text is None:
             return None, problems
-        return _load_text(text, file, criteria, path)
+        return _load_text(text, file, criteria, path, in_progress)
     except RecursionError:
         return None, [Problem(file, "$", "the JSON is nested too deeply to be a case file")]
     except MemoryError:

@@ -107,6 +107,9 @@ class Checker:
         self.problems: list[Problem] = []
         self.ok_ids: set[str] = set()  # ids already checked (they repeat a lot)
         self.ok_instants: set[str] = set()
+        # A reading still in progress (the viewer reopening its own save or autosave): the
+        # checks of completeness (a target not yet measured at baseline) only warn.
+        self.in_progress = False
 
     # -- reporting -------------------------------------------------------------------------
     def error(self, path: str, message: str, rule: str | None = None) -> None:

@@ -246,8 +246,10 @@ def _observations(ck: Checker, built: Built, tps: Mapping[str, m.Timepoint],
                     (lesion.id, baseline.id) not in built.observed_pairs:
                 msg = (f"{lesion.role} lesion {lesion.id} has no observation at the baseline "
                        f"{baseline.id}; {lesion.role}s are chosen and recorded at baseline")
-                if lesion.role == "target":
+                if lesion.role == "target" and not ck.in_progress:
                     ck.error(f"$.lesions[{i}]", msg, "REC-B1")
+                elif lesion.role == "target":
+                    ck.warn(f"$.lesions[{i}]", msg + " (the reading is not finished)", "REC-B1")
                 else:
                     ck.warn(f"$.lesions[{i}]", msg)
             elif lesion.role == "new" and lesion.id not in observed and built.complete:

@@ -128,7 +128,7 @@ def _record_images(session: Session, case_path: Path) -> None:
 
 def save_session(session: Session, path: Path | None = None) -> list[str]:
     """Save the case (atomic) and its masks; remove the autosave.  Returns warnings."""
-    from mrecist_tool.casefile import write_case
+    from mrecist_tool.casefile import case_problems, write_case
 
     target = Path(path or session.path or "")
     if not str(target):
@@ -138,6 +138,10 @@ def save_session(session: Session, path: Path | None = None) -> list[str]:
     _record_images(session, target)
     case = session.to_case()
     write_case(case, target)
+    # Saved as it is (work is never refused), but the reader is told what keeps it from being
+    # a finished reading that `mrecist assess` accepts.
+    warnings += [f"Saved, not finished: {p.message}" + (f" [{p.rule}]" if p.rule else "")
+                 for p in case_problems(case) if p.severity == "error"]
     for entry in session.masks.values():
         entry.dirty = False
     old = [autosave_path(Path(session.path))] if session.path else []
@@ -198,7 +202,8 @@ def open_session(path: Path, reader: str | None = None, use_autosave: bool = Tru
     Returns the session, notes for the user (autosave restored, masks that could not be read)
     and the file actually read (the case or its autosave: image paths are relative to it).
     """
-    from mrecist_tool.casefile import read_case
+    from mrecist_tool.casefile import load_case
+    from mrecist_tool.errors import CaseFileError
 
     path = Path(path)
     notes: list[str] = []
@@ -208,7 +213,11 @@ def open_session(path: Path, reader: str | None = None, use_autosave: bool = Tru
         if side is not None:
             source = side
             notes.append(f"restored unsaved work from {side.name}")
-    case = read_case(source)
+    # The reader's own work may be unfinished (a target added, not yet measured at baseline):
+    # it opens again, with that warned about, instead of being refused.
+    case, problems = load_case(source, in_progress=True)
+    if case is None:
+        raise CaseFileError(str(source), problems)
     session = Session.from_case(case, path=path, reader=reader)
     for obs in case.observations:
         if obs.geometry is None:

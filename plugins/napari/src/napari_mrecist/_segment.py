@@ -11,9 +11,10 @@ A click inside the structure gives a seed; :func:`grow` returns a 3D mask on the
    put a structure's boundary); the outside value is then re-estimated from a shell around the
    region and the growth repeated, twice;
 4. thin bridges are cut (opening), holes filled, and the component holding the seed kept;
-5. for a tumour (``kind="viable"``) the shell up to ``rim_mm`` outside is added where it differs
-   from the surroundings by more than 1.5 × their noise, on either side: the enhancing rim of a
-   colorectal metastasis, or a faint halo, is tumour, though it is close to liver in value.
+5. for a tumour darker than its surroundings (``kind="viable"``: a colorectal metastasis's
+   hypovascular core) the shell up to ``RIM_MM`` outside is added where it differs from the
+   surroundings by more than 1.5 × their noise, on either side: its enhancing rim is tumour,
+   though in the portal-venous phase it is close to liver in value.
 
 The two-sided band keeps the region out of darker or brighter tissue beyond the organ (fat, air,
 vessels).  Everything runs on the box, so the time does not depend on the series' size: about
@@ -30,7 +31,7 @@ from scipy import ndimage as ndi
 KINDS = ("viable", "zone")
 DEFAULT_TOLERANCE = 0.5
 ROI_MM = {"viable": 45.0, "zone": 60.0}
-RIM_MM = 3.0
+RIM_MM = 4.0
 RIM_NOISE_FACTOR = 1.5
 _C6 = ndi.generate_binary_structure(3, 1)
 
@@ -109,7 +110,9 @@ def grow(array: np.ndarray, spacing: tuple[float, float, float], seed: tuple[int
     low = high = inside
     for _ in range(3):
         reach_value = max(abs(outside - inside) * tolerance, 1e-3)
-        low, high = inside - reach_value, inside + reach_value
+        # The clicked voxel is always inside its own band (a small focus's median may not be).
+        low = min(inside - reach_value, float(smooth[at]))
+        high = max(inside + reach_value, float(smooth[at]))
         grown = _connected(smooth, at, low, high)  # type: ignore[arg-type]
         if not grown.any():
             break
@@ -124,7 +127,7 @@ def grow(array: np.ndarray, spacing: tuple[float, float, float], seed: tuple[int
     if n:
         keep = labels[at] or (int(np.bincount(labels.ravel())[1:].argmax()) + 1)
         region = labels == keep
-    if kind == "viable" and region.any():
+    if kind == "viable" and region.any() and inside < outside:
         shell = ndi.binary_dilation(region, _C6, iterations=3) & ~ndi.binary_dilation(region, _C6)
         values = smooth[shell]
         noise = 1.4826 * float(np.median(np.abs(values - np.median(values)))) if values.size else 0.0

@@ -41,6 +41,22 @@ def new_qt_viewer(model: Any) -> Any:
     return QtViewer(model)
 
 
+def side_docks(viewer: Any) -> list[Any]:
+    """napari's own docks beside the canvas (layer controls and layer list)."""
+    qtv = qt_viewer(viewer)
+    return [d for d in (getattr(qtv, "dockLayerControls", None), getattr(qtv, "dockLayerList", None))
+            if d is not None]
+
+
+def text_overlay(viewer: Any) -> Any:
+    """The canvas's text overlay (``viewer.canvas.overlays["text"]`` since napari 0.9)."""
+    canvas = getattr(viewer, "canvas", None)
+    overlays = getattr(canvas, "overlays", None)
+    if overlays is not None and "text" in overlays:
+        return overlays["text"]
+    return viewer.text_overlay
+
+
 def camera(viewer: Any) -> Any:
     """The viewer's camera (``viewer.scene.camera`` since napari 0.9, ``viewer.camera`` before)."""
     scene = getattr(viewer, "scene", None)

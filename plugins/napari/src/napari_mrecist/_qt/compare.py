@@ -6,6 +6,11 @@ napari has one canvas per viewer, so the prior is a second ``ViewerModel`` with 
 ``QtViewer`` in a dock placed between the main canvas and the assessment dock (napari's
 *multiple viewers* pattern).  Grid mode was not used: it puts every layer -- lines and masks
 included -- in a cell of its own.  The prior's lines, callipers and masks are shown read-only.
+
+On a 1366-pixel screen two canvases, napari's layer docks and the assessment dock do not fit
+side by side (the canvases shrank to a quarter of the screen), so napari's layer list and layer
+controls are hidden while comparing and shown again when the comparison closes.  The widths are
+equalised again whenever the main canvas is resized (window resized, a dock dragged).
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import Qt, QTimer
+from qtpy.QtCore import QEvent, QObject, Qt, QTimer
+from qtpy.QtWidgets import QWidget
 
 from .._layers import image_layer_data
 from . import access
@@ -25,6 +31,25 @@ if TYPE_CHECKING:
     from .widget import AssessmentWidget
 
 DOCK_NAME = "Prior (linked)"
+
+
+class _ResizeWatch(QObject):
+    """Calls ``callback`` (once, after the event loop settles) when the watched widget resizes."""
+
+    def __init__(self, callback: Any):
+        super().__init__()
+        self._callback = callback
+        self._pending = False
+
+    def eventFilter(self, obj: Any, event: Any) -> bool:
+        if event.type() == QEvent.Type.Resize and not self._pending:
+            self._pending = True
+            QTimer.singleShot(0, self._fire)
+        return False
+
+    def _fire(self) -> None:
+        self._pending = False
+        self._callback()
 
 
 class CompareView:
@@ -40,11 +65,16 @@ class CompareView:
         self.layers: TimepointLayers | None = None
         self._linking = False
         window = access.main_window(owner.viewer)
+        self._hidden_docks = [d for d in access.side_docks(owner.viewer) if d.isVisible()]
+        for d in self._hidden_docks:
+            d.hide()
         self.dock = owner.viewer.window.add_dock_widget(self.qt_viewer, name=DOCK_NAME, area="right")
         own = owner.dock_widget()
         if own is not None:
             # [main canvas | prior | assessment]: the two canvases side by side.
             window.splitDockWidget(self.dock, own, Qt.Orientation.Horizontal)
+        # No title bar: the canvases keep the same height (the prior's name is on its canvas).
+        self.dock.setTitleBarWidget(QWidget())
         self.input = CanvasInput(self.model, [access.canvas_widget(self.qt_viewer), self.qt_viewer], self,
                                  set(key_table()))
         main = owner.viewer
@@ -59,6 +89,10 @@ class CompareView:
         for event, callback in self._links:
             event.connect(callback)
         self.show(tp)
+        self._main_canvas = access.canvas_widget(access.qt_viewer(main))
+        self._resize_watch = _ResizeWatch(self.equalize)
+        for widget in (self._main_canvas, access.canvas_widget(self.qt_viewer)):
+            widget.installEventFilter(self._resize_watch)
         QTimer.singleShot(0, self.equalize)
 
     # -- content ---------------------------------------------------------------------------------
@@ -77,6 +111,11 @@ class CompareView:
             return
         data, kwargs, _ = image_layer_data(vol, f"{tp} {vol.phase}", o.window_preset)
         image = self.model.add_image(data, **kwargs)
+        overlay = access.text_overlay(self.model)
+        overlay.text = f"Prior: {tp}  {o.session.timepoints[tp].date.isoformat()}  {vol.phase}"
+        overlay.position = "top_left"
+        overlay.font_size = 12
+        overlay.visible = True
         self.layers = TimepointLayers(self.model, tp, vol, image, editable=False)
         self.refresh()
         self.model.layers.selection.active = image
@@ -96,10 +135,12 @@ class CompareView:
         self.layers.render_lines(o.session, None, float(access.camera(self.model).zoom))
 
     def equalize(self) -> None:
-        """Give the two canvases the same width."""
-        main_canvas = access.canvas_widget(access.qt_viewer(self.owner.viewer))
-        total = main_canvas.width() + self.dock.width()
+        """Give the two canvases the same width (nothing to do when they already have it)."""
         with contextlib.suppress(RuntimeError):
+            main_width = self._main_canvas.width()
+            if abs(main_width - access.canvas_widget(self.qt_viewer).width()) <= 4:
+                return
+            total = main_width + self.dock.width()
             access.main_window(self.owner.viewer).resizeDocks([self.dock], [total // 2], Qt.Orientation.Horizontal)
 
     # -- links -----------------------------------------------------------------------------------
@@ -166,8 +207,14 @@ class CompareView:
             with contextlib.suppress(Exception):
                 event.disconnect(callback)
         self.input.remove()
+        for widget in (self._main_canvas, access.canvas_widget(self.qt_viewer)):
+            with contextlib.suppress(RuntimeError):
+                widget.removeEventFilter(self._resize_watch)
         with contextlib.suppress(Exception):
             self.owner.viewer.window.remove_dock_widget(self.dock)
+        for d in self._hidden_docks:
+            with contextlib.suppress(RuntimeError):
+                d.show()
         with contextlib.suppress(Exception):
             self.qt_viewer.close()
         self.model.layers.clear()

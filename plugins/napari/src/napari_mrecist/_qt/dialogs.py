@@ -52,16 +52,29 @@ def confirm_remove(parent: Any, lesions: list[str], n_observations: int) -> bool
     return bool(answer == QMessageBox.StandardButton.Yes)
 
 
+def _run(dialog: QFileDialog) -> str | None:
+    # A dialog made here rather than by QFileDialog's static helpers: the same Qt dialog, but
+    # one a script (or a test) can answer.
+    ok = dialog.exec_() if hasattr(dialog, "exec_") else dialog.exec()
+    files = dialog.selectedFiles()
+    return files[0] if ok and files else None
+
+
 def choose_folder(parent: Any, title: str, start: str = "") -> str | None:
-    path = QFileDialog.getExistingDirectory(parent, title, start)
-    return path or None
+    dialog = QFileDialog(parent, title, start)
+    dialog.setFileMode(QFileDialog.FileMode.Directory)
+    dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+    return _run(dialog)
 
 
 def choose_case_file(parent: Any, start: str = "") -> str | None:
-    path, _ = QFileDialog.getOpenFileName(parent, "Open a case file", start, "Case files (*.json)")
-    return path or None
+    dialog = QFileDialog(parent, "Open a case file", start, "Case files (*.json)")
+    dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+    return _run(dialog)
 
 
 def choose_save_path(parent: Any, suggestion: str) -> str | None:
-    path, _ = QFileDialog.getSaveFileName(parent, "Save the case file", suggestion, "Case files (*.json)")
-    return path or None
+    dialog = QFileDialog(parent, "Save the case file", suggestion, "Case files (*.json)")
+    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+    dialog.setDefaultSuffix("json")
+    return _run(dialog)

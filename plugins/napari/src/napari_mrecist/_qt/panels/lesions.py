@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QGridLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -23,6 +22,7 @@ from mrecist_tool.model import KINDS, ROLES
 
 from ... import _results
 from ..colors import lesion_color
+from ..flow import FlowLayout
 from .base import Panel, header, item, vheader
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ class LesionPanel(Panel):
         t.itemChanged.connect(self._on_item_changed)
         lay.addWidget(t)
 
-        grid = QGridLayout()
+        grid = FlowLayout()
         self.role_combo = QComboBox()
         self.role_combo.addItems(list(ROLES))
         self.kind_combo = QComboBox()
@@ -90,12 +90,9 @@ class LesionPanel(Panel):
         self.remove_btn = QPushButton("Remove…")
         self.remove_btn.setToolTip("Remove the selected lesions (asks first; Ctrl+Z undoes)")
         self.remove_btn.clicked.connect(lambda *_: self._remove())
-        grid.addWidget(self.role_combo, 0, 0)
-        grid.addWidget(self.kind_combo, 0, 1)
-        grid.addWidget(self.organ_edit, 0, 2)
-        grid.addWidget(self.site_edit, 1, 0, 1, 2)
-        grid.addWidget(self.add_btn, 1, 2)
-        grid.addWidget(self.remove_btn, 0, 3)
+        for w in (self.role_combo, self.kind_combo, self.organ_edit, self.site_edit, self.add_btn,
+                  self.remove_btn):
+            grid.addWidget(w)
         lay.addLayout(grid)
         self.limit_label = QLabel("")
         self.limit_label.setStyleSheet("color: #ff8c69")

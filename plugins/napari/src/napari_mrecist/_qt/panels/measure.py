@@ -10,7 +10,6 @@ from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -21,12 +20,11 @@ from qtpy.QtWidgets import (
 
 from ..._segment import DEFAULT_TOLERANCE
 from ..actions import ACTIONS, help_text
+from ..flow import FlowLayout
 from .base import Panel
 
 if TYPE_CHECKING:
     from ..widget import AssessmentWidget
-
-PER_ROW = 4
 
 
 class MeasurePanel(Panel):
@@ -35,15 +33,15 @@ class MeasurePanel(Panel):
     def __init__(self, owner: AssessmentWidget):
         super().__init__(owner)
         lay = QVBoxLayout(self)
-        grid = QGridLayout()
+        grid = FlowLayout()
         self.buttons: dict[str, QPushButton] = {}
         shown = [a for a in ACTIONS if a.label and a.group in ("measure", "status")]
-        for i, action in enumerate(shown):
+        for action in shown:
             b = QPushButton(action.label)
             b.setToolTip(help_text(action))
             b.clicked.connect(lambda _=False, n=action.name: owner.run_action(n))
             self.buttons[action.name] = b
-            grid.addWidget(b, i // PER_ROW, i % PER_ROW)
+            grid.addWidget(b)
         lay.addLayout(grid)
 
         row = QHBoxLayout()
@@ -76,7 +74,7 @@ class MeasurePanel(Panel):
         self.measure_label.setWordWrap(True)
         lay.addWidget(self.measure_label)
 
-        row = QHBoxLayout()
+        new_row = FlowLayout()
         self.enhancement_combo = QComboBox()
         self.enhancement_combo.addItems(["", "typical", "atypical"])
         self.enhancement_combo.setToolTip("New lesion: typical = arterial hyperenhancement with washout")
@@ -86,13 +84,13 @@ class MeasurePanel(Panel):
                                    "also the zone 'Gap from masks' measures to")
         self.apply_new_btn = QPushButton("Apply")
         self.apply_new_btn.clicked.connect(self._on_apply)
-        row.addWidget(QLabel("New lesion:"))
-        row.addWidget(self.enhancement_combo)
-        row.addWidget(self.equivocal_check)
-        row.addWidget(QLabel("near"))
-        row.addWidget(self.near_combo)
-        row.addWidget(self.apply_new_btn)
-        lay.addLayout(row)
+        new_row.addWidget(QLabel("New lesion:"))
+        new_row.addWidget(self.enhancement_combo)
+        new_row.addWidget(self.equivocal_check)
+        new_row.addWidget(QLabel("near"))
+        new_row.addWidget(self.near_combo)
+        new_row.addWidget(self.apply_new_btn)
+        lay.addLayout(new_row)
 
     def needs_case(self) -> list[QWidget]:
         return [*self.buttons.values(), self.set_diameter_btn, self.apply_new_btn]

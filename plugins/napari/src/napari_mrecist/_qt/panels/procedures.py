@@ -10,7 +10,6 @@ from qtpy.QtCore import QDate, Qt
 from qtpy.QtWidgets import (
     QComboBox,
     QDateEdit,
-    QHBoxLayout,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -20,6 +19,7 @@ from qtpy.QtWidgets import (
 
 from mrecist_tool.model import PROCEDURE_TYPES
 
+from ..flow import FlowLayout
 from .base import Panel
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ class ProcedurePanel(Panel):
         self.procedure_list = QListWidget()
         self.procedure_list.setMaximumHeight(64)
         lay.addWidget(self.procedure_list)
-        row = QHBoxLayout()
+        row = FlowLayout()
         self.type_combo = QComboBox()
         self.type_combo.addItems(list(PROCEDURE_TYPES))
         self.date_edit = QDateEdit()

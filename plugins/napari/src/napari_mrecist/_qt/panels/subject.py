@@ -17,6 +17,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ..flow import FlowLayout
 from .base import Panel
 
 if TYPE_CHECKING:
@@ -83,7 +84,6 @@ class SubjectPanel(Panel):
         row.addWidget(self.window_slider, 1)
         lay.addLayout(row)
 
-        row = QHBoxLayout()
         self.criteria_combo = QComboBox()
         self.criteria_combo.addItems(["mRECIST", "RECIST1.1"])
         self.criteria_combo.setToolTip("Response criteria of this case")
@@ -94,11 +94,10 @@ class SubjectPanel(Panel):
         self.search_incomplete_check = QCheckBox("search incomplete")
         self.search_incomplete_check.setToolTip("Coverage too small to exclude new lesions (REC-NE4)")
         self.search_incomplete_check.clicked.connect(self._on_flags)
-        row.addWidget(self.criteria_combo)
-        row.addWidget(self.no_imaging_check)
-        row.addWidget(self.search_incomplete_check)
-        row.addStretch(1)
-        lay.addLayout(row)
+        flags = FlowLayout()
+        for w in (self.criteria_combo, self.no_imaging_check, self.search_incomplete_check):
+            flags.addWidget(w)
+        lay.addLayout(flags)
 
         row = QHBoxLayout()
         self.compare_combo = QComboBox()

@@ -1,0 +1,62 @@
+"""A worklist: a folder of subjects, everyone's reading status, next / previous, mark done, and
+resuming where the reader left off."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from _gui import pump
+from _studies_fixture import write_subject
+from qtpy.QtCore import Qt
+
+from napari_mrecist import _config, assessment_widget
+from napari_mrecist._worklist import DONE, IN_PROGRESS, NOT_STARTED
+
+pytestmark = pytest.mark.gui
+
+
+def _statuses(w) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
+    t = w.worklist_panel.table
+    return [tuple(t.item(r, c).text() for c in range(3)) for r in range(t.rowCount())]
+
+
+def test_worklist_status_next_previous_done_and_resume(make_napari_viewer, qtbot, tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    for name in ("CRLM-001", "CRLM-002", "CRLM-003"):
+        write_subject(export / name, n_slices=4)
+    w = assessment_widget(make_napari_viewer(show=True))
+    assert w.open_worklist(export)
+    qtbot.waitUntil(w.worklist_panel.isVisible, timeout=15000)
+    assert [s[0] for s in _statuses(w)] == ["CRLM-001", "CRLM-002", "CRLM-003"]
+    assert w.worklist_index == 0 and all(s[1] == NOT_STARTED for s in _statuses(w))
+
+    qtbot.mouseClick(w.lesion_panel.add_btn, Qt.MouseButton.LeftButton)
+    w.show_timepoint("FU1")
+    qtbot.mouseClick(w.measure_panel.buttons["mark_present"], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(w.save_btn, Qt.MouseButton.LeftButton)  # saved where the worklist keeps readings
+    reading = export / "readings" / "test-reader" / "CRLM-001.json"
+    assert reading.exists()
+    assert _statuses(w)[0] == ("CRLM-001", IN_PROGRESS, f"{IN_PROGRESS} (test-reader)")
+
+    qtbot.mouseClick(w.worklist_panel.next_btn, Qt.MouseButton.LeftButton)
+    pump(qtbot)
+    assert w.worklist_index == 1 and w.session.path == export / "readings" / "test-reader" / "CRLM-002.json"
+    qtbot.mouseClick(w.worklist_panel.previous_btn, Qt.MouseButton.LeftButton)
+    pump(qtbot)
+    assert w.worklist_index == 0 and w.current_tp == "FU1"  # resumed where it was left
+    assert w.session.observation("T1", "FU1").status == "present"
+    qtbot.mouseClick(w.worklist_panel.done_btn, Qt.MouseButton.LeftButton)
+    assert _statuses(w)[0] == ("CRLM-001", DONE, f"{DONE} (test-reader)")
+
+    # Another reader at the same export: sees who did what, starts at their own first subject.
+    _config.remember_reader("dr-b")
+    w2 = assessment_widget(make_napari_viewer())
+    assert w2.open_worklist(export)
+    assert w2.worklist_index == 0  # not started by dr-b
+    assert _statuses(w2)[0] == ("CRLM-001", NOT_STARTED, f"{DONE} (test-reader)")
+    # The first reader comes back: resumes at the first subject not done.
+    _config.remember_reader("test-reader")
+    w3 = assessment_widget(make_napari_viewer())
+    assert w3.open_worklist(export)
+    assert w3.worklist_index == 1
