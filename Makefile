@@ -17,7 +17,7 @@ DEBS := xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxkbcommon-x
 XVFB := xvfb-run -a -s "-screen 0 1280x1024x24"
 export XDG_RUNTIME_DIR ?= /tmp/runtime-$(shell id -u)
 
-.PHONY: install system-deps demo viewer test bench lint clean
+.PHONY: install system-deps demo viewer test bench lint rules-doc clean
 
 $(STAMP): pyproject.toml plugins/napari/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,15 +61,20 @@ viewer: $(STAMP) $(SYSSTAMP)
 	$(BIN)/mrecist sample-data sample_data --if-missing
 	$(BIN)/mrecist view sample_data/studies/SYN-003/SYN-003.json
 
+# CI=1 (unless CI is already set): hypothesis explores the same examples on every run
+# (tests/conftest.py); running pytest directly keeps random exploration.
 test: $(STAMP) $(SYSSTAMP)
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
-	unset QT_QPA_PLATFORM; $(XVFB) $(BIN)/python -m pytest -q
+	unset QT_QPA_PLATFORM; CI=$${CI:-1} $(XVFB) $(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/assess_bench.py
 	$(BIN)/python benchmarks/dicom_bench.py
 	$(BIN)/python benchmarks/analysis_bench.py
 	$(XVFB) $(BIN)/python benchmarks/viewer_bench.py
+
+rules-doc: $(STAMP)
+	$(BIN)/python scripts/rules_doc.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src plugins/napari/src tests benchmarks scripts

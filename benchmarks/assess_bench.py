@@ -15,7 +15,12 @@ writes them as case files, then measures in this one run:
 
 Targets: engine ≥ 20,000 timepoints/s; whole command < 2 s wall time on a 2-core machine.
 Run: ``make bench`` or ``.venv/bin/python benchmarks/assess_bench.py [--subjects N] [--visits V]``
-(``--no-dask`` skips the cluster).
+(``--no-dask`` skips the cluster; ``--engine-only`` measures the engine alone, quickly, for a
+quiet moment on a shared machine).
+
+The engine rate is also given per CPU-second of this process (``time.process_time``) with the
+load average before and after: on a machine shared with other work, the wall-time rate mostly
+measures the neighbours, the CPU-time rate much less so.  The target is judged on wall time.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -40,13 +46,28 @@ def median_time(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
     return statistics.median(times)
 
 
+def median_cpu_time(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(repeat):
+        t0 = time.process_time()
+        fn()
+        times.append(time.process_time() - t0)
+    return statistics.median(times)
+
+
+def load() -> str:
+    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--subjects", type=int, default=668)
     ap.add_argument("--visits", type=int, default=11, help="follow-up timepoints per subject (plus baseline)")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster measurement")
+    ap.add_argument("--engine-only", action="store_true", help="measure the engine alone (no command, no Dask)")
     args = ap.parse_args()
+    load_before = load()
 
     from mrecist_tool.casefile import read_case
     from mrecist_tool.rules import assess_case
@@ -68,8 +89,16 @@ def main() -> int:
         gc.collect()
         gc.freeze()
         t_engine = median_time(lambda: [assess_case(c) for c in cases], args.repeat)
+        t_engine_cpu = median_cpu_time(lambda: [assess_case(c) for c in cases], args.repeat)
         gc.unfreeze()
         rate = n_tp / t_engine
+        if args.engine_only:
+            print(f"cohort: {len(files)} subjects, {n_tp} timepoints; {load_before} before, {load()} after")
+            print(f"engine alone:    {t_engine:.3f} s = {rate:,.0f} timepoints/s  (target >= 20,000)  "
+                  f"{'OK' if rate >= 20000 else 'MISSED'}")
+            print(f"  on CPU time: {t_engine_cpu:.3f} s = {n_tp / t_engine_cpu:,.0f} timepoints per CPU-second")
+            print(f"  baseline json.loads of the same files: {t_json:.3f} s; ratio engine/json = {t_engine / t_json:.2f}")
+            return 0
 
         exe = Path(sys.executable).parent / "mrecist"
         out = Path(tmp) / "out"
@@ -79,9 +108,11 @@ def main() -> int:
         t_python = median_time(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), args.repeat)
         dask = None if args.no_dask else dask_overhead(folder, max(1, args.repeat // 2))
 
-    print(f"cohort: {len(files)} subjects, {n_tp} timepoints ({args.visits} follow-ups + baseline each)")
+    print(f"cohort: {len(files)} subjects, {n_tp} timepoints ({args.visits} follow-ups + baseline each); "
+          f"{load_before} before, {load()} after")
     print(f"engine alone:    {t_engine:.3f} s = {rate:,.0f} timepoints/s  (target >= 20,000)  "
           f"{'OK' if rate >= 20000 else 'MISSED'}")
+    print(f"  on CPU time: {t_engine_cpu:.3f} s = {n_tp / t_engine_cpu:,.0f} timepoints per CPU-second")
     print(f"  with the default garbage collector rescanning the loaded cohort: {t_engine_gc:.3f} s = {n_tp / t_engine_gc:,.0f} timepoints/s")
     print(f"  baseline json.loads of the same files: {t_json:.3f} s; ratio engine/json = {t_engine / t_json:.2f}")
     print(f"whole command:   {t_cmd:.3f} s wall  (target < 2 s)  {'OK' if t_cmd < 2 else 'MISSED'}")

@@ -2,7 +2,9 @@
 
 Opens napari with the assessment widget and the generated sample subject (SYN-003: an ablated
 target, complete at FU1, local tumour progression and a new lesion at FU2), performs a few reader
-actions and saves window grabs.  Run under Xvfb::
+actions and saves window grabs, at a laptop's 1366×768 (the size the dock is made to fit).
+Then the three sample subjects as a worklist (a trial's export), one read and marked done by one
+reader, another in progress.  Run under Xvfb::
 
     xvfb-run -a -s "-screen 0 1700x1100x24" .venv/bin/python scripts/screenshots.py [--out docs/images]
 
@@ -12,10 +14,12 @@ PNGs are quantised to 256 colours so each stays well under 300 KB.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
-WIDTH, HEIGHT = 1600, 1000
+WIDTH, HEIGHT = 1366, 768
 
 
 def _save(qwidget, path: Path, max_width: int = 1280) -> None:  # type: ignore[no-untyped-def]
@@ -46,7 +50,7 @@ def main() -> int:
     import napari
     from qtpy.QtWidgets import QApplication
 
-    from napari_mrecist._reader import assessment_widget
+    from napari_mrecist import assessment_widget
     from napari_mrecist._sample_data import sample_case_path
 
     case = sample_case_path()
@@ -57,11 +61,6 @@ def main() -> int:
     widget.set_reader_id("reader-A")
     widget.open_case(case, use_autosave=False)
     app = QApplication.instance()
-
-    from qtpy.QtCore import Qt
-
-    dock = viewer.window.dock_widgets["Assessment (napari-mrecist)"].parent()
-    qt_window.resizeDocks([dock], [620], Qt.Horizontal)
 
     def settle() -> None:
         for _ in range(5):
@@ -89,22 +88,39 @@ def main() -> int:
     go_to_lesion("FU2", "L1")
     _save(qt_window, args.out / "follow-up-ltp.png")
 
-    # 3. Baseline side by side with the follow-up, linked slice and zoom (layer list hidden to
-    #    give the second canvas room).
-    qt_viewer = viewer.window._qt_viewer
-    qt_viewer.dockLayerList.setVisible(False)
-    qt_viewer.dockLayerControls.setVisible(False)
-    widget.set_compare(True)
+    # 3. FU2 beside the previous follow-up FU1 (what LTP is judged against), two equal canvases
+    #    linked both ways (napari's layer docks give way while comparing).
+    widget.show_timepoint("FU2")
+    widget.compare_with("FU1")
+    for _ in range(10):  # the docks are laid out over several event-loop turns
+        settle()
     go_to_lesion("FU2", "L1")
     _save(qt_window, args.out / "side-by-side.png")
-    widget.set_compare(False)
-    qt_viewer.dockLayerList.setVisible(True)
-    qt_viewer.dockLayerControls.setVisible(True)
+    widget.compare_with(None)
 
     # 4. The dock widget alone: lesion table, one-click statuses, procedures and results.
     settle()
     widget.body.adjustSize()
     _save(widget.body, args.out / "assessment-panel.png", max_width=900)
+
+    # 5. A worklist: the sample subjects as a trial's export; SYN-001 read and marked done by
+    #    reader-A, SYN-002 in progress; reader-A resumes at SYN-002.
+    export = Path(tempfile.mkdtemp(prefix="mrecist-worklist-")) / "export"
+    export.mkdir()
+    for subject in sorted(p for p in case.parent.parent.iterdir() if p.is_dir()):
+        (export / subject.name).symlink_to(subject, target_is_directory=True)
+    try:
+        widget.open_worklist(export)
+        widget.mark_reading_done()
+        widget.step_worklist(1)
+        widget.show_timepoint(widget.session.baseline_id)
+        widget.save()
+        widget.open_worklist(export)  # resumes at the first subject not done
+        settle()
+        _save(qt_window, args.out / "worklist.png")
+    finally:
+        shutil.rmtree(export.parent, ignore_errors=True)
+    widget.ask_unsaved = False
     viewer.close()
     return 0
 

@@ -1,16 +1,31 @@
 """Shared test set-up: tests/ on sys.path for the small case builder; session fixtures for the
-exchange, PACS and privacy tests (a generated subject, one Orthanc)."""
+exchange, PACS and privacy tests (a generated subject, one Orthanc); the hypothesis profiles."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+# Hypothesis: in CI (``CI`` set, as ``.ci/run`` and ``make test`` do) every run explores the same
+# examples, so a red build is reproducible and a green one is not luck; no example database is
+# written into the checkout.  Local runs (pytest directly) keep random exploration, which is how
+# new counterexamples are found.  No deadline either way: on a shared 2-core machine a deadline
+# only measures the neighbours (speed is checked by benchmarks/, never by a timed test).
+# ``HYPOTHESIS_PROFILE=ci|dev`` chooses explicitly.
+# (Both from hypothesis' own defaults: a profile otherwise inherits whichever one is loaded.)
+_DEFAULT = settings.get_profile("default")
+settings.register_profile("ci", _DEFAULT, derandomize=True, deadline=None, database=None, print_blob=True)
+settings.register_profile("dev", _DEFAULT, deadline=None)
+_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if _CI else "dev"))
 
 
 @pytest.fixture(scope="session")

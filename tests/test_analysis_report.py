@@ -79,6 +79,16 @@ def test_report_is_self_contained_and_says_simulated(analysis: Path) -> None:
         assert heading in page
 
 
+def test_report_links_every_rule_id_to_its_glossary_entry(analysis: Path) -> None:
+    """Issue 13 part 5: rule IDs in the report link to a glossary built from docs/rules.md."""
+    page = (analysis / "report.html").read_text(encoding="utf-8")
+    targets = set(re.findall(r'href="#(rule-[^"]+)"', page))
+    assert {"rule-END-GEN-1", "rule-END-ORR-2", "rule-STAT-5"} <= targets
+    for target in targets:
+        assert f'id="{target}"' in page, target
+    assert '<h2 id="sec-rules">' in page
+
+
 _CHECK = """<script>
 window.__errors = [];
 window.addEventListener("error", function (e) {

@@ -25,6 +25,8 @@ IDS = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcxyz0123456789._-", min_size=1, max_s
 # A case file holds numbers of at most 60 digits (jsontext.in_bounds): valid cases stay within it.
 LENGTHS = st.decimals(min_value=0, max_value=500, allow_nan=False, allow_infinity=False).filter(in_bounds)
 COORDS = st.decimals(min_value=-1000, max_value=1000, allow_nan=False, allow_infinity=False).filter(in_bounds)
+# Any JSON value, numbers included that a case file cannot hold (1E-50, 70 digits): for the
+# tests of damaged input.
 JSON_SCALARS = st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=8) | \
     st.decimals(allow_nan=False, allow_infinity=False, min_value=-10**6, max_value=10**6)
 JSON_VALUES = st.recursive(
@@ -33,8 +35,18 @@ JSON_VALUES = st.recursive(
     | st.dictionaries(st.text(max_size=6), children, max_size=3),
     max_leaves=8,
 )
+# The values an extension of a valid case holds: numbers within the format's bounds.  (Unbounded
+# decimals here made "valid" cases the reader rightly refuses, an intermittent failure.)
+VALID_SCALARS = st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=8) | \
+    st.decimals(allow_nan=False, allow_infinity=False, min_value=-10**6, max_value=10**6).filter(in_bounds)
+VALID_VALUES = st.recursive(
+    VALID_SCALARS,
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.text(max_size=6), children, max_size=3),
+    max_leaves=8,
+)
 EXTRAS = st.dictionaries(st.text("abcdefgh", min_size=1, max_size=5).map(lambda k: f"x-{k}"),
-                         JSON_VALUES, max_size=2)
+                         VALID_VALUES, max_size=2)
 FAST = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -205,3 +217,71 @@ def test_fast_path_and_full_check_build_the_same_case(data: dict[str, Any]) -> N
     assert fast[0] == full[0]
     assert fast[1] == full[1]
     assert fast[0] is not None and case_to_dict(fast[0]) == case_to_dict(full[0])
+
+
+def _example() -> dict[str, Any]:
+    return json.loads((Path(__file__).parent / "malformed" / "valid" / "example.json")
+                      .read_text("utf-8"), parse_float=Decimal)
+
+
+@settings(max_examples=200, deadline=None)
+@given(JSON_VALUES, st.sampled_from(["top", "subject", "timepoint", "lesion", "observation"]))
+def test_an_extension_is_kept_exactly_when_its_written_file_reads_back(value: Any, where: str) -> None:
+    """GEN-1: what ``case_from_dict`` accepts, written, reads back; what it refuses (a number the
+    format cannot hold, data built in Python) the reader refuses too, at the same place."""
+    data = _example()
+    target = {"top": data, "subject": data["subject"], "timepoint": data["timepoints"][0],
+              "lesion": data["lesions"][0], "observation": data["observations"][0]}[where]
+    target["x-value"] = value
+    try:
+        case = case_from_dict(data)
+    except CaseFileError as built:
+        with contextlib.suppress(CaseFileError):
+            read_case_text(dumps(data))
+            raise AssertionError(f"case_from_dict refused what reading accepts: {built}") from None
+        return
+    assert read_case_text(dumps_case(case)) == case
+
+
+def test_a_number_out_of_range_in_an_extension_is_refused_at_its_place() -> None:
+    data = _example()
+    data["lesions"][0]["x-reader"] = {"scores": [1, Decimal("1E-50")], "weight": float("nan")}
+    try:
+        case_from_dict(data)
+    except CaseFileError as exc:
+        found = {(p.path, "out of the range" in p.message or "not a number JSON allows" in p.message)
+                 for p in exc.problems}
+    else:
+        raise AssertionError("accepted a number a case file cannot hold")
+    assert found == {("$.lesions[0].x-reader.scores[1]", True), ("$.lesions[0].x-reader.weight", True)}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.decimals(allow_nan=False, allow_infinity=False, min_value=-10**6, max_value=10**6))
+def test_a_number_within_the_bounds_is_written_so_that_it_reads_back(value: Decimal) -> None:
+    """GEN-1: every decimal the checks accept (``in_bounds``) is written (``str``) with a literal
+    the reader accepts, and reads back as the same decimal; the others are refused either way."""
+    from mrecist_tool.casefile.jsontext import bounded_decimal
+
+    written = dumps(value).strip()
+    if in_bounds(value):
+        assert bounded_decimal(written) == value and str(bounded_decimal(written)) == written
+    else:
+        assert bounded_decimal(written) is None
+
+
+def test_sixty_digits_that_would_be_written_longer_than_sixty_four_characters_are_refused() -> None:
+    # -1.{59 digits}E-30 is within 1e-40..1e20 and has 60 digits, but str() writes 66 characters,
+    # which the reader refuses: such a number was accepted, written, and the file then refused.
+    value = Decimal("-1." + "1" * 59 + "E-30")
+    assert not in_bounds(value)
+    # A 64-character literal whose written form has 65 (a point is added) is refused on reading.
+    data = _example()
+    text = dumps(data).replace("{", '{"x-n": ' + "1" * 60 + "E-70, ", 1)
+    try:
+        read_case_text(text)
+    except CaseFileError as exc:
+        assert [p.path for p in exc.problems] == ["$.x-n"]
+    else:
+        raise AssertionError("a number that cannot be written back was accepted")
+    assert in_bounds(Decimal("1" * 20 + "." + "1" * 40))  # 60 digits, 61 characters: fine

@@ -99,9 +99,14 @@ def test_assess_missing_path_is_refused_not_crashed(tmp_path: Path, capsys: pyte
 
 
 def test_assess_recist_override_checks_measurements(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """S003 records only viable diameters: under --criteria RECIST1.1 its measured lesions lack
+    """S003 without its longest diameters: under --criteria RECIST1.1 its measured lesions lack
     longest_diameter_mm, and the case is refused with the located problem."""
-    assert main(["assess", str(SAMPLES / "CRLM-S003.json"), "--out", str(tmp_path), "--criteria", "RECIST1.1"]) == 1
+    data = json.loads((SAMPLES / "CRLM-S003.json").read_text())
+    for obs in data["observations"]:
+        obs.pop("longest_diameter_mm", None)
+    case = tmp_path / "viable-only.json"
+    case.write_text(json.dumps(data))
+    assert main(["assess", str(case), "--out", str(tmp_path / "o"), "--criteria", "RECIST1.1"]) == 1
     err = capsys.readouterr().err
     assert "longest_diameter_mm" in err and "$.observations[" in err
 

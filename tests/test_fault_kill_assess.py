@@ -3,8 +3,9 @@
 Two cohorts of different sizes are assessed alternately into one output folder that also holds
 a user's notes and report.  Thirty runs are killed (SIGKILL, the whole process group: the command
 and its worker processes): a third at random moments, a third just after the staging folder of
-the write phase appears, a third just after the switch; after each kill the folder must hold exactly the complete result
-set of one cohort or of the other.  A final run cleans what the killed runs left behind.
+the write phase appears, a third just after the switch (the output folder's inode changes); after
+each kill the folder must hold exactly the complete result set of one cohort or of the other.  A
+final run cleans what the killed runs left behind.
 """
 
 from __future__ import annotations
@@ -37,6 +38,13 @@ def _snapshot(out: Path) -> dict[str, bytes]:
     return {n: (out / n).read_bytes() for n in RESULTS if (out / n).exists()}
 
 
+def _inode(path: Path) -> int:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return -1
+
+
 def _staging(parent: Path) -> list[str]:
     return [n for n in os.listdir(parent) if n.startswith(".out.") and n.endswith(".staging")]
 
@@ -44,7 +52,7 @@ def _staging(parent: Path) -> list[str]:
 def test_kill_9_leaves_the_complete_old_or_new_result_set(tmp_path: Path) -> None:
     small, large = tmp_path / "small", tmp_path / "large"
     write_cohort(small, 20, seed=1, visits=4)
-    write_cohort(large, 120, seed=2, visits=6)
+    write_cohort(large, 80, seed=2, visits=4)  # 64 files or more: assessed by worker processes
     refs: dict[str, dict[str, bytes]] = {}
     durations = {}
     for name, cases in (("small", small), ("large", large)):
@@ -69,12 +77,13 @@ def test_kill_9_leaves_the_complete_old_or_new_result_set(tmp_path: Path) -> Non
     for i in range(KILLS):
         current = next(k for k, v in refs.items() if v == _snapshot(out))
         other = "large" if current == "small" else "small"
+        before = _inode(out)  # the switch puts another folder in place: a cheap sign that it happened
         proc = subprocess.Popen(_command(large if other == "large" else small, out), env=ENV,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
             if i % 3 == 1:  # wait for the switch itself, then kill during the clean-up after it
                 deadline = time.monotonic() + 60
-                while proc.poll() is None and _snapshot(out) == refs[current] and time.monotonic() < deadline:
+                while proc.poll() is None and _inode(out) == before and time.monotonic() < deadline:
                     time.sleep(0.0005)
             elif i % 3 == 0:  # wait for the write phase, then kill within a few milliseconds
                 deadline = time.monotonic() + 30
@@ -83,8 +92,8 @@ def test_kill_9_leaves_the_complete_old_or_new_result_set(tmp_path: Path) -> Non
                 if proc.poll() is None and _staging(work):
                     in_write_phase += 1
                 time.sleep(rng.uniform(0, 0.004) if i % 2 == 0 else rng.uniform(0, 0.05))
-            else:
-                time.sleep(rng.uniform(0, durations[other] * 1.5))
+            else:  # anywhere in the run, start-up included
+                time.sleep(rng.uniform(0, durations[other]))
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)

@@ -119,3 +119,67 @@ def test_margin_inputs_round_trip_and_are_checked(tmp_path):
     assert "$.procedures[0].margin.registration" in problems  # rigid needs both images
     assert "$.procedures[0].margin.lesions.L9" in problems  # not a treated lesion
     assert "$.procedures[0].margin.lesions.L9.tumour" in problems  # absolute path
+
+
+def test_a_recorded_mam_is_read_written_and_carried_to_ablations_csv(tmp_path):
+    """A MAM measured elsewhere (another tool, a core lab) is recorded per lesion instead of the
+    masks: it round-trips, goes to ablations.csv flagged ``recorded``, with no image read."""
+    margin = {"lesions": {"L1": {"mam_mm": -1.5, "mam_corrected_mm": 2.0}}}
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(_case(margin)))
+    lm = read_case(path).procedures[0].margin.lesion("L1")  # type: ignore[union-attr]
+    assert lm is not None and lm.recorded and lm.tumour is None and str(lm.mam_mm) == "-1.5"
+    write_case(read_case(path), tmp_path / "again.json")
+    assert json.loads((tmp_path / "again.json").read_text())["procedures"][0]["margin"] == margin
+    assert not [p for p in validate_file(path) if p.severity == "error"]
+    out = tmp_path / "out"
+    assert main(["assess", str(path), "--out", str(out), "--print", "never"]) == 0
+    (row,) = _ablations(out)
+    assert row["mam_mm"] == "-1.5" and row["mam_corrected_mm"] == "2"
+    assert row["coverage"] == "" and row["registration"] == "" and row["margin_flags"].startswith("recorded")
+
+
+@pytest.mark.parametrize(("lesion", "where", "says"), [
+    ({"mam_mm": 3.0, "tumour": "masks/t.nii.gz", "zone": "masks/z.nii.gz"}, "", "not both"),
+    ({"mam_mm": "3 mm"}, ".mam_mm", "number of millimetres"),
+    ({"mam_mm": 350}, ".mam_mm", "check the unit"),
+    ({"mam_corrected_mm": 2.0}, ".mam_mm", "missing"),
+])
+def test_a_recorded_mam_is_checked_with_a_located_error(tmp_path, lesion, where, says):
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(_case({"lesions": {"L1": lesion}})))
+    problems = {p.path: p.message for p in validate_file(path) if p.severity == "error"}
+    key = "$.procedures[0].margin.lesions.L1" + where
+    assert key in problems and says in problems[key], problems
+
+
+def test_simulated_cohort_records_margins_that_follow_ltp(tmp_path):
+    """The simulated cohort records a MAM for every ablated tumour (MAR-7): LTP tumours near 0 mm,
+    the others 4-5 mm (odds of LTP × 0.45 per mm), negative for residual tumour; assessed and
+    analysed, the report's margin section shows LTP falling with the margin."""
+    from mrecist_tool.sample.cohort import generate_cohort, write_cohort
+
+    cases = generate_cohort(120, seed=4)
+    for case in cases:
+        abl1 = next(p for p in case["procedures"] if p["id"] == "ABL1")
+        assert set(abl1["margin"]["lesions"]) == set(abl1["lesions"])
+    assert generate_cohort(120, seed=4) == cases  # deterministic
+    write_cohort(tmp_path / "cases", 240, seed=4)
+    assert main(["assess", str(tmp_path / "cases"), "--out", str(tmp_path / "res"), "--print", "never",
+                 "--progress", "never"]) == 0
+    rows = _ablations(tmp_path / "res")
+    assert all(r["mam_mm"] != "" and r["margin_flags"].startswith("recorded") for r in rows)
+    ltp = [float(r["mam_mm"]) for r in rows if r["ltp_date"]]
+    other = [float(r["mam_mm"]) for r in rows if not r["ltp_date"] and not r["residual_date"]]
+    assert np.mean(ltp) < 1.5 < 3.5 < np.mean(other)
+    assert all(float(r["mam_mm"]) < 0 for r in rows if r["residual_date"])
+    from mrecist_tool.analysis.dataset import from_results_dir
+    from mrecist_tool.analysis.margin_ltp import margin_ltp_table, margin_section
+
+    data = from_results_dir(tmp_path / "res")
+    table = margin_ltp_table(data.endpoints, data.ablations)
+    cox = table[table["analysis"].str.startswith("Cox")].iloc[0]
+    assert cox["ci_high"] < 0.85 and cox["p_value"] < 1e-4
+    at24 = table[table["time_months"] == 24.0].set_index("band")["estimate"]
+    assert at24["< 0 mm"] > at24["0–5 mm"] > at24["5–10 mm"]
+    assert "sec-margin" in margin_section(table)

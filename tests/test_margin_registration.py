@@ -106,10 +106,11 @@ def test_rigid_registration_recovers_the_margin_mar_2():
 
 
 @pytest.mark.slow
-def test_deformable_registration_recovers_the_margin_mar_2():
+def test_deformable_registration_recovers_the_margin_mar_2(tmp_path, monkeypatch):
     motion = Motion((6.0, -4.0, 0.0), (-6.0, 5.0, -4.0), deform=True)
     images = _case(motion)
     truth = _true_mam(images, motion)
+    monkeypatch.chdir(tmp_path)  # a registration writes nothing into the user's current folder
     rep = margin_from_images(images["tumour"], images["zone"], pre=images["pre"], post=images["post"],
                              liver_pre=images["liver_pre"], liver_post=images["liver_post"], method="deformable")
     assert rep.registration.method == "deformable"
@@ -119,6 +120,7 @@ def test_deformable_registration_recovers_the_margin_mar_2():
     assert list(j)[:9] == ["mam_mm", "mam_corrected_mm", "coverage", "fraction_ge_5mm", "fraction_ge_10mm",
                            "q05_mm", "q50_mm", "min_location_lps", "registration"]
     assert set(j["registration"]) >= {"method", "liver_dice", "flags"}
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_poor_registration_is_flagged_not_hidden_mar_2():

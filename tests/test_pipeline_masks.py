@@ -100,6 +100,43 @@ def test_tolerance_is_one_pixel_diagonal_at_least_one_mm(disk_case: Path) -> Non
     assert len(_warnings(_case(disk_case, [_bl(round(measured + 2.0, 1)), FU1_ABSENT]))) == 1
 
 
+def _rotated_about_x(degrees: float) -> tuple[float, ...]:
+    """A direction (row-major, columns = LPS x, y, z index axes) tilted about the L axis."""
+    a = np.radians(degrees)
+    m = np.array([[1.0, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+    return tuple(float(v) for v in m.ravel())
+
+
+@pytest.mark.parametrize(("degrees", "kind"), [(30.0, "oblique"), (90.0, "coronal")])
+def test_a_non_axial_mask_is_refused_for_diameters_with_a_located_warning(
+        tmp_path: Path, degrees: float, kind: str) -> None:
+    """An in-plane diameter of a coronal or oblique series would come from the wrong plane: the
+    mask is not measured, and the warning names the lesion, timepoint, file and orientation --
+    even when the recorded number happens to agree with the in-plane one."""
+    import SimpleITK as sitk
+
+    path = tmp_path / "masks" / "BL_L1.nii.gz"
+    _write_mask(path, _disk(32, 32, 20.0))
+    img = sitk.ReadImage(str(path))
+    img.SetDirection(_rotated_about_x(degrees))
+    sitk.WriteImage(img, str(path), True)
+    (warning,) = _warnings(_case(tmp_path, [_bl(20.0), FU1_ABSENT]))
+    assert warning.startswith("MR-V1 L1 at BL, the viable diameter was not measured from the mask 'masks/BL_L1.nii.gz'")
+    assert f"the slices are {kind}" in warning and "wrong plane" in warning
+
+
+def test_a_slightly_tilted_mask_is_still_axial(tmp_path: Path) -> None:
+    """Within MAX_AXIAL_TILT_DEG (5°, a gantry tilt) the slices count as axial."""
+    import SimpleITK as sitk
+
+    path = tmp_path / "masks" / "BL_L1.nii.gz"
+    _write_mask(path, _disk(32, 32, 20.0))
+    img = sitk.ReadImage(str(path))
+    img.SetDirection(_rotated_about_x(4.0))
+    sitk.WriteImage(img, str(path), True)
+    assert _warnings(_case(tmp_path, [_bl(20.0), FU1_ABSENT])) == []
+
+
 def test_absent_with_tissue_in_its_mask_is_a_warning(disk_case: Path) -> None:
     _write_mask(disk_case / "masks" / "FU1_L1.nii.gz", _disk(30, 30, 6.0))
     fu1 = {**FU1_ABSENT, "geometry": {"mask": "masks/FU1_L1.nii.gz"}}

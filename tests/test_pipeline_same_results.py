@@ -41,6 +41,8 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # mRECIST measurements only, no criteria of its own: fine as written, refused under RECIST.
     plain = {k: v for k, v in base.items() if k not in ("profile", "settings", "criteria")}
     plain["subject"] = {**base["subject"], "id": "PLAIN-1"}
+    plain["observations"] = [{k: v for k, v in o.items() if k != "longest_diameter_mm"}
+                             for o in base["observations"]]
     (folder / "plain.json").write_text(json.dumps(plain))
     return folder
 

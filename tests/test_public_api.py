@@ -5,12 +5,14 @@ calls, that every error is an ``MrecistError`` and that exit codes live in one m
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import inspect
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,26 +47,93 @@ def test_a_notebook_session(tmp_path: Path) -> None:
     assert info.value.problems[0].path == "$.observations[0].viable_diameter_mm"
 
 
-def _public_functions() -> list[tuple[str, object]]:
-    found = [(f"mrecist_tool.{n}", getattr(mt, n)) for n in mt.__all__ if inspect.isfunction(getattr(mt, n))]
-    found += [(f"mrecist_tool.pipeline.{n}", getattr(pipeline, n)) for n in pipeline.__all__
-              if inspect.isfunction(getattr(pipeline, n)) and n not in ("table_rows", "table_text")]
-    return found
+def _api_docs() -> Any:
+    spec = importlib.util.spec_from_file_location("api_docs", ROOT / "scripts" / "api_docs.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-@pytest.mark.parametrize(("name", "func"), _public_functions(), ids=lambda x: x if isinstance(x, str) else "")
-def test_public_functions_have_numpydoc_with_types(name: str, func: object) -> None:
-    doc = inspect.getdoc(func) or ""
-    sig = inspect.signature(func)  # type: ignore[arg-type]
-    params = [p for p in sig.parameters if p not in ("self",)]
-    if params:
-        assert re.search(r"^Parameters\n-{10}$", doc, re.M), f"{name}: no Parameters section"
-        for p in params:
-            assert re.search(rf"^\*{{0,2}}{p} : \S", doc, re.M), f"{name}: parameter {p} not documented with a type"
-    if sig.return_annotation not in (None, "None", inspect.Signature.empty):
-        assert re.search(r"^(Returns|Yields)\n-+$", doc, re.M), f"{name}: no Returns section"
-    for p in sig.parameters.values():
-        assert p.annotation is not inspect.Parameter.empty, f"{name}: {p.name} has no type hint"
+API_DOCS = _api_docs()
+
+
+def _public_names() -> list[tuple[str, str]]:
+    return [(module, name) for module in API_DOCS.PUBLIC_MODULES
+            for name in importlib.import_module(module).__all__]
+
+
+# numpydoc's own validator (numpydoc.validate) is the reference for the format: these of its
+# checks must pass for every public function.
+NUMPYDOC_CHECKS = {
+    "GL08": "no docstring",
+    "SS01": "no one-line summary",
+    "GL06": "unknown section",
+    "GL07": "sections in the wrong order",
+    "PR01": "parameters not documented",
+    "PR02": "documented parameters that are not in the signature",
+    "PR03": "parameters documented in another order than the signature's",
+    "PR04": "a parameter without a type",
+    "PR07": "a parameter without a description",
+    "RT01": "no Returns section although it returns something",
+    "RT03": "a return value without a description",
+    "YD01": "no Yields section for a generator",
+}
+
+
+def _raises_names(doc: Any) -> list[str]:
+    return [name.strip() for entry in doc["Raises"] for name in (entry.type or entry.name).split(",")]
+
+
+@pytest.mark.parametrize(("module", "name"), _public_names(), ids=lambda x: x)
+def test_every_public_name_has_a_numpydoc_docstring_that_matches_its_signature(module: str, name: str) -> None:
+    from numpydoc.docscrape import get_doc_object
+    from numpydoc.validate import validate
+
+    obj = getattr(importlib.import_module(module), name)
+    kind = API_DOCS.kind_of(obj)
+    where = f"{module}.{name}"
+    if kind == "constant":
+        assert API_DOCS.constant_comment(importlib.import_module(module), name), (
+            f"{where}: a constant needs a '#:' comment above its assignment")
+        return
+    target = inspect.unwrap(obj)
+    if kind == "function":
+        found = validate(f"{target.__module__}.{target.__qualname__}")
+        errors = [f"{code} ({NUMPYDOC_CHECKS[code]}): {message}" for code, message in found["errors"]
+                  if code in NUMPYDOC_CHECKS]
+        assert errors == [], f"{where}: " + "; ".join(errors)
+        for p in inspect.signature(target).parameters.values():
+            assert p.annotation is not inspect.Parameter.empty, f"{where}: {p.name} has no type hint"
+        doc = get_doc_object(target)
+    else:
+        # A class: its constructor's parameters are documented under Parameters or, for the
+        # records the toolkit returns (dataclasses), under Attributes; each with a type.
+        doc = get_doc_object(target, config={"show_class_members": False})
+        assert doc["Summary"], f"{where}: no one-line summary"
+        documented = {e.name.lstrip("*"): e for e in [*doc["Parameters"], *doc["Attributes"]]}
+        try:
+            params = list(inspect.signature(target).parameters.values())
+        except ValueError:  # an exception class that takes its message as the builtin does
+            params = []
+        init = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        missing = [p.name for p in init if p.name not in documented]
+        assert missing == [], f"{where}: constructor parameters not documented: {missing}"
+        untyped = [p.name for p in init if not documented[p.name].type]
+        assert untyped == [], f"{where}: documented without a type: {untyped}"
+        unknown = [e.name for e in doc["Parameters"] if e.name.lstrip("*") not in {p.name for p in init}]
+        assert unknown == [], f"{where}: Parameters that the constructor does not take: {unknown}"
+    for exc in _raises_names(doc):
+        assert exc in _error_names(), f"{where}: Raises names {exc!r}, which is no exception class we know"
+
+
+@functools.cache
+def _error_names() -> set[str]:
+    import builtins
+
+    names = {n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException)}
+    names |= set(_exception_classes())
+    return names
 
 
 FACADE = {
@@ -89,12 +158,15 @@ def test_the_facade_keeps_the_signatures_of_what_it_calls(name: str) -> None:
 
 
 def test_docs_api_md_is_current() -> None:
-    spec = importlib.util.spec_from_file_location("api_docs", ROOT / "scripts" / "api_docs.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert (ROOT / "docs" / "api.md").read_text(encoding="utf-8") == module.render(), (
+    assert (ROOT / "docs" / "api.md").read_text(encoding="utf-8") == API_DOCS.render(), (
         "docs/api.md is out of date: run .venv/bin/python scripts/api_docs.py")
+
+
+def test_the_api_page_covers_every_public_module() -> None:
+    page = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    for module, name in _public_names():
+        assert f"## `{module}`" in page
+        assert re.search(rf"(#### `{re.escape(name)}[(`]|- `{re.escape(name)}` : )", page), f"{module}.{name}"
 
 
 def _exception_classes() -> dict[str, tuple[list[str], str]]:

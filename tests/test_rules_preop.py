@@ -65,7 +65,7 @@ GONE = {"L1": "absent", "L2": "absent"}
 # -- PRE-1: the pre-ablation window ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("scan_day", "in_window"), [(69, True), (70, False)])
+@pytest.mark.parametrize(("scan_day", "in_window"), [(69, True), (70, False), (71, False)])
 def test_PRE_1_window_ends_before_the_ablation_day(scan_day: int, in_window: bool) -> None:
     """A study the day before the ablation is in the window; one on the ablation day is not
     (it is technical-success imaging, §11.11)."""
@@ -98,14 +98,14 @@ def test_PRE_1_best_response_is_whole_course_independent_and_unconfirmed() -> No
     assert row["pre_ablation_best_response"] == "PR" and row["best_overall_response"] == "CR"
 
 
-@pytest.mark.parametrize(("scan_day", "expected"), [(41, "NE"), (42, "SD")])
+@pytest.mark.parametrize(("scan_day", "expected"), [(41, "NE"), (42, "SD"), (43, "SD")])
 def test_PRE_1_sd_minimum_applies_in_the_window(scan_day: int, expected: str) -> None:
     a = course({scan_day: {"L1": "28", "L2": "12"}, 110: GONE})
     assert a.pre_ablation is not None and a.pre_ablation.best == expected
     assert a.pre_ablation.responder is False
 
 
-@pytest.mark.parametrize(("l1", "responder"), [("21", True), ("21.1", False)])
+@pytest.mark.parametrize(("l1", "responder"), [("20.9", True), ("21", True), ("21.1", False)])
 def test_PRE_2_responder_at_the_30_percent_boundary(l1: str, responder: bool) -> None:
     """Baseline sum 42 (30 + 12); 21 + 8.4 = 29.4 is exactly −30 % (PR); 21.1 + 8.4 is not."""
     a = course({60: {"L1": l1, "L2": "8.4"}, 110: GONE})
@@ -141,7 +141,7 @@ def test_PRE_3_only_the_last_pre_ablation_study_counts() -> None:
     assert a.pre_ablation is not None and a.pre_ablation.dlm == ()
 
 
-@pytest.mark.parametrize(("baseline_mm", "dlm"), [("9.9", False), ("10", True)])
+@pytest.mark.parametrize(("baseline_mm", "dlm"), [("9.9", False), ("10", True), ("10.1", True)])
 def test_PRE_3_measurable_at_baseline(baseline_mm: str, dlm: bool) -> None:
     """A non-target measured at baseline: a DLM only when measurable (REC-M1, 10 mm)."""
     a = course(

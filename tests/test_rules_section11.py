@@ -165,6 +165,7 @@ def test_11_3_definitive_CR_needs_two_CRs_28_days_apart_even_without_confirmatio
     [
         ("size_and_pattern", "9.9", "equivocal"),
         ("size_and_pattern", "10", "yes"),
+        ("size_and_pattern", "10.1", "yes"),
         ("recist_unequivocal", "5", "yes"),
         ("recist_unequivocal", "9.9", "yes"),
     ],
@@ -183,7 +184,7 @@ def test_11_4_new_liver_lesion_size_floor_only_for_size_and_pattern(rule: str, s
 
 
 @pytest.mark.parametrize("pd_abs_min_mm", [0, 8])
-@pytest.mark.parametrize(("size", "expected"), [("4.9", "PR"), ("5", "PD")])
+@pytest.mark.parametrize(("size", "expected"), [("4.9", "PR"), ("5", "PD"), ("5.1", "PD")])
 def test_11_7_recist_like_uses_5mm_whatever_pd_abs_min_mm(pd_abs_min_mm: int, size: str, expected: str) -> None:
     case = course(
         {50: {"L1": "absent"}, 140: {"L1": {"size": size}}},
@@ -197,8 +198,8 @@ def test_11_7_recist_like_uses_5mm_whatever_pd_abs_min_mm(pd_abs_min_mm: int, si
 #
 # Last adequate assessment on day 90 (FU2).  Visits are due on days 180, 270, 360, … (every 90
 # days to day 730); a visit is missed once its window (due + 45 days) closed before the event.
-# An event on day 315 follows one missed visit (day 180; day 270's window closes on day 315 itself,
-# not before); on day 316, two.
+# An event on day 314 or 315 follows one missed visit (day 180; day 270's window closes on day 315
+# itself, not before); on day 316, two.
 
 
 def quiet_then(event_day: int, event: dict[str, Any] | None = None, **subject: Any) -> Case:
@@ -208,7 +209,7 @@ def quiet_then(event_day: int, event: dict[str, Any] | None = None, **subject: A
     return course(visits, subject=subject or None)
 
 
-@pytest.mark.parametrize(("event_day", "censored"), [(315, False), (316, True)])
+@pytest.mark.parametrize(("event_day", "censored"), [(314, False), (315, False), (316, True)])
 def test_11_14_END_GEN_4_imaging_recurrence_after_two_missed_visits(event_day: int, censored: bool) -> None:
     """The gap is measured from the last adequate assessment before the event scan (the old
     defect measured it from the event scan itself, so the rule never fired)."""
@@ -220,7 +221,7 @@ def test_11_14_END_GEN_4_imaging_recurrence_after_two_missed_visits(event_day: i
     assert coded(sens) == ((90, 0) if censored else (event_day, 1))
 
 
-@pytest.mark.parametrize(("event_day", "censored"), [(315, False), (316, True)])
+@pytest.mark.parametrize(("event_day", "censored"), [(314, False), (315, False), (316, True)])
 def test_11_9_registry_DFS_other_cause_death_competing_then_censored_in_sensitivity(
     event_day: int, censored: bool
 ) -> None:
@@ -232,7 +233,7 @@ def test_11_9_registry_DFS_other_cause_death_competing_then_censored_in_sensitiv
 
 
 @pytest.mark.parametrize("cause", ["cancer", "unknown"])
-@pytest.mark.parametrize(("event_day", "censored"), [(315, False), (316, True)])
+@pytest.mark.parametrize(("event_day", "censored"), [(314, False), (315, False), (316, True)])
 def test_11_9_registry_DFS_disease_death_after_missed_visits(cause: str, event_day: int, censored: bool) -> None:
     case = quiet_then(event_day, death=(day(event_day), cause))
     assert coded(endpoints(case)["DFS"]) == (event_day, 1)
@@ -250,7 +251,7 @@ def test_11_9_a_study_on_the_day_of_death_is_an_assessment_before_it() -> None:
     assert coded(endpoints(case, **SENSITIVITY)["DFS"]) == (400, 2)
 
 
-@pytest.mark.parametrize(("event_day", "censored"), [(315, False), (316, True)])
+@pytest.mark.parametrize(("event_day", "censored"), [(314, False), (315, False), (316, True)])
 def test_11_14_patient_LTP_and_LTPFS_after_missed_visits(event_day: int, censored: bool) -> None:
     case = quiet_then(event_day, {"L1": {"size": "8", "gap_to_ablation_zone_mm": "0"}})
     primary = endpoints(case)
@@ -261,7 +262,7 @@ def test_11_14_patient_LTP_and_LTPFS_after_missed_visits(event_day: int, censore
         assert coded(sens[name]) == ((90, 0) if censored else (event_day, 1)), name
 
 
-@pytest.mark.parametrize(("event_day", "censored"), [(315, False), (316, True)])
+@pytest.mark.parametrize(("event_day", "censored"), [(314, False), (315, False), (316, True)])
 def test_11_14_patient_LTP_competing_death_and_LTPFS_death_after_missed_visits(event_day: int, censored: bool) -> None:
     case = quiet_then(event_day, death=(day(event_day), "other"))
     primary = endpoints(case)
@@ -282,7 +283,7 @@ def test_11_9_OS_and_CSS_are_never_censored_for_missed_visits() -> None:
 # -- §11.13 the schedule changes over time -----------------------------------------------------------
 
 
-@pytest.mark.parametrize(("death_day", "censored"), [(1100, False), (1180, False), (1181, True)])
+@pytest.mark.parametrize(("death_day", "censored"), [(1100, False), (1179, False), (1180, False), (1181, True)])
 def test_11_13_default_schedule_six_monthly_after_day_730(death_day: int, censored: bool) -> None:
     """Last study on day 730; visits due on days 910, 1090, … (every 180 days).  Death on day 1100
     follows one missed six-monthly visit: not censored (a fixed 90-day interval would count three).
@@ -392,6 +393,27 @@ def test_11_17_patient_LTP_censored_at_the_last_study_imaging_every_zone_at_risk
     assert coded(e["LTPFS"]) == (140, 0)
     assert e["LTP_TUMOUR:N1"]["end_date"] == day(140)
     assert e["LTP_TUMOUR:L1"]["end_date"] == day(230)
+
+
+def test_11_17_a_resected_zone_is_no_longer_needed_for_patient_LTP_censoring() -> None:
+    """§11.17 with §11.18: N1's zone is resected on day 100, so it is no longer at risk; later
+    studies that cannot image it (day 140, 230) still count for patient-level LTP and LTPFS, which
+    are censored at day 230 with L1's tumour row; N1's row is censored at its resection."""
+    case = course(
+        {
+            50: {"L1": "absent", "N1": "absent"},
+            140: {"L1": "absent", "N1": "not-evaluable"},
+            230: {"L1": "absent", "N1": "not-evaluable"},
+        },
+        lesions={"L1": "target", "N1": "non-target"},
+        baseline={"L1": "20", "N1": "present"},
+        procedures=[("A1", "ablation", 14, ["L1", "N1"]), ("R1", "resection", 100, ["N1"])],
+    )
+    e = endpoints(case)
+    assert coded(e["LTP_TUMOUR:N1"]) == (100 - 14, 0)
+    assert e["LTP_TUMOUR:L1"]["end_date"] == day(230)
+    assert coded(e["LTP"]) == (230, 0)
+    assert coded(e["LTPFS"]) == (230, 0)
 
 
 # -- §11.18 resection ---------------------------------------------------------------------------------

@@ -15,7 +15,9 @@ builtin: ``ValueError`` or ``OSError``); exit codes of the command line are in
 :mod:`mrecist_tool.exitcodes`.
 """
 
+#: The version of the toolkit (written into ``assessment.json`` and the report).
 __version__ = "0.1.0"
+#: The rules (response-rules.md edition) and the case-file format version this version implements.
 RULES_VERSION = "response-rules.md (2026-11), case format v1"
 
 from .api import analyze, assess, assess_files, read_case, read_series, scan, validate_file, write_case  # noqa: E402

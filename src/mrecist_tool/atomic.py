@@ -42,6 +42,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "atomic_write_with",
+    "check_stageable",
     "file_mode",
     "new_file_mode",
     "recover_folder",
@@ -386,6 +387,56 @@ def recover_folder(final: str | os.PathLike[str], owned: Callable[[str], bool] |
     return notes
 
 
+def _probe_folder(folder: Path, name: str) -> str | None:
+    """Why a folder cannot be made in ``folder`` (None: it can): made and removed at once."""
+    probe = folder / f".{name}.{secrets.token_hex(4)}.staging"
+    try:
+        os.mkdir(probe, 0o700)
+    except OSError as exc:
+        return _reason(exc)
+    with contextlib.suppress(OSError):
+        os.rmdir(probe)
+    return None
+
+
+def check_stageable(final: str | os.PathLike[str]) -> None:
+    """Check, before any work, that :func:`staged_folder` can put a new folder in place of ``final``.
+
+    The new folder is built beside ``final`` and switched in with one rename, so the folder that
+    holds ``final`` must be writable, not only ``final`` itself.  This is tried for real (a
+    folder made and removed at once), so it holds for read-only file systems, access control
+    lists and root alike.
+
+    Parameters
+    ----------
+    final : str or PathLike
+        The folder to be created or replaced (missing parent folders would be created).
+
+    Raises
+    ------
+    SaveError
+        Naming the folder that cannot be written and why; when ``final`` itself is writable,
+        the message suggests a folder inside it instead.
+    """
+    final = Path(os.path.realpath(final))
+    if os.path.lexists(final) and not final.is_dir():
+        raise SaveError(f"{final}: cannot be used as a folder (it exists and is not a folder)")
+    holder = final.parent
+    while not os.path.lexists(holder) and holder != holder.parent:
+        holder = holder.parent  # the nearest folder that exists: the others would be made in it
+    if not holder.is_dir():
+        raise SaveError(f"{final}: cannot be made ({holder} is not a folder)")
+    why = _probe_folder(holder, final.name)
+    if why is None:
+        return
+    hint = ""
+    if final.is_dir() and _probe_folder(final, "probe") is None:
+        hint = f"; {final} itself is writable: give a folder inside it, e.g. {final / 'results'}"
+    raise SaveError(f"{final}: cannot write there ({holder}: {why}): the new set is built beside the folder "
+                    f"and switched in whole with one rename, which needs a folder whose parent you can write "
+                    f"to{hint}")
+
+
 @contextlib.contextmanager
 def staged_folder(final: str | os.PathLike[str], *, owned: Callable[[str], bool] | None = None,
                   durable: bool = True) -> Iterator[Stage]:
@@ -431,7 +482,8 @@ def staged_folder(final: str | os.PathLike[str], *, owned: Callable[[str], bool]
         os.mkdir(stage_path, 0o777)  # as mkdir would make it: the umask applies
         fd = _lock(stage_path)
     except OSError as exc:
-        raise SaveError(f"{final}: could not save ({_reason(exc)}); nothing was changed") from exc
+        raise SaveError(f"{final}: could not save ({parent}: {_reason(exc)}; the new folder is built beside it "
+                        "and switched in whole); nothing was changed") from exc
     stage = Stage(final, stage_path, durable)
     switched = False
     try:

@@ -19,8 +19,19 @@ class MrecistError(Exception):
 class Problem:
     """One located problem in an input file.
 
-    ``path`` is a JSON path such as ``$.observations[3].viable_diameter_mm`` (or, for DICOM, a
-    file name and tag).  ``severity`` is ``"error"`` (the file is refused) or ``"warning"``.
+    Attributes
+    ----------
+    file : str
+        The file, as the user named it.
+    path : str
+        Where in it: a JSON path such as ``$.observations[3].viable_diameter_mm`` (or, for DICOM,
+        a file name and tag).
+    message : str
+        What was found and what was expected.
+    severity : str
+        ``"error"`` (the file is refused) or ``"warning"``.
+    rule : str or None
+        The rule ID of response-rules.md the problem is about, if any.
     """
 
     file: str
@@ -35,7 +46,15 @@ class Problem:
 
 
 class CaseFileError(MrecistError, ValueError):
-    """A case file could not be read: it carries every problem found, not just the first."""
+    """A case file could not be read: it carries every problem found, not just the first.
+
+    Parameters
+    ----------
+    file : str or Path
+        The case file.
+    problems : list of Problem
+        Every problem found; errors go to ``.problems``, warnings to ``.warnings``.
+    """
 
     def __init__(self, file: str | Path, problems: list[Problem]):
         self.file = str(file)
@@ -46,7 +65,15 @@ class CaseFileError(MrecistError, ValueError):
 
 
 class UnsupportedVersionError(CaseFileError):
-    """The case file is of a newer format version than this toolkit reads."""
+    """The case file is of a newer format version than this toolkit reads.
+
+    Parameters
+    ----------
+    file : str or Path
+        The case file.
+    problems : list of Problem
+        The problem naming the version found and the versions read.
+    """
 
 
 class SettingsError(MrecistError, ValueError):

@@ -131,13 +131,21 @@ class Timepoint:
 
 @dataclass(frozen=True)
 class LesionMargin:
-    """The masks of one treated lesion for its ablative margin (MAR-1): the tumour on the
-    pre-ablation image, the ablation zone on the post-ablation image (paths relative to the
-    case file's folder; NIfTI files or DICOM folders)."""
+    """One treated lesion's ablative margin (MAR-1): either its masks -- the tumour on the
+    pre-ablation image, the ablation zone on the post-ablation image (paths relative to the case
+    file's folder; NIfTI files or DICOM folders) -- or a MAM recorded as measured elsewhere
+    (another tool, a core lab; mm, negative when the tumour is not covered)."""
 
-    tumour: str
-    zone: str
+    tumour: str | None
+    zone: str | None
     extra: Extra = field(default_factory=_no_extra, compare=False)
+    mam_mm: Decimal | None = None
+    mam_corrected_mm: Decimal | None = None
+
+    @property
+    def recorded(self) -> bool:
+        """The MAM was recorded, not measured from masks."""
+        return self.mam_mm is not None
 
 
 @dataclass(frozen=True)

@@ -202,3 +202,31 @@ def test_generated_sample_subjects_round_trip_with_masks(tmp_path: Path) -> None
                                      obs.geometry and obs.geometry.ablation_zone_mask)):
                 np.testing.assert_array_equal(_io.read_mask(out.parent / rel).array,
                                               _io.read_mask(f.parent / rel).array)
+
+
+def test_mask_on_an_oblique_series_is_refused_with_a_located_message_not_measured() -> None:
+    """In-plane diameters of an oblique (or coronal) series would come from the wrong plane: the
+    session refuses, naming lesion, timepoint, series and orientation; the mask, the record and
+    the 3-D gap are untouched."""
+    from napari_mrecist._session import NonAxialSeries
+
+    a = np.radians(30.0)
+    tilted = np.array([[1.0, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+    vol = Volume(np.zeros((10, 60, 60), np.int16), (2.5, 0.7, 0.7), (-40.0, -40.0, -100.0), tilted,
+                 series_uid="1.2.3.9")
+    s = _session()
+    s.add_lesion("target")
+    viable = np.zeros(vol.shape, bool)
+    viable[5, 10:20, 10:30] = True
+    s.set_mask("T1", "FU2", "viable", viable, vol)
+    before = s.observation("T1", "FU2")
+    with pytest.raises(NonAxialSeries) as err:
+        s.measure_mask("T1", "FU2", vol)
+    msg = str(err.value)
+    assert msg.startswith("T1 at FU2: the viable diameter was not taken from the mask (series 1.2.3.9)")
+    assert "the slices are oblique" in msg and "wrong plane" in msg
+    assert s.observation("T1", "FU2") == before and s.mask("T1", "FU2") is not None
+    zone = np.zeros(vol.shape, bool)
+    zone[5, 30:50, 10:30] = True
+    s.set_mask("T1", "FU2", "zone", zone, vol)
+    assert s.gap_from_masks("T1", "FU2").gap_to_ablation_zone_mm == Decimal("7.0")  # 3-D: any orientation

@@ -33,7 +33,47 @@ _SIM_ID = re.compile(r"^SIM-\d{4,}$")
 
 @dataclass
 class AnalysisData:
-    """Everything the statistics, plots and report read."""
+    """Everything the statistics, plots and report read.
+
+    Built by :func:`from_case_paths`, :func:`from_results_dir` or :func:`from_tables`; every
+    table holds text cells as the CSV files of ``mrecist assess`` do.
+
+    Attributes
+    ----------
+    subjects : pandas.DataFrame
+        One row per subject (``subjects.csv``): arm, randomisation, best overall response,
+        endpoint columns.
+    timepoints : pandas.DataFrame
+        One row per subject and timepoint (``timepoints.csv``).
+    ablations : pandas.DataFrame
+        One row per ablated tumour (``ablations.csv``), margins included.
+    endpoints : pandas.DataFrame
+        The time-to-event endpoints in long form (one row per subject or tumour and endpoint).
+    settings : Settings, Mapping or None
+        The cohort-level endpoint settings used when the cases' own are not known (None: the
+        defaults).
+    simulated : bool
+        True when every subject comes from the cohort simulator; the report says so.
+    simulated_reason : str
+        Why the data were taken as simulated (empty when they are not).
+    source : str
+        Where the data came from (a folder or a list of case files), for the report.
+    problems : list of str
+        The files that could not be read or assessed, with their problems.
+    settings_used : SettingsUsed or None
+        The settings every case was assessed with, grouped (None when not known: bare tables).
+    cases : list
+        The per-case results when the data came from case files (each with its located problems
+        and the settings it was assessed with); empty for tables and results folders.
+    cutoff : datetime.date or None
+        The data cut-off given (``mrecist analyze --cutoff``).
+    cutoff_ignored : dict of str to int
+        What the cut-off left out, counted by kind.
+    after_cutoff : list of str
+        The subjects randomised after the cut-off (not analysed).
+    dlm : pandas.DataFrame
+        PRE-3: one row per disappearing liver metastasis (``dlm.csv`` of ``mrecist assess``).
+    """
 
     subjects: pd.DataFrame
     timepoints: pd.DataFrame
@@ -118,6 +158,35 @@ def from_tables(
     the cases' own, which must be one value per setting (:class:`MixedSettingsError` otherwise),
     and ``settings`` is not used for them.  The long endpoint rows are checked against the
     endpoint columns of the subjects table when it has them: a difference is an error.
+
+    Parameters
+    ----------
+    tables : Mapping of str to iterable of Mapping
+        Rows by table name: ``"subjects"`` (required), ``"timepoints"``, ``"ablations"``,
+        ``"lesions"``, ``"dlm"``; each row maps a column name to its value.
+    settings : Settings, Mapping or None, optional
+        The cohort-level endpoint settings (None: the defaults); not used with
+        ``settings_used``.
+    simulated_flags : Sequence of bool, optional
+        The ``simulated`` flag of each case file the rows come from.
+    source : str, optional
+        Where the rows came from, for the report.
+    problems : Iterable of str, optional
+        Problems met while reading, carried into :attr:`AnalysisData.problems`.
+    settings_used : SettingsUsed or None, optional
+        The settings each case was assessed with.
+
+    Returns
+    -------
+    AnalysisData
+        The dataset, endpoints derived.
+
+    Raises
+    ------
+    MixedSettingsError
+        When ``settings_used`` holds more than one value of an endpoint setting.
+    ValueError
+        When the subjects table's endpoint columns differ from the endpoints derived here.
     """
     if settings_used is not None:
         settings = settings_used.endpoint_settings()
@@ -233,7 +302,27 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 def from_results_dir(directory: str | Path, settings: Any = None) -> AnalysisData:
     """Read ``subjects.csv``, ``timepoints.csv``, ``ablations.csv`` (and ``lesions.csv``) of DIR.
 
-    Only ``subjects.csv`` is required; a missing table is taken as empty.
+    Only ``subjects.csv`` is required; a missing table is taken as empty.  The settings each case
+    was assessed with are read from ``assessment.json`` when it is there.
+
+    Parameters
+    ----------
+    directory : str or pathlib.Path
+        A results folder written by ``mrecist assess``.
+    settings : Settings, Mapping or None, optional
+        The cohort-level endpoint settings when ``assessment.json`` does not give them.
+
+    Returns
+    -------
+    AnalysisData
+        The dataset, endpoints derived.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the folder has no ``subjects.csv``.
+    ValueError
+        When a table is not a readable CSV or ``subjects.csv`` has no ``subject`` column.
     """
     folder = Path(directory)
     subjects_csv = folder / "subjects.csv"
@@ -272,6 +361,28 @@ def from_case_paths(
     that cannot be read or assessed is listed in ``problems`` and the rest are analysed.
     ``progress(done, total)`` is called as files are assessed; ``executor`` says where
     (:func:`mrecist_tool.pipeline.batch.make_executor`: ``"tcp://HOST:PORT"``, ``"local:N"``, …).
+
+    Parameters
+    ----------
+    paths : Sequence of str or pathlib.Path
+        Case files, or folders searched for case files.
+    settings : Settings, Mapping or None, optional
+        The cohort-level endpoint settings (None: the defaults).
+    cli : Mapping of str to Any or None, optional
+        Settings given as on the command line: ``{"profile", "criteria", "overrides"}``.
+    progress : callable or None, optional
+        ``progress(done, total)``, called as files are assessed.
+    cutoff : datetime.date or None, optional
+        The data cut-off: what was observed after it is left out.
+    executor : str or None, optional
+        Where the cases are assessed: ``"serial"``, ``"local:N"``, ``"tcp://HOST:PORT"``
+        (None: local worker processes).
+
+    Returns
+    -------
+    AnalysisData
+        The dataset of the cases that were read and assessed; the others are in its
+        ``problems``.
     """
     from ..pipeline.batch import assess_files
     from ..pipeline.steps import rows_of, steps_for, table_rows

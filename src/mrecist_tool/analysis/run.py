@@ -65,7 +65,21 @@ POOLED = "pooled"
 
 
 def compute_tables(data: AnalysisData, say: Progress) -> dict[str, pd.DataFrame]:
-    """Every table of the analysis (the CSV files and what the report shows)."""
+    """Every table of the analysis (the CSV files and what the report shows).
+
+    Parameters
+    ----------
+    data : AnalysisData
+        The dataset to analyse.
+    say : callable
+        ``say(message)``, called with a short progress message before each step.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        The tables by name (``"orr"``, ``"survival"``, ``"margin_ltp"``, …); ``"subgroups"`` only
+        with two arms.
+    """
     arms = data.arms
     say("response rates and technique efficacy")
     out = {
@@ -106,6 +120,26 @@ def run_analysis(
     With a :class:`PlotWorker` the plots are drawn in that process in parallel with the
     statistics (which take about as long); the files are the same either way.  ``blinded`` also
     writes ``report-blinded.html`` (arms pooled, plots in ``plots-blinded/``).
+
+    Parameters
+    ----------
+    data : AnalysisData
+        The dataset to analyse.
+    out_dir : str or pathlib.Path
+        The folder to write to (created when missing).
+    progress : callable or None, optional
+        ``progress(message)``, called before each step.
+    plot_worker : PlotWorker or None, optional
+        A process that draws the plots in parallel with the statistics.
+    blinded : bool, optional
+        Also write the blinded report (arms pooled).
+    studyid : str, optional
+        The ``STUDYID`` of the ADaM datasets.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        Every file written, by name.
     """
     say = progress or (lambda _msg: None)
     out = Path(out_dir)

@@ -37,6 +37,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace as _dc_replace
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -203,13 +204,18 @@ def case_from_dict(data: Any, *, file: str | Path = "<case>",
 
     Parameters
     ----------
-    data
+    data : Any
         The parsed JSON (numbers as :class:`~decimal.Decimal` or ``int``).
-    file
+    file : str or Path
         Name used in messages.
-    criteria
+    criteria : str, optional
         Check ``measured`` observations against these criteria instead of the file's own (a
         command-line ``--criteria`` override).
+
+    Returns
+    -------
+    Case
+        The case, with lengths as exact decimals.
 
     Raises
     ------
@@ -240,7 +246,27 @@ def _load_text(text: str, file: str, criteria: str | None,
 
 def read_case_text(text: str, *, file: str | Path = "<text>",
                    criteria: str | None = None) -> m.Case:
-    """Read a case from JSON text; see :func:`case_from_dict` (raises CaseFileError)."""
+    """Read a case from JSON text.
+
+    Parameters
+    ----------
+    text : str
+        The JSON text of a case file.
+    file : str or Path
+        Name used in messages.
+    criteria : str, optional
+        Check measurements against these criteria instead of the case's own.
+
+    Returns
+    -------
+    Case
+        The case, as :func:`case_from_dict` builds it.
+
+    Raises
+    ------
+    CaseFileError
+        With every problem found, each located by JSON path.
+    """
     case, problems = _load_text(text, str(file), criteria, None)
     if case is None:
         _raise(str(file), problems)
@@ -250,11 +276,24 @@ def read_case_text(text: str, *, file: str | Path = "<text>",
 
 def load_case(path: str | Path, *, criteria: str | None = None, in_progress: bool = False
               ) -> tuple[m.Case | None, list[Problem]]:
-    """Read a case file without raising: ``(case or None, every error and warning)``.
+    """Read a case file without raising.
 
     Mask paths are also checked to exist next to the file (a warning when missing).
-    ``in_progress``: the file is a reading not yet finished (the viewer reopening its own save
-    or autosave), so a target not yet observed at baseline [REC-B1] is a warning, not an error.
+
+    Parameters
+    ----------
+    path : str or Path
+        The case file.
+    criteria : str, optional
+        Check measurements against these criteria instead of the file's own.
+    in_progress : bool, optional
+        The file is a reading not yet finished (the viewer reopening its own save or autosave),
+        so a target not yet observed at baseline [REC-B1] is a warning, not an error.
+
+    Returns
+    -------
+    tuple of (Case or None, list of Problem)
+        The case (None when it has errors) and every error and warning.
     """
     path = Path(path)
     file = str(path)
@@ -272,6 +311,19 @@ def load_case(path: str | Path, *, criteria: str | None = None, in_progress: boo
 def read_case(path: str | Path, *, criteria: str | None = None) -> m.Case:
     """Read and check one case file.
 
+    Parameters
+    ----------
+    path : str or Path
+        The case file.
+    criteria : str, optional
+        Check ``measured`` observations against these criteria (``"mRECIST"`` or
+        ``"RECIST1.1"``) instead of the file's own, as ``--criteria`` does.
+
+    Returns
+    -------
+    Case
+        The case, with lengths as exact decimals.
+
     Raises
     ------
     CaseFileError
@@ -286,8 +338,51 @@ def read_case(path: str | Path, *, criteria: str | None = None) -> m.Case:
 
 
 def validate_file(path: str | Path, *, criteria: str | None = None) -> list[Problem]:
-    """Every error and warning in one case file (an empty list: valid and clean)."""
-    return load_case(path, criteria=criteria)[1]
+    """Every error and warning in one case file, without raising.
+
+    A key that looks like a misspelt known one is an error here, as in ``assess``
+    (:func:`misspelt_keys_refused`).
+
+    Parameters
+    ----------
+    path : str or Path
+        The case file.
+    criteria : str, optional
+        Check measurements against these criteria instead of the file's own.
+
+    Returns
+    -------
+    list of Problem
+        Empty when the file is valid and clean.
+    """
+    return misspelt_keys_refused(load_case(path, criteria=criteria)[1])
+
+
+def misspelt_keys_refused(problems: list[Problem]) -> list[Problem]:
+    """Make an unknown key that looks like a known one an error.
+
+    ``randomisation_date`` for ``randomization_date`` would otherwise be silently unused and, for
+    a date, shift every time origin.  ``validate``, ``assess``, ``explain``, ``export`` and
+    ``analyze`` refuse it alike; :func:`read_case` (the viewer) still opens the file so that it
+    can be corrected.  Unknown keys unlike any known one stay warnings.
+
+    Parameters
+    ----------
+    problems : list of Problem
+        The problems of one case file, as :func:`load_case` returns them.
+
+    Returns
+    -------
+    list of Problem
+        The same problems, the "did you mean" unknown-key warnings turned into errors.
+    """
+    out = []
+    for p in problems:
+        if p.severity != "error" and p.message.startswith("unknown key") and "did you mean" in p.message:
+            p = _dc_replace(p, severity="error", message=p.message.replace(
+                ", kept but not used;", " (refused: its value would be ignored);"))
+        out.append(p)
+    return out
 
 
 def case_problems(case: m.Case, *, criteria: str | None = None) -> list[Problem]:
@@ -295,6 +390,18 @@ def case_problems(case: m.Case, *, criteria: str | None = None) -> list[Problem]
 
     :func:`write_case` does not refuse an incomplete case (an autosave of work in progress must
     never be lost); call this first to tell the user what still needs doing.
+
+    Parameters
+    ----------
+    case : Case
+        The case, e.g. as edited in the viewer.
+    criteria : str, optional
+        Check measurements against these criteria instead of the case's own.
+
+    Returns
+    -------
+    list of Problem
+        Empty when the case would be read back valid and clean.
     """
     file = str(case.source) if case.source is not None else "<case>"
     return _build(case_to_dict(case), file, criteria=criteria)[1]
@@ -305,6 +412,18 @@ def check_measurements(case: m.Case, criteria: str | None = None) -> list[Proble
 
     For a case read under one criteria and assessed under another (``--criteria``).  Paths
     index ``case.observations``, which keeps the file's order.
+
+    Parameters
+    ----------
+    case : Case
+        The case as read.
+    criteria : str, optional
+        ``"mRECIST"`` or ``"RECIST1.1"``; default: the case's own.
+
+    Returns
+    -------
+    list of Problem
+        One error per observation that lacks the diameter.
     """
     crit = criteria or effective_criteria(case.criteria, case.profile, case.settings)
     file = str(case.source) if case.source is not None else "<case>"
@@ -359,8 +478,18 @@ def discover_case_files(paths: Iterable[str | Path] | str | Path
 
     A file argument is taken as a case file whatever it holds; in a folder, ``*.json`` files
     containing ``"format": "mrecist-case"`` are case files (see the module docstring for the
-    broken-file rule).  Returns ``(files in a stable order, problems)``; a missing path is a
-    problem.
+    broken-file rule).
+
+    Parameters
+    ----------
+    paths : str, Path or iterable of them
+        Files and folders, as given on the command line.
+
+    Returns
+    -------
+    tuple of (list of Path, list of Problem)
+        The case files in a stable order, and the problems found on the way (a missing path, an
+        unreadable folder, a damaged ``.json`` file that looks like a case file).
     """
     if isinstance(paths, str | Path):
         paths = [paths]
@@ -570,6 +699,16 @@ def case_to_dict(case: m.Case) -> dict[str, Any]:
 
     Lengths stay :class:`~decimal.Decimal` (write them with :func:`write_case` or
     :func:`dumps_case`, which keep every digit); defaults are omitted; timepoints by date.
+
+    Parameters
+    ----------
+    case : Case
+        The case.
+
+    Returns
+    -------
+    dict
+        The document, ready for :func:`dumps_case`.
     """
     out: dict[str, Any] = {"format": m.FORMAT_NAME, "version": m.FORMAT_VERSION}
     if "simulated" in case.extra:
@@ -589,12 +728,30 @@ def case_to_dict(case: m.Case) -> dict[str, Any]:
 
 
 def dumps_case(case: m.Case) -> str:
-    """The case as pretty, exact JSON text (UTF-8 ready, ends with a newline)."""
+    """The case as pretty, exact JSON text (UTF-8 ready, ends with a newline).
+
+    Parameters
+    ----------
+    case : Case
+        The case.
+
+    Returns
+    -------
+    str
+        The text of its case file; every digit of every length is kept.
+    """
     return dumps(case_to_dict(case))
 
 
 def write_case(case: m.Case, path: str | Path) -> None:
     """Write ``case`` to ``path`` atomically (temp file, fsync, ``os.replace``).
+
+    Parameters
+    ----------
+    case : Case
+        The case; an incomplete case is written too (an autosave must never be lost).
+    path : str or Path
+        The case file to create or replace.
 
     Raises
     ------
@@ -620,5 +777,11 @@ def _schema_text() -> str:
 
 
 def schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of case format version 1, shipped with the package."""
+    """The JSON Schema (draft 2020-12) of case format version 1, shipped with the package.
+
+    Returns
+    -------
+    dict
+        The schema document (a fresh copy: changing it changes nothing else).
+    """
     return dict(json.loads(_schema_text()))

@@ -146,6 +146,14 @@ class Checker:
             if _too_deep(value, path.count(".") + path.count("[") + 1):
                 self.error(json_path(path, key), f"nested more than {MAX_DEPTH} levels deep; "
                                                  "a case file never needs this")
+            # Kept values are written back: a number the format cannot hold (data built in
+            # Python, which never went through the parser's bounds) would make a file that
+            # cannot be read again, so it is refused here as reading refuses it.
+            for where, number in _numbers_in(value, json_path(path, key)):
+                if type(number) is float and not math.isfinite(number):
+                    self.error(where, NonFinite(repr(number)).message())
+                elif self.number(number) is None:
+                    self.out_of_range(where, number)
             if key.startswith(("x-", "x_")):
                 continue  # declared extensions: kept without a warning
             if key == "note":  # an added optional free-text field on any object
@@ -308,6 +316,22 @@ def _too_deep(value: Any, depth: int) -> bool:
         items = node.values() if isinstance(node, dict) else node
         stack.extend((v, d + 1) for v in items if isinstance(v, dict | list))
     return False
+
+
+def _numbers_in(value: Any, path: str) -> list[tuple[str, Any]]:
+    """Every number (not a bool) anywhere in ``value``, with its JSON path; at most
+    :data:`MAX_DEPTH` levels down (deeper is reported as too deep)."""
+    found: list[tuple[str, Any]] = []
+    stack: list[tuple[str, Any, int]] = [(path, value, 0)]
+    while stack:
+        where, node, depth = stack.pop()
+        if type(node) in (int, float, Decimal):
+            found.append((where, node))
+        elif depth < MAX_DEPTH and isinstance(node, dict):
+            stack.extend((json_path(where, str(k)), v, depth + 1) for k, v in node.items())
+        elif depth < MAX_DEPTH and isinstance(node, list):
+            stack.extend((f"{where}[{i}]", v, depth + 1) for i, v in enumerate(node))
+    return sorted(found, key=lambda item: item[0])
 
 
 # -- builders ---------------------------------------------------------------------------------

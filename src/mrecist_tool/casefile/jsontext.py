@@ -22,7 +22,8 @@ from ..atomic import atomic_write_text  # noqa: F401  (re-exported: part of this
 from ..errors import Problem
 from ..safe_files import NotRegularFileError, TooLargeError, read_regular
 
-MAX_FILE_BYTES = 20 * 1024 * 1024  # 20 MiB: a real case file is a few tens of kB
+#: The largest case file read, in bytes (a real case file is a few tens of kB); larger is refused.
+MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_DEPTH = 64  # deeper than any case file needs; protects the recursive code downstream
 
 
@@ -118,7 +119,12 @@ def in_bounds(value: Decimal) -> bool:
         return False
     if not any(digits):  # zero, however written: only its exponent can be extreme
         return MIN_ADJUSTED - MAX_DIGITS <= exponent < MAX_INT_DIGITS
-    return MIN_ADJUSTED <= value.adjusted() < MAX_INT_DIGITS
+    if not MIN_ADJUSTED <= value.adjusted() < MAX_INT_DIGITS:
+        return False
+    # What the writer writes (``str``) must read back: a sign, the digits, a point and up to
+    # six leading zeros or an exponent take at most 9 characters more; longer ones are checked
+    # (``-1.{59 digits}E-30`` has 60 digits and is written with 66 characters).
+    return len(digits) <= MAX_NUMBER_CHARS - 9 or len(str(value)) <= MAX_NUMBER_CHARS
 
 
 class DupDict(dict[str, Any]):

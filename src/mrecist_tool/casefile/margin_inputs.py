@@ -9,8 +9,13 @@ from (MAR-1, MAR-2).  Read, checked and written here, apart from the rest of the
         "liver_post": "masks/liver_post.nii.gz",  # optional: also the subcapsular correction
         "registration": "deformable",         # none | rigid | deformable
         "landmarks": [{"pre": [x, y, z], "post": [x, y, z]}],  # optional, LPS mm: TRE
-        "lesions": {"L1": {"tumour": "masks/L1_tumour.nii.gz", "zone": "masks/L1_zone.nii.gz"}}
+        "lesions": {"L1": {"tumour": "masks/L1_tumour.nii.gz", "zone": "masks/L1_zone.nii.gz"},
+                    "L2": {"mam_mm": 3.5, "mam_corrected_mm": 4.0}}   # recorded, measured elsewhere
       }}]
+
+A lesion gives either its two masks or a recorded ``mam_mm`` (a margin measured in another tool
+or by a core lab; optional ``mam_corrected_mm``, MAR-6), never both: the margin columns of
+``ablations.csv`` then carry the recorded value, flagged ``recorded``.
 
 Paths are relative to the case file's folder and may not leave it, like every mask path.
 Without images the tumour mask must already lie in the zone's space (``registration`` none).
@@ -24,7 +29,9 @@ from typing import Any
 from .. import model as m
 
 MARGIN_KEYS = frozenset({"pre_image", "post_image", "liver_pre", "liver_post", "registration", "landmarks", "lesions"})
-LESION_MARGIN_KEYS = frozenset({"tumour", "zone"})
+LESION_MARGIN_KEYS = frozenset({"tumour", "zone", "mam_mm", "mam_corrected_mm"})
+#: a recorded MAM beyond this (mm) is taken for a unit slip
+MAX_RECORDED_MAM_MM = 100
 REGISTRATIONS = ("none", "rigid", "deformable")
 _PATH_KEYS = ("pre_image", "post_image", "liver_pre", "liver_post")
 
@@ -82,15 +89,38 @@ def build_margin_inputs(ck: Any, value: Any, path: str, treated: tuple[str, ...]
 def _lesion_margin(ck: Any, value: Any, path: str) -> m.LesionMargin | None:
     from .checks import mask_path
 
-    d = ck.obj(value, path, "the lesion's masks {\"tumour\": ..., \"zone\": ...}")
+    d = ck.obj(value, path, "the lesion's masks {\"tumour\": ..., \"zone\": ...} or a recorded {\"mam_mm\": ...}")
     if d is None:
         return None
+    if "mam_mm" in d or "mam_corrected_mm" in d:
+        extra = ck.keys(d, path, LESION_MARGIN_KEYS, ("mam_mm",), "a recorded margin")
+        if "tumour" in d or "zone" in d:
+            ck.error(path, "give either the masks (\"tumour\", \"zone\") or a recorded \"mam_mm\", not both: "
+                           "which one is the margin would be ambiguous")
+            return None
+        values = [_signed_mm(ck, d[k], f"{path}.{k}") if k in d else None for k in ("mam_mm", "mam_corrected_mm")]
+        if values[0] is None or ("mam_corrected_mm" in d and values[1] is None):
+            return None
+        return m.LesionMargin(None, None, extra, values[0], values[1])
     extra = ck.keys(d, path, LESION_MARGIN_KEYS, ("tumour", "zone"), "the lesion's margin masks")
     tumour = mask_path(ck, d["tumour"], path + ".tumour") if "tumour" in d else None
     zone = mask_path(ck, d["zone"], path + ".zone") if "zone" in d else None
     if tumour is None or zone is None:
         return None
     return m.LesionMargin(tumour, zone, extra)
+
+
+def _signed_mm(ck: Any, value: Any, path: str) -> Any:
+    """A recorded margin in mm: any finite number (negative when the tumour is not covered)."""
+    number = ck.number(value)
+    if number is None:
+        ck.wrong(path, value, "a number of millimetres (negative when the zone does not cover the tumour), "
+                              "e.g. 3.5")
+        return None
+    if abs(number) > MAX_RECORDED_MAM_MM:
+        ck.error(path, f"found {value} mm, expected a margin within ±{MAX_RECORDED_MAM_MM} mm; check the unit")
+        return None
+    return number
 
 
 def _landmarks(ck: Any, value: Any, path: str) -> tuple[Any, ...] | None:
@@ -126,16 +156,27 @@ def margin_dict(mi: m.MarginInputs) -> dict[str, Any]:
         out["registration"] = mi.registration
     if mi.landmarks:
         out["landmarks"] = [{"pre": list(pre), "post": list(post)} for pre, post in mi.landmarks]
-    out["lesions"] = {lid: {"tumour": lm.tumour, "zone": lm.zone, **dict(lm.extra)} for lid, lm in mi.lesions}
+    out["lesions"] = {lid: _lesion_dict(lm) for lid, lm in mi.lesions}
     out.update(dict(mi.extra))
     return out
+
+
+def _lesion_dict(lm: m.LesionMargin) -> dict[str, Any]:
+    if lm.recorded:
+        out: dict[str, Any] = {"mam_mm": lm.mam_mm}
+        if lm.mam_corrected_mm is not None:
+            out["mam_corrected_mm"] = lm.mam_corrected_mm
+    else:
+        out = {"tumour": lm.tumour, "zone": lm.zone}
+    return {**out, **dict(lm.extra)}
 
 
 def margin_files(mi: m.MarginInputs) -> list[tuple[str, str]]:
     """(JSON path suffix, relative path) of every file or folder the inputs name."""
     out = [(key, getattr(mi, key)) for key in _PATH_KEYS if getattr(mi, key) is not None]
     for lid, lm in mi.lesions:
-        out += [(f"lesions.{lid}.tumour", lm.tumour), (f"lesions.{lid}.zone", lm.zone)]
+        if lm.tumour is not None and lm.zone is not None:
+            out += [(f"lesions.{lid}.tumour", lm.tumour), (f"lesions.{lid}.zone", lm.zone)]
     return out
 
 

@@ -44,6 +44,14 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if not scheduler_or_usage_error(args, "assess", jobs=args.jobs):
         return EXIT_USAGE
+    from ..atomic import check_stageable
+    from ..errors import SaveError
+
+    try:  # before any work: the result set is switched in whole by a rename beside --out
+        check_stageable(args.out)
+    except SaveError as exc:
+        print(f"mrecist assess: --out {exc}; nothing was assessed", file=sys.stderr)
+        return EXIT_USAGE
     import gc
 
     gc.freeze()  # what is loaded so far (modules, settings) need not be rescanned by the collector
@@ -54,6 +62,12 @@ def run(args: argparse.Namespace) -> int:
                               print_table=args.print_table, executor=args.scheduler)
     except SchedulerError as exc:
         print(f"mrecist assess: {exc}; nothing was assessed", file=sys.stderr)
+        return EXIT_REFUSED
+    if result.problems and result.batch is not None and not result.batch.results:
+        # No case file found, only problems (e.g. ``assess /nope``): say where, write nothing.
+        for problem in result.problems:
+            print(f"mrecist assess: {problem.file}: {problem.message}", file=sys.stderr)
+        print(f"mrecist assess: nothing assessed; nothing written to {args.out}", file=sys.stderr)
         return EXIT_REFUSED
     try:
         notes = write_outputs(result, args.out, parquet=args.parquet, generated=run_timestamp())
@@ -71,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
 
         print_timepoints(result.outputs)
     print(
-        f"assessed {n_ok} case(s), refused {n_bad}; tables written to {args.out}"
+        f"assessed {n_ok} case(s), refused {n_bad}; "
+        + (f"tables written to {args.out}" if n_ok else f"empty tables written to {args.out}")
         + (f" (refused: {', '.join(result.refused_files)})" if n_bad and n_bad <= 10 else ""),
         file=sys.stderr,
     )

@@ -19,36 +19,37 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..casefile import read_case
-    from ..errors import CaseFileError, SettingsError
-    from ..rules import assess_case, settings_for_case
-    from ..rules.explain import explain_timepoint
+    from ..pipeline.case import assess_file
+    from ..rules.explain import explain_timepoint, rules_used
     from ._settings_options import settings_or_usage_error
 
     cli = settings_or_usage_error(args, "explain")
     if cli is None:
         return 2
-    try:
-        case = read_case(args.case)
-        a = assess_case(case, settings_for_case(case, **cli))
-    except (CaseFileError, SettingsError) as exc:
-        print(str(exc), file=sys.stderr)
+    # The pipeline that `assess` uses: a case `assess` refuses is refused here, with the same
+    # located problems (never "incomplete mm" for a case the criteria cannot assess).
+    result = assess_file(args.case, cli, keep_assessment=True)
+    if result.refused or result.assessment is None:
+        lines = [str(p) for p in result.errors] or [f"{args.case}: $: could not be assessed"]
+        for line in lines:
+            print(line, file=sys.stderr)
         return 1
-    except Exception as exc:  # refuse cleanly wherever `assess` does: never a traceback
-        print(f"{args.case}: $: internal error while assessing ({type(exc).__name__}); "
-              "please report it", file=sys.stderr)
-        return 1
+    a = result.assessment
     ids = [args.timepoint] if args.timepoint else [t.timepoint for t in a.timepoints]
     known = {t.timepoint for t in a.timepoints}
     for tp in ids:
         if tp not in known:
             print(f"{args.case}: no timepoint {tp!r}; timepoints: {', '.join(sorted(known))}", file=sys.stderr)
             return 2
-    print("\n\n".join(explain_timepoint(a, tp) for tp in ids))
-    if not args.timepoint:
-        b = a.best
-        print(f"\nBest overall response: {b.category}" + (f" (confirmed: {b.confirmed})" if b.confirmed is not None else "")
-              + f"    [{', '.join(b.rules)}]")
-        for n in (*b.notes, *b.flags):
-            print(f"    - {n}")
+    if args.timepoint:
+        print(explain_timepoint(a, args.timepoint))
+        return 0
+    parts = ["\n\n".join(explain_timepoint(a, tp, with_rules=False) for tp in ids)]
+    b = a.best
+    parts.append(f"\nBest overall response: {b.category}"
+                 + (f" (confirmed: {b.confirmed})" if b.confirmed is not None else "")
+                 + f"    [{', '.join(b.rules)}]")
+    parts += [f"    - {n}" for n in (*b.notes, *b.flags)]
+    text = "\n".join(parts)
+    print(text + "\n\n" + rules_used(text))
     return 0

@@ -33,11 +33,12 @@ def register(subparsers: Any) -> None:
 
 def _safe_problems(path: Any, criteria: str | None) -> list[Any]:
     """The problems of one file; never raises (an unexpected failure becomes a problem)."""
-    from ..casefile import load_case
+    from ..casefile import load_case, misspelt_keys_refused
     from ..errors import Problem
 
     try:
         case, problems = load_case(path, criteria=criteria)
+        problems = misspelt_keys_refused(problems)
         if case is not None and not any(p.severity == "error" for p in problems):
             problems = problems + _excess_targets(case, str(path), criteria)
         return problems

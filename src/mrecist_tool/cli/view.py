@@ -34,11 +34,33 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def no_display_message() -> str | None:
+    """Why a window cannot open here, or None.  Qt aborts the whole process with an xcb error
+    when there is no display, so this is checked before napari starts."""
+    import os
+
+    if not sys.platform.startswith("linux"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    if os.environ.get("QT_QPA_PLATFORM", "").split(":")[0] in ("offscreen", "minimal", "vnc", "eglfs"):
+        return None
+    return ("mrecist view: no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so the "
+            "napari window cannot open. Run it from a desktop session or `ssh -X`; on a server "
+            "without a screen, run it under a virtual display, e.g. `xvfb-run -a mrecist view "
+            "CASE` (nothing is shown on screen; `scripts/screenshots.py` under xvfb-run saves "
+            "pictures of the viewer).")
+
+
 def run(args: argparse.Namespace) -> int:
     path = Path(args.path) if args.path else None
     if path is not None and not path.exists():
         print(f"mrecist view: {path}: no such file or folder", file=sys.stderr)
         return EXIT_USAGE
+    message = no_display_message()
+    if message:
+        print(message, file=sys.stderr)
+        return EXIT_REFUSED
     try:
         import napari
 

@@ -126,7 +126,118 @@ class FrameGeometry:
 
 @dataclass(frozen=True)
 class FileHeader:
-    """The header facts of one DICOM file that discovery and loading need."""
+    """The header facts of one DICOM file that discovery and loading need.
+
+    Text attributes are ``""`` and numbers ``None`` when the file does not have them.
+
+    Attributes
+    ----------
+    path : Path
+        The file.
+    transfer_syntax : str
+        (0002,0010) Transfer Syntax UID.
+    sop_class_uid : str
+        (0008,0016) SOP Class UID.
+    sop_instance_uid : str
+        (0008,0018) SOP Instance UID.
+    modality : str
+        (0008,0060) Modality, e.g. ``"CT"`` or ``"MR"``.
+    study_uid : str
+        (0020,000D) Study Instance UID.
+    series_uid : str
+        (0020,000E) Series Instance UID.
+    study_date : str
+        (0008,0020) Study Date, as written (YYYYMMDD).
+    study_time : str
+        (0008,0030) Study Time, as written.
+    study_description : str
+        (0008,1030) Study Description (free text: never printed unless asked).
+    series_description : str
+        (0008,103E) Series Description (free text: never printed unless asked).
+    series_number : int or None
+        (0020,0011) Series Number.
+    protocol_name : str
+        (0018,1030) Protocol Name.
+    series_time : str
+        (0008,0031) Series Time.
+    acquisition_time : str
+        (0008,0032) Acquisition Time.
+    content_time : str
+        (0008,0033) Content Time.
+    contrast_agent : str
+        (0018,0010) Contrast/Bolus Agent.
+    contrast_route : str
+        (0018,1040) Contrast/Bolus Route.
+    contrast_start_time : str
+        (0018,1042) Contrast/Bolus Start Time.
+    image_type : tuple of str
+        (0008,0008) Image Type values.
+    slice_thickness : float or None
+        (0018,0050) Slice Thickness, mm.
+    spacing_between_slices : float or None
+        (0018,0088) Spacing Between Slices, mm.
+    position : tuple of float or None
+        (0020,0032) Image Position (Patient), LPS mm.
+    orientation : tuple of float or None
+        (0020,0037) Image Orientation (Patient): row and column direction cosines.
+    pixel_spacing : tuple of (float, float) or None
+        (0028,0030) Pixel Spacing (row, column), mm.
+    rows : int
+        (0028,0010) Rows.
+    columns : int
+        (0028,0011) Columns.
+    samples_per_pixel : int
+        (0028,0002) Samples per Pixel.
+    photometric : str
+        (0028,0004) Photometric Interpretation.
+    bits_allocated : int
+        (0028,0100) Bits Allocated.
+    bits_stored : int
+        (0028,0101) Bits Stored.
+    pixel_representation : int
+        (0028,0103) Pixel Representation (0 unsigned, 1 signed).
+    number_of_frames : int
+        (0028,0008) Number of Frames (1 when absent).
+    slope : float
+        (0028,1053) Rescale Slope.
+    intercept : float
+        (0028,1052) Rescale Intercept.
+    window : tuple of (float, float) or None
+        (0028,1050) Window Center and (0028,1051) Width, the first pair.
+    frame_of_reference_uid : str
+        (0020,0052) Frame of Reference UID.
+    instance_number : int or None
+        (0020,0013) Instance Number.
+    acquisition_number : int or None
+        (0020,0012) Acquisition Number.
+    temporal_position : int or None
+        (0020,0100) Temporal Position Identifier.
+    echo_number : int or None
+        (0018,0086) Echo Number.
+    gantry_tilt : float or None
+        (0018,1120) Gantry/Detector Tilt, degrees.
+    has_pixels : bool
+        Whether the file holds Pixel Data.
+    pixel_offset : int or None
+        Byte offset of native little-endian pixel values in the file; None: decode with pydicom.
+    pixel_length : int or None
+        Their length in bytes.
+    frames : tuple of FrameGeometry or None
+        Per-frame geometry of an Enhanced multi-frame image; None otherwise.
+    burned_in_annotation : str
+        (0028,0301) Burned In Annotation as written (``"YES"``, ``"NO"``), ``""`` when absent:
+        ``"YES"`` means the pixels themselves may show the patient's name or ID.
+    defects : tuple of str
+        Values that make the image unusable (the series is refused, naming the element).
+    notes : tuple of str
+        Values ignored with a warning.
+    patient_id : str
+        (0010,0020) Patient ID (an identifier: never printed or logged).
+    patient_name : str
+        (0010,0010) Patient's Name (an identifier: never printed or logged).
+    patient_birth_date : str
+        (0010,0030) Patient's Birth Date (an identifier: never printed or logged).
+    """
 
     path: Path
     transfer_syntax: str
@@ -208,7 +319,17 @@ class FileHeader:
 
 
 def read_header(path: str | Path) -> FileHeader:
-    """Read the header of one file.
+    """Read the header of one file, stopping before the pixel data.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file (only a regular file is opened).
+
+    Returns
+    -------
+    FileHeader
+        The facts discovery and loading need.
 
     Raises
     ------

@@ -26,6 +26,16 @@ PHASE_NAMES = ("non-contrast", "arterial", "portal-venous", "delayed", "hepatobi
 
 @dataclass(frozen=True)
 class PhaseGuess:
+    """The contrast phase of a series and the evidence it was told from.
+
+    Attributes
+    ----------
+    phase : str
+        One of ``non-contrast``, ``arterial``, ``portal-venous``, ``delayed``, ``hepatobiliary``,
+        ``other`` or ``unknown``.
+    evidence : tuple of str
+        What was used (keywords, timing), so a reader can see why.
+    """
     phase: str
     evidence: tuple[str, ...] = ()
 
@@ -125,6 +135,30 @@ def detect_phase(
 ) -> PhaseGuess:
     """Guess the phase of a series; see the module docstring for the rules.
 
+    Parameters
+    ----------
+    series_description : str
+        Series Description.
+    protocol_name : str
+        Protocol Name.
+    contrast_agent : str
+        Contrast/Bolus Agent.
+    contrast_start_time : str
+        Contrast/Bolus Start Time (HHMMSS).
+    acquisition_time : str
+        Acquisition Time.
+    series_time : str
+        Series Time (used when Acquisition Time is missing).
+    content_time : str
+        Content Time (used when both are missing).
+
+    Returns
+    -------
+    PhaseGuess
+        The phase and the evidence used.
+
+    Examples
+    --------
     >>> detect_phase(series_description="Abdomen PV 3mm").phase
     'portal-venous'
     >>> detect_phase(contrast_agent="Iomeron", contrast_start_time="101500",

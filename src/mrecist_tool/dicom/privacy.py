@@ -59,7 +59,25 @@ def default_salt() -> str:
 
 
 def pseudonym(patient_id: str, patient_name: str, birth_date: str, salt: str | None = None) -> str:
-    """``PAT-xxxxxxxx`` for one patient identity; never reversible without the salt."""
+    """``PAT-xxxxxxxx`` for one patient identity; never reversible without the salt.
+
+    Parameters
+    ----------
+    patient_id : str
+        Patient ID.
+    patient_name : str
+        Patient's Name.
+    birth_date : str
+        Patient's Birth Date.
+    salt : str, optional
+        The salt; default: the environment's, else one per process (pseudonyms then differ
+        between runs).
+
+    Returns
+    -------
+    str
+        ``PAT-`` and eight hexadecimal digits of a SHA-256 of the salted identity.
+    """
     key = "\x1f".join((salt if salt is not None else default_salt(), patient_id.strip(),
                        patient_name.strip(), birth_date.strip()))
     return "PAT-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]

@@ -40,7 +40,25 @@ from .stack import orientation_label, plan_stack
 
 @dataclass(frozen=True)
 class PartInfo:
-    """One volume of a series that holds several (load it with ``read_series(part=...)``)."""
+    """One volume of a series that holds several (load it with ``read_series(part=...)``).
+
+    Attributes
+    ----------
+    part : str
+        Its name, e.g. ``"temporal=2"``, ``"acquisition=1"`` or ``"echo=2"``.
+    n_slices : int
+        Number of slices.
+    spacing : tuple of float or None
+        (z, y, x) mm when loadable.
+    phase : str
+        The contrast phase detected (:func:`detect_phase`).
+    phase_evidence : tuple of str
+        What the phase was told from.
+    loadable : bool
+        Whether it can be loaded as one regular volume.
+    reason : str or None
+        Why not, when it cannot.
+    """
 
     part: str  # e.g. "temporal=2"
     n_slices: int
@@ -64,7 +82,59 @@ class PartInfo:
 
 @dataclass(frozen=True)
 class SeriesInfo:
-    """One series as discovery sees it."""
+    """One series as discovery sees it.
+
+    Attributes
+    ----------
+    series_uid : str
+        Series Instance UID.
+    study_uid : str
+        Study Instance UID.
+    modality : str
+        E.g. ``"CT"``, ``"MR"``.
+    description : str
+        Series Description (free text: hidden from printed forms unless asked).
+    series_number : int or None
+        Series Number.
+    n_files : int
+        Files of the series.
+    n_slices : int
+        Slices of its volume.
+    rows : int
+        Rows of its images.
+    columns : int
+        Columns of its images.
+    slice_thickness : float or None
+        Slice Thickness, mm.
+    spacing : tuple of float or None
+        (z, y, x) mm when loadable.
+    orientation : str
+        ``"axial"``, ``"coronal"``, ``"sagittal"``, ``"oblique"``, ``"mixed"`` or ``"none"``.
+    phase : str
+        The contrast phase detected (:func:`detect_phase`).
+    phase_evidence : tuple of str
+        What the phase was told from.
+    kind : str
+        ``"volume"``, ``"multi-volume"``, ``"localizer"``, ``"non-image"``, ``"no-pixels"`` or
+        ``"image"``.
+    loadable : bool
+        Whether :func:`read_series` can load it.
+    reason : str or None
+        Why not, when it cannot.
+    warnings : tuple of str
+        What a reader should know before measuring on it.
+    transfer_syntax : str
+        Transfer Syntax UID of its files.
+    files : tuple of Path
+        Its files.
+    parts : tuple of PartInfo
+        Several volumes in one series (kind ``"multi-volume"``): each loadable on its own.
+    burned_in_annotation : bool or None
+        True: some file says Burned In Annotation YES (the pixels may show the patient's name or
+        ID); False: every file says NO; None: not declared by every file.
+    free_text : tuple of str
+        Series Description and Protocol Name as found, hidden from printable forms.
+    """
 
     series_uid: str
     study_uid: str
@@ -126,6 +196,21 @@ class SeriesInfo:
 
 @dataclass(frozen=True)
 class StudyInfo:
+    """One study: its date and its series.
+
+    Attributes
+    ----------
+    study_uid : str
+        Study Instance UID.
+    date : date or None
+        Study Date.
+    time : str
+        Study Time, as written.
+    description : str
+        Study Description (free text: hidden from printed forms unless asked).
+    series : tuple of SeriesInfo
+        Its series.
+    """
     study_uid: str
     date: dt.date | None
     time: str
@@ -148,6 +233,21 @@ class StudyInfo:
 
 @dataclass(frozen=True)
 class PatientInfo:
+    """One patient, as a pseudonym unless the identity was asked for.
+
+    Attributes
+    ----------
+    pseudonym : str
+        ``PAT-xxxxxxxx`` (:func:`pseudonym`).
+    studies : tuple of StudyInfo
+        The patient's studies.
+    patient_id : str or None
+        Patient ID, only with ``scan(reveal_identity=True)``.
+    name : str or None
+        Patient's Name, only with ``reveal_identity=True``.
+    birth_date : str or None
+        Patient's Birth Date, only with ``reveal_identity=True``.
+    """
     pseudonym: str
     studies: tuple[StudyInfo, ...]
     # Filled only with reveal_identity=True.
@@ -165,7 +265,19 @@ class PatientInfo:
 
 @dataclass(frozen=True)
 class ScanResult:
-    """What :func:`scan` found: patients (with studies and series) and the files skipped."""
+    """What :func:`scan` found: patients (with studies and series) and the files skipped.
+
+    Attributes
+    ----------
+    root : str
+        What was scanned.
+    patients : tuple of PatientInfo
+        The patients found.
+    skipped : tuple of Skipped
+        Files left out, each with the reason.
+    n_files : int
+        Files looked at.
+    """
 
     root: str
     patients: tuple[PatientInfo, ...]
@@ -233,14 +345,14 @@ def scan(
 
     Parameters
     ----------
-    folder
+    folder : str, Path or iterable of them
         A folder (searched recursively) or a list of files.
-    reveal_identity
+    reveal_identity : bool
         Include patient ID, name and birth date; by default patients are ``PAT-xxxxxxxx``
         pseudonyms and identities are not kept anywhere in the result.
-    salt
+    salt : str, optional
         Pseudonym salt (see :mod:`mrecist_tool.dicom.privacy`).
-    workers
+    workers : int, optional
         Threads for reading headers.
 
     Returns
@@ -422,15 +534,31 @@ def studies_to_timepoints(
 
     Each timepoint carries the study's date and ``study_uid``, its loadable image series with
     their phases (a series holding several volumes, such as a dynamic contrast MR, gives one
-    entry per loadable volume with ``extra["part"]`` naming it) (a phase that cannot be told is recorded as ``other``, with the series
-    description, for the reader to correct) and the thinnest slice thickness among them
-    (used by the measurability floor, REC-M1), and the modality (``CT`` or ``MR``) when all
-    its image series have that one (SDTM ``--METHOD``).  Studies on the same date (e.g. chest and
-    abdomen exported as two studies) become one timepoint: the study with the most loadable
-    series gives the ``study_uid``, the others are listed in ``extra["other_study_uids"]``.
-    Studies dated before ``baseline_study_uid`` are left out, since a case file's baseline must
-    be its earliest timepoint.  Series descriptions (free text that may name the patient) are
-    copied into the timepoints' series only with ``descriptions=True``.
+    entry per loadable volume with ``extra["part"]`` naming it; a phase that cannot be told is
+    recorded as ``other``, with the series description, for the reader to correct) and the
+    thinnest slice thickness among them (used by the measurability floor, REC-M1), and the
+    modality (``CT`` or ``MR``) when all its image series have that one (SDTM ``--METHOD``).
+    Studies on the same date (e.g. chest and abdomen exported as two studies) become one
+    timepoint: the study with the most loadable series gives the ``study_uid``, the others are
+    listed in ``extra["other_study_uids"]``.  Studies dated before ``baseline_study_uid`` are
+    left out, since a case file's baseline must be its earliest timepoint.
+
+    Parameters
+    ----------
+    scan_result : ScanResult
+        What :func:`scan` found.
+    baseline_study_uid : str, optional
+        The baseline study; default: the earliest.
+    patient : str, optional
+        The patient's pseudonym, when the scan holds several patients.
+    descriptions : bool
+        Copy series descriptions (free text that may name the patient) into the timepoints'
+        series.
+
+    Returns
+    -------
+    list of Timepoint
+        In date order, the first being the baseline.
 
     Raises
     ------

@@ -34,7 +34,15 @@ PathLike = str | os.PathLike[str]
 
 @dataclass(frozen=True)
 class Skipped:
-    """A file left out, and why (for discovery reports)."""
+    """A file left out, and why (for discovery reports).
+
+    Attributes
+    ----------
+    path : Path
+        The file.
+    reason : str
+        Why it was left out.
+    """
 
     path: Path
     reason: str
@@ -208,21 +216,21 @@ def read_series(
 
     Parameters
     ----------
-    files_or_folder
+    files_or_folder : str, Path or iterable of them
         A folder (searched recursively), one file, or a list of files.
-    series_uid
+    series_uid : str, optional
         Which series to load when the input holds more than one image series.
-    part
+    part : str, optional
         For a series holding several volumes (see :func:`series_parts`, e.g. every temporal
         position of a dynamic contrast MR), which one: ``"temporal=N"``, ``"acquisition=N"``
         or ``"echo=N"``.  The refusal message of such a series lists the parts.
-    missing_slices
+    missing_slices : str
         ``"raise"`` (default) refuses a series with missing slices, naming the gap;
         ``"fill"`` loads it with empty slices in the gaps (so the spacing stays right) and a
         warning.
-    workers
+    workers : int, optional
         Threads for reading pixel data (default: the number of cores, at most 8).
-    dtype
+    dtype : numpy dtype, optional
         Force the output type (e.g. ``np.float32``); by default the stored integer type when
         the rescaled values fit in it, else ``int32`` / ``float32``.
 

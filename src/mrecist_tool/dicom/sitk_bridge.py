@@ -27,7 +27,18 @@ def _sitk() -> Any:
 
 
 def to_sitk(volume: Volume) -> Any:
-    """A ``SimpleITK.Image`` with the volume's pixels (copied), spacing, origin and direction."""
+    """A ``SimpleITK.Image`` with the volume's pixels (copied), spacing, origin and direction.
+
+    Parameters
+    ----------
+    volume : Volume
+        The volume.
+
+    Returns
+    -------
+    SimpleITK.Image
+        A 3-D image in LPS.
+    """
     sitk = _sitk()
     image = sitk.GetImageFromArray(np.ascontiguousarray(volume.array))
     sz, sy, sx = volume.spacing
@@ -38,8 +49,20 @@ def to_sitk(volume: Volume) -> Any:
 
 
 def from_sitk(image: Any, **metadata: Any) -> Volume:
-    """A :class:`Volume` from a 3-D ``SimpleITK.Image``; ``metadata`` fills the other fields
-    (``series_uid``, ``modality``, ``phase``, …)."""
+    """A :class:`Volume` from a 3-D ``SimpleITK.Image``.
+
+    Parameters
+    ----------
+    image : SimpleITK.Image
+        A 3-D image (geometry in LPS, as SimpleITK reports it).
+    **metadata : Any
+        The other fields of :class:`Volume` (``series_uid``, ``modality``, ``phase``, …).
+
+    Returns
+    -------
+    Volume
+        Its voxels as ``array[z, y, x]`` with its spacing, origin and direction.
+    """
     sitk = _sitk()
     if image.GetDimension() != 3:
         raise ValueError(f"expected a 3-D image, got {image.GetDimension()}-D")
@@ -59,6 +82,23 @@ def read_volume_file(path: Any) -> Volume:
 
     The one way masks are read: the viewer's case loader and the SEG export both use it, so a
     mask means the same voxels in both.  SimpleITK reports geometry in LPS, like DICOM.
+
+    Parameters
+    ----------
+    path : str or Path
+        The image file.
+
+    Returns
+    -------
+    Volume
+        Its voxels and geometry.
+
+    Raises
+    ------
+    NotRegularFileError
+        When ``path`` is not a regular file (a FIFO would block the reader).
+    RuntimeError
+        SimpleITK's, when the file cannot be read as an image.
     """
     reason = check_regular(path)
     if reason is not None:  # SimpleITK would block on a FIFO: never hand it one

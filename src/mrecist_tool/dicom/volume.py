@@ -33,7 +33,39 @@ from numpy.typing import ArrayLike
 
 @dataclass(eq=False)
 class Volume:
-    """Pixels plus geometry plus the header facts a reader needs."""
+    """Pixels plus geometry plus the header facts a reader needs.
+
+    Attributes
+    ----------
+    array : numpy.ndarray
+        The voxels, indexed ``[z, y, x]``, rescale applied (CT in HU).
+    spacing : tuple of float
+        (z, y, x) mm.
+    origin : tuple of float
+        LPS mm of the first voxel's centre.
+    direction : numpy.ndarray
+        3×3 direction cosines (columns: x, y, z axes in LPS).
+    series_uid : str
+        Series Instance UID.
+    study_uid : str
+        Study Instance UID.
+    modality : str
+        E.g. ``"CT"``, ``"MR"``.
+    phase : str
+        The contrast phase (:func:`detect_phase`).
+    description : str
+        Series Description.
+    window : tuple of (float, float) or None
+        Display window centre and width from the header.
+    frame_of_reference_uid : str
+        Frame of Reference UID.
+    sop_instance_uids : tuple of str
+        One per slice (``""`` for a filled missing slice).
+    warnings : tuple of str
+        What a reader should know (e.g. filled slices).
+    extra : dict
+        Other facts a caller may need, by name.
+    """
 
     array: np.ndarray
     spacing: tuple[float, float, float]

@@ -263,7 +263,28 @@ def _write_xpt(frame: pd.DataFrame, path: Path, table: str, label: str, writer: 
 
 def write_adam(subjects: pd.DataFrame, timepoints: pd.DataFrame, ablations: pd.DataFrame,
                endpoints: pd.DataFrame, out_dir: str | Path, studyid: str) -> list[Path]:
-    """Write ADSL, ADRS and ADTTE (CSV and XPT) to ``out_dir``."""
+    """Write ADSL, ADRS and ADTTE (CSV and XPT) to ``out_dir``.
+
+    Parameters
+    ----------
+    subjects : pandas.DataFrame
+        The subjects table (``subjects.csv`` of ``mrecist assess``).
+    timepoints : pandas.DataFrame
+        The timepoints table.
+    ablations : pandas.DataFrame
+        The ablated tumours table.
+    endpoints : pandas.DataFrame
+        The time-to-event endpoints in long form.
+    out_dir : str or pathlib.Path
+        The folder to write to.
+    studyid : str
+        The ``STUDYID``, e.g. ``"NCT04562727"``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Every file written.
+    """
     folder = Path(out_dir)
     written = []
     written += write_dataset(adsl(subjects, ablations, studyid), folder, "adsl",

@@ -60,6 +60,22 @@ class SegmentSource:
 
 @dataclass
 class SEGResult:
+    """What :func:`build_seg` made: the data set plus notes for the person running it.
+
+    Attributes
+    ----------
+    dataset : highdicom.seg.Segmentation
+        The DICOM SEG.
+    timepoint : str
+        The timepoint whose masks it holds.
+    series_uid : str
+        The source series it segments.
+    segments : list of SegmentSource
+        One per segment: the lesion or ablation zone, its mask file and voxel count.
+    notes : list of str
+        What was noticed (e.g. masks resampled), for the person running it.
+    """
+
     dataset: Any
     timepoint: str
     series_uid: str
@@ -89,6 +105,7 @@ def load_mask_on_grid(path: Path, series: SourceSeries, resample: bool) -> tuple
     grid, and whether it was resampled."""
     sitk = require("SimpleITK", "reading masks")
     from ..dicom.sitk_bridge import read_volume_file, to_sitk
+    from ..geometry.mask_values import MaskValueError, binary_inside
 
     reason = check_regular(path)
     if reason is not None:  # a FIFO would block the reader: never opened
@@ -97,8 +114,12 @@ def load_mask_on_grid(path: Path, series: SourceSeries, resample: bool) -> tuple
         mask = read_volume_file(path)
     except (RuntimeError, ValueError, OSError) as exc:
         raise DicomError(f"{path}: cannot read the mask as a 3D image ({exc})") from None
+    try:
+        inside = binary_inside(mask.array)
+    except MaskValueError as exc:
+        raise DicomError(f"{path}: not a binary mask: {exc}") from None
     if _same_grid(mask, series):
-        return np.ascontiguousarray(mask.array > 0), False
+        return np.ascontiguousarray(inside), False
     if not resample:
         raise DicomError(
             f"{path}: the mask grid ({describe_grid(mask)}) does not match the source series "
@@ -111,7 +132,7 @@ def load_mask_on_grid(path: Path, series: SourceSeries, resample: bool) -> tuple
     reference.SetSpacing((sx, sy, sz))
     reference.SetOrigin(tuple(grid.origin))
     reference.SetDirection(tuple(float(v) for v in grid.direction.ravel()))
-    binary = Volume(array=(mask.array > 0).astype(np.uint8), spacing=mask.spacing,
+    binary = Volume(array=inside.astype(np.uint8), spacing=mask.spacing,
                     origin=mask.origin, direction=mask.direction)
     image = sitk.Resample(to_sitk(binary), reference, sitk.Transform(), sitk.sitkNearestNeighbor,
                           0, sitk.sitkUInt8)
@@ -317,7 +338,39 @@ def write_seg(
     resample: bool = False,
     keep_patient_identity: bool = False,
 ) -> SEGResult:
-    """Build the SEG (see :func:`build_seg`) and save it atomically to ``out``."""
+    """Build the SEG (see :func:`build_seg`) and save it atomically to ``out``.
+
+    Parameters
+    ----------
+    case : Case
+        The case; mask paths are relative to its file's folder.
+    timepoint_id : str
+        Timepoint whose masks to export.
+    dicom_folder : str, pathlib.Path or SourceIndex
+        Folder with the source series (searched recursively) or an index of one.
+    out : str or pathlib.Path
+        The file to write.
+    series_uid : str or None, optional
+        The source series, when the observations do not name one.
+    resample : bool, optional
+        Map masks that are not on the series' grid with nearest-neighbour interpolation
+        instead of refusing them.
+    keep_patient_identity : bool, optional
+        Keep the patient and study attributes of the source images; by default the case's
+        subject id replaces them.
+
+    Returns
+    -------
+    SEGResult
+        The SEG written, with notes.
+
+    Raises
+    ------
+    ValueError
+        Unknown timepoint, or no mask at it.
+    DicomError
+        Series not found or not a regular stack, mask file unreadable or on another grid.
+    """
     result = build_seg(case, timepoint_id, dicom_folder, series_uid=series_uid, resample=resample,
                        keep_patient_identity=keep_patient_identity)
     save_dataset(result.dataset, out)

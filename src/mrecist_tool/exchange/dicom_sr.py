@@ -56,7 +56,21 @@ from .uids import lesion_tracking_uid, stable_uid
 
 @dataclass
 class SRResult:
-    """What :func:`build_sr` made: the dataset plus notes for the person running it."""
+    """What :func:`build_sr` made: the dataset plus notes for the person running it.
+
+    Attributes
+    ----------
+    dataset : highdicom.sr.Comprehensive3DSR
+        The TID 1500 measurement report.
+    timepoint : str
+        The timepoint it reports.
+    lesions : list of str
+        The lesion ids with a measurement group.
+    referenced_series : list of str
+        The Series Instance UIDs of the images it references.
+    notes : list of str
+        What was noticed, for the person running it.
+    """
 
     dataset: Any
     timepoint: str
@@ -527,7 +541,41 @@ def write_sr(
     seg: Any | None = None,
     keep_patient_identity: bool = False,
 ) -> SRResult:
-    """Build the SR (see :func:`build_sr`) and save it atomically to ``out``."""
+    """Build the SR (see :func:`build_sr`) and save it atomically to ``out``.
+
+    Parameters
+    ----------
+    case : Case
+        The case; its observations at the timepoint become measurement groups.
+    timepoint_id : str
+        Id of the timepoint to report.
+    dicom_folder : str, pathlib.Path or SourceIndex
+        Folder with the timepoint's source images (searched recursively), or an index of one.
+    out : str or pathlib.Path
+        The file to write.
+    series_uid : str or None, optional
+        Use this series when the case names none.
+    assessment : CaseAssessment or None, optional
+        The case's assessment; computed when omitted.
+    seg : SEGResult, pydicom.Dataset or None, optional
+        The SEG of the same timepoint: lesions with a segment get a TID 1411 group referencing
+        it.
+    keep_patient_identity : bool, optional
+        Keep the patient's identity as the source images have it; by default the SR carries the
+        case's subject id only.
+
+    Returns
+    -------
+    SRResult
+        The SR written, with notes.
+
+    Raises
+    ------
+    ValueError
+        Unknown timepoint, no observation at it.
+    DicomError
+        Source images not found, or a measurement line outside its series.
+    """
     result = build_sr(
         case, timepoint_id, dicom_folder, series_uid=series_uid, assessment=assessment, seg=seg,
         keep_patient_identity=keep_patient_identity,

@@ -58,6 +58,19 @@ class DimsePacs:
 
     ``called_aet`` is the PACS's AE title (Orthanc's default is ``ORTHANC``); ``calling_aet`` is
     ours, which the PACS must have registered with this machine's address.
+
+    Parameters
+    ----------
+    host : str
+        The PACS's host name or address.
+    port : int
+        Its DIMSE port.
+    called_aet : str, optional
+        The PACS's AE title.
+    calling_aet : str, optional
+        Our AE title.
+    timeout_s : float, optional
+        Seconds to wait for a connection or a response.
     """
 
     host: str

@@ -60,6 +60,17 @@ class Pacs:
     ``url`` is the DICOMweb root, e.g. ``http://127.0.0.1:8042/dicom-web``.  The password is
     taken from the environment variable named by ``password_env`` (never from a command line,
     where other users of the machine could read it).
+
+    Parameters
+    ----------
+    url : str
+        The DICOMweb root.
+    username : str or None, optional
+        The user name for HTTP basic authentication (None: no authentication).
+    password_env : str or None, optional
+        The name of the environment variable holding the password.
+    timeout_s : float, optional
+        Seconds to wait for a connection or a response.
     """
 
     url: str
@@ -123,6 +134,20 @@ def _value(item: dict[str, Any], tag: str) -> Any:
 
 @dataclass
 class PullResult:
+    """What :func:`pull` retrieved.
+
+    Attributes
+    ----------
+    folder : pathlib.Path
+        The folder the studies were written to.
+    studies : list of str
+        The Study Instance UIDs retrieved.
+    series : int
+        How many series.
+    instances : int
+        How many instances (files).
+    """
+
     folder: Path
     studies: list[str] = field(default_factory=list)
     series: int = 0
@@ -223,7 +248,25 @@ def _session(pacs: Any) -> contextlib.AbstractContextManager[PacsSession]:
 
 
 def find_studies(pacs: Pacs | DimsePacs, patient_id: str) -> list[str]:
-    """Study Instance UIDs of one patient (QIDO-RS, or C-FIND over DIMSE)."""
+    """Study Instance UIDs of one patient (QIDO-RS, or C-FIND over DIMSE).
+
+    Parameters
+    ----------
+    pacs : Pacs or DimsePacs
+        The PACS (DICOMweb or DIMSE).
+    patient_id : str
+        The patient's ID at the hospital (sent to the PACS, never printed).
+
+    Returns
+    -------
+    list of str
+        The Study Instance UIDs found (empty when none).
+
+    Raises
+    ------
+    PacsError
+        Connection or authentication problems.
+    """
     with _session(pacs) as session:
         return session.find_studies(patient_id)
 
@@ -240,17 +283,22 @@ def pull(
 
     Parameters
     ----------
-    pacs:
+    pacs : Pacs or DimsePacs
         The PACS: :class:`Pacs` (DICOMweb: QIDO-RS, WADO-RS) or
         :class:`~mrecist_tool.exchange.dimse.DimsePacs` (DIMSE: C-FIND, C-GET).
-    patient_id:
+    patient_id : str
         The patient's ID at the hospital (sent to the PACS, never printed).
-    dest:
+    dest : str or pathlib.Path
         Folder to create, laid out ``<study>/<series>/<instance>.dcm``.
-    study_uids:
+    study_uids : Sequence of str or None, optional
         Only these studies (default: every study of the patient).
-    progress:
+    progress : callable or None, optional
         Called with ``(series UID, instances so far)`` after each series.
+
+    Returns
+    -------
+    PullResult
+        The folder and what was retrieved.
 
     Raises
     ------
@@ -285,8 +333,19 @@ def pull(
 
 
 def push(pacs: Pacs | DimsePacs, files: Iterable[str | Path]) -> int:
-    """Store DICOM files (SR, SEG, images) in the PACS (STOW-RS, or C-STORE over DIMSE);
-    returns how many.
+    """Store DICOM files (SR, SEG, images) in the PACS (STOW-RS, or C-STORE over DIMSE).
+
+    Parameters
+    ----------
+    pacs : Pacs or DimsePacs
+        The PACS (DICOMweb or DIMSE).
+    files : Iterable of str or pathlib.Path
+        The DICOM files to store; all are read and checked before any is sent.
+
+    Returns
+    -------
+    int
+        How many instances were stored.
 
     Raises
     ------

@@ -147,27 +147,38 @@ def sdtm_tables(
 ) -> dict[str, list[dict[str, Any]]]:
     """The DM, TU, TR and RS tables of assessed cases, as lists of row dicts.
 
-    Parameters
-    ----------
-    assessments:
-        One :class:`CaseAssessment` per case (``mrecist_tool.rules.assess_case``); several reads
-        of one subject (two readers, investigator and independent review) may be given together.
-    studyid:
-        ``STUDYID``, e.g. ``"NCT04562727"``.
-    evaluator:
-        ``--EVAL`` of cases that do not name their own (a case file's ``"evaluator"``):
-        ``"INVESTIGATOR"`` (default, what the admiralonco templates select) or
-        ``"INDEPENDENT ASSESSOR"``.
-    method:
-        ``TUMETHOD``/``TRMETHOD`` when a timepoint does not record its modality (``"modality"``
-        of the timepoint: CT gives ``CT SCAN``, MR gives ``MRI``).
-    baseline_visit:
-        ``VISIT`` of the baseline timepoint, ``"SCREENING"`` (default, as pharmaversesdtm's
-        ``*_onco_recist`` data and the admiralonco templates) or ``"BASELINE"``.
-
     ``--SEQ``, ``--EVALID``, ``--ACPTFL`` and SUPPTU are set across all rows by :func:`finalize`
     (``write_sdtm`` calls it), so that rows from separate workers stay unique per subject.
     Private keys (``_read``, ``_reader``, ...) carry what :func:`finalize` needs.
+
+    Parameters
+    ----------
+    assessments : Iterable of CaseAssessment
+        One per case (``mrecist_tool.rules.assess_case``); several reads of one subject (two
+        readers, investigator and independent review) may be given together.
+    studyid : str
+        ``STUDYID``, e.g. ``"NCT04562727"``.
+    evaluator : str, optional
+        ``--EVAL`` of cases that do not name their own (a case file's ``"evaluator"``):
+        ``"INVESTIGATOR"`` (default, what the admiralonco templates select) or
+        ``"INDEPENDENT ASSESSOR"``.
+    method : str, optional
+        ``TUMETHOD``/``TRMETHOD`` when a timepoint does not record its modality (``"modality"``
+        of the timepoint: CT gives ``CT SCAN``, MR gives ``MRI``).
+    baseline_visit : str, optional
+        ``VISIT`` of the baseline timepoint, ``"SCREENING"`` (default, as pharmaversesdtm's
+        ``*_onco_recist`` data and the admiralonco templates) or ``"BASELINE"``.
+
+    Returns
+    -------
+    dict of str to list of dict
+        Rows by domain (``"DM"``, ``"DS"``, ``"TU"``, ``"TR"``, ``"RS"``), each row a dict of
+        variable to value; SUPPTU is added by :func:`write_sdtm`.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``evaluator`` or ``baseline_visit``, or an empty ``studyid``.
     """
     if evaluator not in EVALUATORS:
         raise ValueError(f"evaluator: expected one of {EVALUATORS}, found {evaluator!r}")
@@ -592,7 +603,20 @@ def label(name: str, domain: str | None = None) -> str:
 def write_sdtm(tables: dict[str, list[dict[str, Any]]], out_dir: str | Path) -> list[Path]:
     """Write ``dm``, ``ds``, ``tu``, ``supptu``, ``tr`` and ``rs`` as ``.csv`` and SAS transport ``.xpt``
     (labels), and ``evaluators.csv`` (which reader each ``--EVALID`` is), after :func:`finalize`;
-    each file atomically, readable by the group (the writer follows the umask)."""
+    each file atomically, readable by the group (the writer follows the umask).
+
+    Parameters
+    ----------
+    tables : dict of str to list of dict
+        The rows by domain, from :func:`sdtm_tables` (finalised here, in place).
+    out_dir : str or pathlib.Path
+        The folder to write to (created when missing).
+
+    Returns
+    -------
+    list of pathlib.Path
+        Every file written.
+    """
     from ..atomic import atomic_write_text, atomic_write_with
 
     finalize(tables)

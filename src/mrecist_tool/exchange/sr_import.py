@@ -75,7 +75,15 @@ _FIELD_NAMES = {
 
 
 class SRImportError(DicomError):
-    """One SR file refused: every problem found, each with its place in the file."""
+    """One SR file refused: every problem found, each with its place in the file.
+
+    Parameters
+    ----------
+    file : pathlib.Path
+        The SR file.
+    problems : list of str
+        Every problem found, each naming its content item.
+    """
 
     def __init__(self, file: Path, problems: list[str]):
         self.file = file
@@ -115,6 +123,28 @@ class ImportedGroup:
 
 @dataclass
 class ImportedReport:
+    """One TID 1500 SR file as read by :func:`read_sr`, in case-file terms.
+
+    Attributes
+    ----------
+    file : pathlib.Path
+        The SR file.
+    study_uid : str or None
+        The Study Instance UID of the images it measures.
+    study_date : datetime.date or None
+        Their study date.
+    observer : str or None
+        Who measured (the person observer of the report), when given.
+    ours : bool
+        Written by mrecist-tool (uses our coding scheme).
+    groups : list of ImportedGroup
+        One per lesion (one or more measurement groups each).
+    criteria : str or None
+        The criteria the measurements were made under (CID 6147 or ours), if the report says.
+    notes : list of str
+        What the reader noticed, for the person importing.
+    """
+
     file: Path
     study_uid: str | None
     study_date: date | None
@@ -176,6 +206,16 @@ def _value_type(item: Any) -> str:
 
 def read_sr(path: str | Path) -> ImportedReport:
     """Read the measurement groups of one TID 1500 SR file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The SR file.
+
+    Returns
+    -------
+    ImportedReport
+        Its study, observer and lesions.
 
     Raises
     ------
@@ -827,7 +867,19 @@ def finalize(data: dict[str, Any], *, new_case: bool = False) -> list[str]:
 
 @dataclass
 class ImportResult:
-    """What :func:`import_reports` did, file by file."""
+    """What :func:`import_reports` did, file by file.
+
+    Attributes
+    ----------
+    data : dict of str to Any
+        The case data after every file that was kept (a ``case_to_dict`` dict).
+    imported : list of pathlib.Path
+        The files merged.
+    refused : dict of pathlib.Path to list of str
+        The files refused, each with its problems.
+    notes : list of str
+        What was added or changed, for the person importing.
+    """
 
     data: dict[str, Any]
     imported: list[Path] = field(default_factory=list)
@@ -855,6 +907,35 @@ def import_reports(
     and the copy is checked with :func:`mrecist_tool.casefile.case_from_dict`; the file is
     kept only when all of this succeeds, otherwise it is refused with every problem found (its
     content item, or the JSON path of the merged case) and the case is as before.
+
+    Parameters
+    ----------
+    files : Sequence of str or pathlib.Path
+        The SR files, merged in order of their study dates.
+    case_data : dict of str to Any or None, optional
+        The case to merge into (a ``case_to_dict`` dict; not changed); None starts a new case.
+    subject_id : str or None, optional
+        The subject pseudonym of a new case (needed when ``case_data`` is None).
+    timepoint_id : str or None, optional
+        The timepoint the reports belong to, when their study cannot be matched or should be
+        named.
+    long_axis_as : str, optional
+        How long-axis measurements are read: ``"auto"`` (whole-lesion unless an mRECIST case
+        reads another tool's report), ``"viable"`` or ``"longest"``.
+    accept_conflicts : bool, optional
+        Overwrite values the case already has with the report's instead of refusing the file.
+    out_name : str or pathlib.Path, optional
+        The name of the merged case in messages.
+
+    Returns
+    -------
+    ImportResult
+        The merged data, the files kept and refused, and notes.
+
+    Raises
+    ------
+    ValueError
+        When a new case is asked for without ``subject_id``, or ``long_axis_as`` is unknown.
     """
     from ..casefile import case_from_dict
     from ..errors import CaseFileError

@@ -48,9 +48,18 @@ _Pair = tuple[NDArray[np.float64], NDArray[np.float64]]
 class Segment:
     """A measured line: its length and both end points.
 
-    ``start``/``end`` are ``(x, y, z)``: LPS mm when the grid had an origin, index mm otherwise.
-    ``start_index``/``end_index`` are fractional voxel indices ``(z, y, x)`` (napari's data
-    coordinates of the layer).
+    Attributes
+    ----------
+    length_mm : float
+        Its length, mm.
+    start : tuple of float
+        One end, ``(x, y, z)``: LPS mm when the grid had an origin, index mm otherwise.
+    end : tuple of float
+        The other end, likewise.
+    start_index : tuple of float
+        ``start`` as fractional voxel indices ``(z, y, x)`` (napari's data coordinates).
+    end_index : tuple of float
+        ``end`` likewise.
     """
 
     length_mm: float
@@ -66,7 +75,17 @@ class Segment:
 
 @dataclass(frozen=True)
 class AxialMeasurement:
-    """Long axis (maximum Feret diameter) and short axis of a mask in one slice."""
+    """Long axis (maximum Feret diameter) and short axis of a mask in one slice.
+
+    Attributes
+    ----------
+    slice_index : int
+        The slice (z index) measured.
+    long_axis : Segment
+        The longest in-plane diameter.
+    short_axis : Segment
+        The longest diameter perpendicular to it, in the same slice.
+    """
 
     slice_index: int
     long_axis: Segment
@@ -83,7 +102,17 @@ class AxialMeasurement:
 
 @dataclass(frozen=True)
 class ViableDiameter:
-    """The viable diameter of a lesion with one or more separate foci (rule MR-V3)."""
+    """The viable diameter of a lesion with one or more separate foci (rule MR-V3).
+
+    Attributes
+    ----------
+    diameter_mm : float
+        The viable diameter, mm (0 for an empty mask, MR-V4).
+    rule : str
+        ``"largest"`` (the longest single focus) or ``"sum"`` (the foci added).
+    foci : tuple of AxialMeasurement
+        Each focus's measurement.
+    """
 
     diameter_mm: float
     rule: str
@@ -147,8 +176,15 @@ def _chord_perpendicular(
     bv = np.concatenate([bv, b[:, None]], axis=1)
     lo = np.nanmin(bv, axis=1)
     hi = np.nanmax(bv, axis=1)
-    k = int(np.argmax(hi - lo))
+    k = _first_max(hi - lo)
     return float(a[k]), float(lo[k]), float(hi[k])
+
+
+def _first_max(values: NDArray[np.float64]) -> int:
+    """Flat index of the first value within rounding (1e-9 relative) of the maximum."""
+    flat = values.ravel()
+    top = float(np.nanmax(flat))
+    return int(np.flatnonzero(flat >= top - 1e-9 * abs(top))[0])
 
 
 def _measure_slice_mm(
@@ -173,7 +209,9 @@ def _measure_slice_mm(
         return _shift(long_, offset), _shift(short, offset)
 
     d2 = ((hull[:, None, :] - hull[None, :, :]) ** 2).sum(-1)
-    i, j = np.unravel_index(int(np.argmax(d2)), d2.shape)
+    # Ties (a square's two diagonals) go to the first pair in hull order, not to whichever
+    # rounding makes larger: otherwise the short axis changes when only the spacing's scale does.
+    i, j = np.unravel_index(_first_max(d2), d2.shape)
     p, q = hull[i], hull[j]
     if (p[1], p[0]) > (q[1], q[0]):  # stable orientation: start at the smaller x (then y)
         p, q = q, p
@@ -253,12 +291,15 @@ def slice_measurement(
 
     Parameters
     ----------
-    mask2d : array (rows, columns), truthy inside
-    pixel_spacing : (row spacing, column spacing) in mm, i.e. (y, x)
+    mask2d : array_like
+        (rows, columns), truthy inside.
+    pixel_spacing : sequence of float
+        (row spacing, column spacing) in mm, i.e. (y, x).
 
     Returns
     -------
-    AxialMeasurement with ``slice_index`` 0 and points in index mm, or ``None`` for an empty mask.
+    AxialMeasurement or None
+        With ``slice_index`` 0 and points in index mm; None for an empty mask.
     """
     m = _as_mask(mask2d, 2)
     sy, sx = (float(s) for s in pixel_spacing)
@@ -274,19 +315,31 @@ MAX_AXIAL_TILT_DEG = 5.0
 
 
 class NonAxialError(MrecistError, ValueError):
-    """In-plane (axial) diameters asked of a series whose slices are not axial."""
+    """In-plane (axial) diameters asked of a series whose slices are not axial.
+
+    The message names the slice orientation; RECIST and mRECIST diameters are measured in the
+    axial plane only.
+    """
 
 
 def check_axial(grid: Grid) -> None:
-    """Refuse a grid whose slices are not axial: RECIST and mRECIST diameters are measured in
-    the axial plane, and measuring them in a coronal, sagittal or oblique slice would silently
-    give another number.  (Distances and margins are measured in 3-D and have no such limit.)
+    """Refuse a grid whose slices are not axial.
+
+    RECIST and mRECIST diameters are measured in the axial plane, and measuring them in a
+    coronal, sagittal or oblique slice would silently give another number.  (Distances and
+    margins are measured in 3-D and have no such limit.)  A grid without a direction is taken as
+    axial.
+
+    Parameters
+    ----------
+    grid : Grid
+        The grid of the mask or series.
 
     Raises
     ------
-    NonAxialError naming the slice orientation, when the slice normal is more than
-    :data:`MAX_AXIAL_TILT_DEG` from the head-foot axis.  A grid without a direction is taken
-    as axial.
+    NonAxialError
+        Naming the slice orientation, when the slice normal is more than
+        :data:`MAX_AXIAL_TILT_DEG` from the head-foot axis.
     """
     if grid.direction is None:
         return
@@ -307,8 +360,26 @@ def axial_measurements(
 ) -> list[AxialMeasurement]:
     """Long and short axis of a 3-D mask (z, y, x) in every slice where it is present.
 
-    ``spacing`` is (z, y, x) in mm (or a :class:`~mrecist_tool.geometry.Grid`); with ``origin``
-    (and ``direction``) the end points are LPS patient coordinates.
+    Parameters
+    ----------
+    mask : array_like
+        (z, y, x), truthy inside.
+    spacing : array_like, Grid or Volume
+        (z, y, x) mm, a :class:`Grid`, or a volume with ``spacing``/``origin``/``direction``.
+    origin : sequence of float, optional
+        LPS mm of voxel (0, 0, 0): the end points are then patient coordinates.
+    direction : array_like, optional
+        3×3 direction cosines.
+
+    Returns
+    -------
+    list of AxialMeasurement
+        One per slice where the mask is present, in slice order.
+
+    Raises
+    ------
+    NonAxialError
+        When the slices are not axial.
     """
     m = _as_mask(mask, 3)
     grid = make_grid(spacing, origin, direction)
@@ -332,7 +403,28 @@ def longest_axial_diameter(
 ) -> AxialMeasurement | None:
     """The slice with the longest in-plane diameter of a 3-D mask, with both axes (MR-V1).
 
-    The overall diameter of a sphere is therefore its equator's.  ``None`` for an empty mask.
+    The overall diameter of a sphere is therefore its equator's.
+
+    Parameters
+    ----------
+    mask : array_like
+        (z, y, x), truthy inside.
+    spacing : array_like, Grid or Volume
+        (z, y, x) mm, a :class:`Grid`, or a volume with ``spacing``/``origin``/``direction``.
+    origin : sequence of float, optional
+        LPS mm of voxel (0, 0, 0).
+    direction : array_like, optional
+        3×3 direction cosines.
+
+    Returns
+    -------
+    AxialMeasurement or None
+        None for an empty mask.
+
+    Raises
+    ------
+    NonAxialError
+        When the slices are not axial.
     """
     per_slice = axial_measurements(mask, spacing, origin, direction)
     return max(per_slice, key=lambda a: a.diameter_mm, default=None)
@@ -344,7 +436,29 @@ def short_axis(
     origin: Sequence[float] | None = None,
     direction: ArrayLike | None = None,
 ) -> Segment | None:
-    """Short axis (RECIST node short axis): perpendicular to the long axis, in its slice."""
+    """Short axis (RECIST node short axis): perpendicular to the long axis, in its slice.
+
+    Parameters
+    ----------
+    mask : array_like
+        (z, y, x), truthy inside.
+    spacing : array_like, Grid or Volume
+        (z, y, x) mm, a :class:`Grid`, or a volume with ``spacing``/``origin``/``direction``.
+    origin : sequence of float, optional
+        LPS mm of voxel (0, 0, 0).
+    direction : array_like, optional
+        3×3 direction cosines.
+
+    Returns
+    -------
+    Segment or None
+        The short axis of the slice with the longest diameter; None for an empty mask.
+
+    Raises
+    ------
+    NonAxialError
+        When the slices are not axial.
+    """
     best = longest_axial_diameter(mask, spacing, origin, direction)
     return None if best is None else best.short_axis
 
@@ -361,8 +475,30 @@ def viable_diameter(
     The foci are the connected components of the mask in 3-D, counting face, edge and corner
     neighbours as connected (a reader sees diagonally touching voxels as one focus).  Each
     focus is measured with :func:`longest_axial_diameter`; ``rule="largest"`` takes the longest
-    single focus (the default of ``viable_fragment_rule``), ``rule="sum"`` adds them.  An empty
-    mask has a viable diameter of 0 mm (MR-V4).
+    single focus (the default of ``viable_fragment_rule``), ``rule="sum"`` adds them.
+
+    Parameters
+    ----------
+    mask : array_like
+        (z, y, x), truthy inside.
+    spacing : array_like, Grid or Volume
+        (z, y, x) mm, a :class:`Grid`, or a volume with ``spacing``/``origin``/``direction``.
+    rule : {"largest", "sum"}
+        How separate foci combine.
+    origin : sequence of float, optional
+        LPS mm of voxel (0, 0, 0).
+    direction : array_like, optional
+        3×3 direction cosines.
+
+    Returns
+    -------
+    ViableDiameter
+        An empty mask has a viable diameter of 0 mm (MR-V4).
+
+    Raises
+    ------
+    NonAxialError
+        When the slices are not axial.
     """
     if rule not in ("largest", "sum"):
         raise ValueError(f"rule must be 'largest' or 'sum', got {rule!r}")

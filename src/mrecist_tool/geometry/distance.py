@@ -33,8 +33,15 @@ from .surface import SurfaceModel, reconstruct
 class Gap:
     """The gap between a focus and a zone, and where it is smallest.
 
-    ``focus_index`` and ``zone_index`` are fractional (z, y, x) voxel indices of the nearest
-    points of the two surfaces (for a point focus, the point itself).
+    Attributes
+    ----------
+    gap_mm : float
+        The gap, mm; 0 when the focus touches or overlaps the zone.
+    focus_index : tuple of float
+        The nearest point of the focus's surface, as fractional (z, y, x) voxel indices (for a
+        point focus, the point itself).
+    zone_index : tuple of float
+        The nearest point of the zone's surface, likewise.
     """
 
     gap_mm: float
@@ -56,20 +63,26 @@ def nearest_gap(
 
     Parameters
     ----------
-    focus : a mask of the same shape as ``zone_mask`` (truthy inside), or an array of points
+    focus : array_like
+        A mask of the same shape as ``zone_mask`` (truthy inside), or an array of points
         ``(N, 3)`` given as fractional voxel indices (z, y, x) of that grid -- convert patient
-        points first with :meth:`Grid.point_to_index`
-    zone_mask : 3-D (z, y, x) or 2-D (y, x) mask of the ablation zone
-    spacing : (z, y, x) mm (or (y, x) for 2-D masks), or a :class:`Grid`
-    step_mm : lattice step of the reconstructed surfaces
+        points first with :meth:`Grid.point_to_index`.
+    zone_mask : array_like
+        3-D (z, y, x) or 2-D (y, x) mask of the ablation zone.
+    spacing : array_like, Grid or Volume
+        (z, y, x) mm (or (y, x) for 2-D masks), or a :class:`Grid`.
+    step_mm : float
+        Lattice step of the reconstructed surfaces, mm.
 
     Returns
     -------
-    Gap, with ``gap_mm == 0`` when the focus touches (face, edge or corner) or overlaps the zone.
+    Gap
+        With ``gap_mm == 0`` when the focus touches (face, edge or corner) or overlaps the zone.
 
     Raises
     ------
-    ValueError for an empty zone or focus, or a focus mask of another shape.
+    ValueError
+        For an empty zone or focus, or a focus mask of another shape.
     """
     zone = np.asarray(zone_mask).astype(bool, copy=False)
     if zone.ndim == 2:
@@ -174,7 +187,26 @@ def gap_mm(
 ) -> float:
     """Minimum distance in mm from a focus (mask or points) to an ablation zone; 0 when touching.
 
-    See :func:`nearest_gap` for the arguments and the conventions.
+    See :func:`nearest_gap` for the conventions.
+
+    Parameters
+    ----------
+    focus : array_like
+        A mask of the zone's shape, or points ``(N, 3)`` as fractional voxel indices.
+    zone_mask : array_like
+        The ablation zone (z, y, x) or (y, x).
+    spacing : array_like, Grid or Volume
+        (z, y, x) mm (or (y, x) for 2-D masks), or a :class:`Grid`.
+
+    Returns
+    -------
+    float
+        The gap, mm.
+
+    Raises
+    ------
+    ValueError
+        For an empty zone or focus, or a focus mask of another shape.
 
     Examples
     --------
@@ -206,13 +238,35 @@ def ablative_margin(
     liver_mask: ArrayLike | None = None,
     step_mm: float = 0.5,
 ) -> MarginResult:
-    """Minimal ablative margin, coverage and margin distribution (MAR-4, MAR-7), and with a
-    liver mask the subcapsular correction (MAR-6), for masks on one grid.
+    """Minimal ablative margin, coverage and margin distribution for masks on one grid.
 
-    The tumour must already be registered into the ablation zone's grid; for masks on
-    different grids, or with a registration, see :mod:`mrecist_tool.margin`.  The surfaces are
-    reconstructed between slices and measured on a lattice of ``step_mm`` (MAR-3); see
-    :mod:`mrecist_tool.geometry.margin`.
+    MAR-4 and MAR-7, and with a liver mask the subcapsular correction (MAR-6).  The tumour must
+    already be registered into the ablation zone's grid; for masks on different grids, or with a
+    registration, see :mod:`mrecist_tool.margin`.  The surfaces are reconstructed between slices
+    and measured on a lattice of ``step_mm`` (MAR-3); see :mod:`mrecist_tool.geometry.margin`.
+
+    Parameters
+    ----------
+    tumor_mask : array_like
+        The pre-ablation tumour (z, y, x), truthy inside, registered onto the zone's grid.
+    zone_mask : array_like
+        The ablation zone, same shape.
+    spacing : array_like, Grid or Volume
+        (z, y, x) mm, a :class:`Grid`, or a volume with ``spacing``/``origin``/``direction``.
+    liver_mask : array_like, optional
+        The post-ablation liver, for the subcapsular correction.
+    step_mm : float
+        Lattice step, mm (MAR-3).
+
+    Returns
+    -------
+    MarginResult
+        The MAM, where it is, coverage, surface fractions and quantiles, flags.
+
+    Raises
+    ------
+    ValueError
+        For an empty mask or masks of different shapes.
     """
     t = np.asarray(tumor_mask).astype(bool, copy=False)
     a = np.asarray(zone_mask).astype(bool, copy=False)

@@ -36,7 +36,17 @@ def _spacing3(spacing: ArrayLike) -> tuple[float, float, float]:
 
 @dataclass(frozen=True)
 class Grid:
-    """Spacing (z, y, x) in mm, plus the optional placement of the grid in LPS space."""
+    """Spacing (z, y, x) in mm, plus the optional placement of the grid in LPS space.
+
+    Attributes
+    ----------
+    spacing : tuple of float
+        (z, y, x) voxel spacing, mm.
+    origin : tuple of float or None
+        LPS mm of voxel (0, 0, 0); None when the grid is not placed in patient space.
+    direction : numpy.ndarray or None
+        3×3 direction cosines (columns: x, y, z axes in LPS); None: the identity.
+    """
 
     spacing: tuple[float, float, float]
     origin: tuple[float, float, float] | None = None
@@ -98,9 +108,26 @@ def make_grid(
     origin: Sequence[float] | None = None,
     direction: ArrayLike | None = None,
 ) -> Grid:
-    """A :class:`Grid` from a spacing, an existing grid (returned as is), or any object with
-    ``spacing``, ``origin`` and ``direction`` attributes in these conventions -- such as a
-    :class:`mrecist_tool.dicom.Volume` -- so ``longest_axial_diameter(mask, volume)`` works."""
+    """A :class:`Grid` from a spacing, a grid, or anything with ``spacing``, ``origin``, ``direction``.
+
+    Any object with those attributes in these conventions -- such as a
+    :class:`mrecist_tool.dicom.Volume` -- will do, so ``longest_axial_diameter(mask, volume)``
+    works.
+
+    Parameters
+    ----------
+    spacing : array_like, Grid or Volume
+        (z, y, x) mm, an existing grid (returned as is), or such an object.
+    origin : sequence of float, optional
+        LPS mm of voxel (0, 0, 0), with a plain spacing.
+    direction : array_like, optional
+        3×3 direction cosines, with a plain spacing.
+
+    Returns
+    -------
+    Grid
+        The grid.
+    """
     if isinstance(spacing, Grid):
         return spacing
     if hasattr(spacing, "spacing") and hasattr(spacing, "origin") and origin is None:
@@ -110,6 +137,18 @@ def make_grid(
 
 def line_length_mm(p0: ArrayLike, p1: ArrayLike) -> float:
     """Euclidean length in mm of the segment between two points in patient coordinates (LPS).
+
+    Parameters
+    ----------
+    p0 : array_like
+        One end, mm.
+    p1 : array_like
+        The other end, mm.
+
+    Returns
+    -------
+    float
+        The length, mm.
 
     Examples
     --------

@@ -42,13 +42,48 @@ THICK_SLICE_MM = 2.5
 class MarginResult:
     """The margin of an ablation zone around a tumour (MAR-7).
 
-    Lengths in mm.  ``min_point`` is the LPS point of the tumour surface where the margin is
-    smallest (the predicted LTP site) -- index millimetres when the grids have no origin --
-    ``min_index`` the same point as fractional (z, y, x) indices of the zone's grid, and
-    ``nearest_zone_point`` the point of the zone's surface nearest to it.  ``tolerance_mm`` is
-    how far the MAM may be from the truth given the voxels: 0.5 mm plus half the voxel pitch
-    along the direction of the minimum (issue 10).  ``surface_*`` hold the tumour surface mesh
-    (vertices as zone-grid indices) with the margin at each vertex, for display.
+    Lengths in mm.  The margin at a point of the tumour surface is its signed distance to the
+    zone's surface: positive inside the zone, negative outside (MAR-4).  Surface fractions and
+    quantiles are weighted by the area each surface vertex stands for.
+
+    Attributes
+    ----------
+    mam_mm : float
+        The minimal ablative margin (MAM), mm.
+    min_point : tuple of float
+        The LPS point of the tumour surface where the margin is smallest (the predicted LTP
+        site) -- index millimetres when the grids have no origin.
+    min_index : tuple of float
+        The same point as fractional (z, y, x) indices of the zone's grid.
+    nearest_zone_point : tuple of float
+        The point of the zone's surface nearest to it.
+    coverage : float
+        Share of the tumour's volume inside the zone, 0 to 1.
+    fraction_ge_5mm : float
+        Share of the tumour surface with a margin of 5 mm or more.
+    fraction_ge_10mm : float
+        Share of the tumour surface with a margin of 10 mm or more.
+    q05_mm : float
+        5th percentile of the margin over the tumour surface, mm.
+    q50_mm : float
+        Median margin over the tumour surface, mm.
+    tolerance_mm : float
+        How far the MAM may be from the truth given the voxels: 0.5 mm plus half the voxel
+        pitch along the direction of the minimum.
+    mam_corrected_mm : float or None
+        The MAM after the subcapsular correction (MAR-6); None without a liver mask.
+    min_point_corrected : tuple of float or None
+        Where the corrected MAM is.
+    capsule_fraction : float or None
+        Share of the zone's surface at the liver capsule (MAR-6).
+    flags : tuple of str
+        What a reader should check (thick slices, no liver mask, a zone at the capsule).
+    surface_vertices : numpy.ndarray
+        The tumour surface mesh's vertices, as zone-grid indices (for display).
+    surface_faces : numpy.ndarray
+        Its triangles, as vertex indices.
+    surface_margin : numpy.ndarray
+        The margin at each vertex, mm.
     """
 
     mam_mm: float
@@ -157,19 +192,34 @@ def ablative_margin_models(
 
     Parameters
     ----------
-    tumour, zone, liver : reconstructed surfaces; ``liver`` is the post-ablation liver (MAR-6)
-    tumour_map : LPS points of the zone's space → the tumour's space (a registration); without
-        it, the tumour is taken as already in the zone's space (the same grid, or another grid
-        of the same frame of reference)
-    tumour_bounds : index bounds in the zone's grid where the mapped tumour lies (needed with
-        ``tumour_map``, whose inverse this module does not know)
-    step_mm : lattice step (MAR-3)
-    subcapsular_correction : compute the corrected MAM when ``liver`` is given (MAR-6)
+    tumour : SurfaceModel
+        The tumour's reconstructed surface.
+    zone : SurfaceModel
+        The ablation zone's reconstructed surface.
+    liver : SurfaceModel, optional
+        The post-ablation liver (MAR-6).
+    tumour_map : callable, optional
+        LPS points of the zone's space → the tumour's space (a registration); without it, the
+        tumour is taken as already in the zone's space (the same grid, or another grid of the
+        same frame of reference).
+    tumour_bounds : tuple of (numpy.ndarray, numpy.ndarray), optional
+        Index bounds in the zone's grid where the mapped tumour lies (needed with
+        ``tumour_map``, whose inverse this module does not know).
+    step_mm : float
+        Lattice step (MAR-3).
+    subcapsular_correction : bool
+        Compute the corrected MAM when ``liver`` is given (MAR-6).
+
+    Returns
+    -------
+    MarginResult
+        The margin and where it is smallest.
 
     Raises
     ------
-    ValueError when the masks are on different grids that are not placed in patient space, or
-    when the tumour's surface cannot be found where it was mapped.
+    ValueError
+        When the masks are on different grids that are not placed in patient space, or when the
+        tumour's surface cannot be found where it was mapped.
     """
     frame = zone.grid
     flags: list[str] = []

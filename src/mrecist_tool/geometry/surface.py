@@ -111,8 +111,30 @@ class _Cap:
 class SurfaceModel:
     """A mask's reconstructed surface as a signed field over its own grid (mm, + inside).
 
-    ``grid`` is the mask's grid (spacing, and its place in LPS space when known); indices passed
-    to :meth:`evaluate` are fractional (z, y, x) voxel indices of that grid.
+    Indices passed to :meth:`evaluate` are fractional (z, y, x) voxel indices of ``grid``.
+    Built by :func:`reconstruct`; the attributes below are its internal representation.
+
+    Attributes
+    ----------
+    grid : Grid
+        The mask's grid (spacing, and its place in LPS space when known).
+    shape : tuple of int
+        The mask's shape.
+    offset : tuple of int
+        Index of the stack's ``[0, 0, 0]`` in the mask's grid.
+    stack : numpy.ndarray
+        Per-slice signed distances, mm (a large negative value in empty slices).
+    caps : tuple of _Cap
+        The caps beyond the end sections.
+    bbox : tuple of (tuple of float, tuple of float)
+        Index bounds of the surface.
+    volume_mm3 : float
+        The mask's volume, mm³.
+    subdivide : tuple of (int, int)
+        In-plane sub-pixels per pixel (y, x) of the stack.
+    bulges : dict
+        Two-slice pieces: stack slice k → (R, z0) of the sphere through slices k and k + 1, whose
+        bulge between the slices a straight interpolation would cut.
     """
 
     grid: Grid
@@ -438,12 +460,20 @@ def reconstruct(mask: ArrayLike, spacing: ArrayLike | Grid | object) -> SurfaceM
 
     Parameters
     ----------
-    mask : array (z, y, x) or (y, x), truthy inside
-    spacing : (z, y, x) mm, a :class:`Grid`, or a volume with ``spacing``/``origin``/``direction``
+    mask : array_like
+        (z, y, x) or (y, x), truthy inside.
+    spacing : array_like, Grid or Volume
+        (z, y, x) mm, a :class:`Grid`, or a volume with ``spacing``/``origin``/``direction``.
+
+    Returns
+    -------
+    SurfaceModel
+        The surface as a signed field over the mask's grid.
 
     Raises
     ------
-    ValueError for an empty mask.
+    ValueError
+        For an empty mask.
     """
     m = np.asarray(mask).astype(bool, copy=False)
     if m.ndim == 2:

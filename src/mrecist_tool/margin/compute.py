@@ -19,7 +19,7 @@ import numpy as np
 
 from ..geometry.margin import MarginResult, ablative_margin_models, placed_bounds
 from ..geometry.surface import reconstruct
-from .images import MarginInputError, grid_of, load_image
+from .images import MarginInputError, binary_image, grid_of, load_image, load_mask_image
 from .registration import MAX_TRE_MM, MIN_LIVER_DICE, Registration, register
 
 #: keys of ``mrecist margin --json`` (issue 10), in order
@@ -29,7 +29,15 @@ JSON_KEYS = ("mam_mm", "mam_corrected_mm", "coverage", "fraction_ge_5mm", "fract
 
 @dataclass(frozen=True)
 class MarginReport:
-    """The margin (geometry) with the registration it was measured through."""
+    """The margin (geometry) with the registration it was measured through.
+
+    Attributes
+    ----------
+    margin : MarginResult
+        The minimal ablative margin and its distribution over the tumour surface (MAR-7).
+    registration : Registration
+        The pre → post registration the tumour was carried through, with its QA.
+    """
 
     margin: MarginResult
     registration: Registration
@@ -82,9 +90,56 @@ def margin_from_images(
     ``method`` is ``"none"`` (the tumour mask already lies in the zone's physical space; a
     different grid is fine), ``"rigid"`` or ``"deformable"`` (``pre`` and ``post`` needed).
     A ready ``registration`` (e.g. from a cache) is used instead of registering again.
+
+    Parameters
+    ----------
+    tumour : SimpleITK.Image
+        The tumour mask (non-zero inside) in the pre-ablation space.
+    zone : SimpleITK.Image
+        The ablation-zone mask (non-zero inside) in the post-ablation space.
+    pre : SimpleITK.Image or None, optional
+        The pre-ablation image to register (needed unless ``method`` is ``"none"``).
+    post : SimpleITK.Image or None, optional
+        The post-ablation image to register (needed unless ``method`` is ``"none"``).
+    liver_pre : SimpleITK.Image or None, optional
+        The liver mask in the pre-ablation space (registration QA: liver Dice).
+    liver_post : SimpleITK.Image or None, optional
+        The liver mask in the post-ablation space (registration QA and the subcapsular
+        correction).
+    method : str, optional
+        ``"none"``, ``"rigid"`` or ``"deformable"`` (one of :data:`METHODS`).
+    landmarks : Sequence of (point, point) pairs or None, optional
+        Corresponding pre/post landmarks in millimetres (LPS), for the TRE of the QA.
+    step_mm : float, optional
+        The sampling step of the tumour surface in millimetres.
+    subcapsular_correction : bool, optional
+        Whether to report the margin corrected for the liver capsule (needs ``liver_post``).
+    min_liver_dice : float, optional
+        The registration is flagged below this liver Dice.
+    max_tre_mm : float, optional
+        The registration is flagged above this mean landmark TRE in millimetres.
+    registration : Registration or None, optional
+        A ready registration to use instead of registering again.
+
+    Returns
+    -------
+    MarginReport
+        The margin with the registration it was measured through.
+
+    Raises
+    ------
+    MarginInputError
+        When a mask is empty or the images to register are missing.
     """
     import SimpleITK as sitk
 
+    # Images from callers are checked too: "non-zero is inside" on a non-binary mask would give a
+    # silently wrong margin (geometry.mask_values).
+    tumour, zone = binary_image(tumour, "the tumour mask"), binary_image(zone, "the ablation-zone mask")
+    if liver_pre is not None:
+        liver_pre = binary_image(liver_pre, "the pre-ablation liver mask")
+    if liver_post is not None:
+        liver_post = binary_image(liver_post, "the post-ablation liver mask")
     t = sitk.GetArrayViewFromImage(tumour) != 0
     a = sitk.GetArrayViewFromImage(zone) != 0
     if not t.any():
@@ -135,17 +190,53 @@ def margin_from_files(
     method: str = "none",
     **options: Any,
 ) -> MarginReport:
-    """:func:`margin_from_images` from paths (NIfTI files or DICOM series folders)."""
+    """:func:`margin_from_images` from paths (NIfTI files or DICOM series folders).
+
+    This is what ``mrecist margin`` and ``mrecist assess`` call.
+
+    Parameters
+    ----------
+    tumour : str or pathlib.Path
+        The tumour mask (pre-ablation space).
+    zone : str or pathlib.Path
+        The ablation-zone mask (post-ablation space).
+    pre_image : str, pathlib.Path or None, optional
+        The pre-ablation image (needed unless ``method`` is ``"none"``).
+    post_image : str, pathlib.Path or None, optional
+        The post-ablation image (needed unless ``method`` is ``"none"``).
+    liver_pre : str, pathlib.Path or None, optional
+        The liver mask in the pre-ablation space.
+    liver_post : str, pathlib.Path or None, optional
+        The liver mask in the post-ablation space.
+    method : str, optional
+        ``"none"``, ``"rigid"`` or ``"deformable"``.
+    **options : Any
+        Passed on to :func:`margin_from_images` (``step_mm``, ``landmarks``, …).
+
+    Returns
+    -------
+    MarginReport
+        The margin with the registration it was measured through.
+
+    Raises
+    ------
+    MarginInputError
+        When a file cannot be read as a 3-D image, a mask is empty or the images to register
+        are missing.
+    """
     if method != "none" and (pre_image is None or post_image is None):
         raise MarginInputError(f"--registration {method} needs --pre-image and --post-image")
 
     def opt(path: str | Path | None, what: str) -> Any:
         return None if path is None else load_image(path, what)
 
+    def mask(path: str | Path | None, what: str) -> Any:
+        return None if path is None else load_mask_image(path, what)
+
     return margin_from_images(
-        load_image(tumour, "--tumour"), load_image(zone, "--zone"),
+        load_mask_image(tumour, "--tumour"), load_mask_image(zone, "--zone"),
         pre=opt(pre_image, "--pre-image") if method != "none" else None,
         post=opt(post_image, "--post-image") if method != "none" else None,
-        liver_pre=opt(liver_pre, "--liver-pre"), liver_post=opt(liver_post, "--liver-post"),
+        liver_pre=mask(liver_pre, "--liver-pre"), liver_post=mask(liver_post, "--liver-post"),
         method=method, **options,
     )

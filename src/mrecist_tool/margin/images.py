@@ -47,7 +47,26 @@ def _seg_refusal(path: Path) -> None:
 
 def load_image(path: str | Path, what: str) -> Any:
     """A ``SimpleITK.Image`` from a NIfTI/NRRD/MHA file, or a DICOM series (a folder, or one of
-    its files).  ``what`` names the input in messages (e.g. ``"--tumour"``)."""
+    its files).  ``what`` names the input in messages (e.g. ``"--tumour"``).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        An image file, a DICOM series folder or one file of a DICOM series.
+    what : str
+        The name of the input in messages (e.g. ``"--tumour"``).
+
+    Returns
+    -------
+    SimpleITK.Image
+        The 3-D volume, as 32-bit floats.
+
+    Raises
+    ------
+    MarginInputError
+        When the path does not exist, cannot be read as an image, is a DICOM SEG object or is
+        not 3-D.
+    """
     import SimpleITK as sitk
 
     from ..dicom import read_series
@@ -76,14 +95,102 @@ def load_image(path: str | Path, what: str) -> Any:
 
 
 def load_mask(path: str | Path, what: str) -> tuple[np.ndarray, Grid, Any]:
-    """A mask (non-zero inside) as a boolean array (z, y, x), its grid, and the image."""
+    """A binary mask as a boolean array (z, y, x), its grid, and the image.
+
+    The file must hold 0 outside and one value inside (see :func:`load_mask_image`).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        An image file or a DICOM series, as for :func:`load_image`.
+    what : str
+        The name of the input in messages (e.g. ``"--zone"``).
+
+    Returns
+    -------
+    mask : numpy.ndarray
+        True inside, indexed (z, y, x).
+    grid : Grid
+        The voxel grid of the mask (spacing, origin, direction).
+    image : SimpleITK.Image
+        The image the mask was read from.
+
+    Raises
+    ------
+    MarginInputError
+        When the file cannot be read (see :func:`load_image`), its values are not 0 outside
+        and one value inside, or the mask is empty.
+    """
     import SimpleITK as sitk
 
+    from ..geometry.mask_values import MaskValueError, binary_inside
+
     image = load_image(path, what)
-    array = sitk.GetArrayViewFromImage(image) != 0
+    try:
+        array = binary_inside(sitk.GetArrayViewFromImage(image))
+    except MaskValueError as exc:
+        raise MarginInputError(f"{what} {path}: {exc}") from None
     if not array.any():
         raise MarginInputError(f"{what} {path}: the mask is empty")
     return np.asarray(array), grid_of(image), image
+
+
+def load_mask_image(path: str | Path, what: str) -> Any:
+    """A binary mask file as a SimpleITK UInt8 image holding 0 and 1, on the file's grid.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A NIfTI (or other SimpleITK-readable) file, or a DICOM series folder.
+    what : str
+        How messages name the input, e.g. ``"--tumour"``.
+
+    Returns
+    -------
+    SimpleITK.Image
+        The mask as UInt8, 1 inside, with the file's spacing, origin and direction.
+
+    Raises
+    ------
+    MarginInputError
+        When the file cannot be read, or holds anything but 0 outside and one value inside (a
+        label series with a rescale intercept, a multi-label or probability map): read as
+        "non-zero is inside" it would give a silently wrong margin.
+    """
+
+    image = load_image(path, what)
+    return binary_image(image, f"{what} {path}")
+
+
+def binary_image(image: Any, what: str) -> Any:
+    """``image`` checked to be a binary mask and returned as UInt8 0/1 with its geometry.
+
+    Parameters
+    ----------
+    image : SimpleITK.Image
+        A mask image of any pixel type.
+    what : str
+        How messages name the input.
+
+    Returns
+    -------
+    SimpleITK.Image
+        UInt8, 1 inside, with ``image``'s geometry.
+
+    Raises
+    ------
+    MarginInputError
+        When the values are not 0 outside and one value inside.
+    """
+    import SimpleITK as sitk
+
+    from ..geometry.mask_values import MaskValueError, binary_inside
+
+    try:
+        inside = binary_inside(sitk.GetArrayViewFromImage(image))
+    except MaskValueError as exc:
+        raise MarginInputError(f"{what}: {exc}") from None
+    return image_from_array(inside.astype(np.uint8), image)
 
 
 def grid_of(image: Any) -> Grid:

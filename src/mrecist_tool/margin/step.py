@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..model import MarginInputs
+    from ..model import LesionMargin, MarginInputs
     from ..pipeline.case import CaseWork
 
 #: columns added to ablations.csv (issue 10)
@@ -63,9 +63,11 @@ def procedure_margins(mi: MarginInputs, folder: Path, *, step_mm: float = 0.5, s
                       use_cache: bool = True) -> dict[str, dict[str, Any]]:
     """Margin reports (``as_json``) of every lesion of one procedure, by lesion id; a lesion
     whose margin cannot be measured gets ``{"error": why}``."""
+    if all(lm.recorded for _, lm in mi.lesions):  # nothing to measure: no imaging library loaded
+        return {lid: recorded_margin(lm) for lid, lm in mi.lesions}
     from . import cache
     from .compute import margin_from_images
-    from .images import MarginInputError, load_image
+    from .images import MarginInputError, load_image, load_mask_image
 
     method = mi.registration or ("deformable" if mi.pre_image and mi.post_image else "none")
     landmarks = [([float(v) for v in pre], [float(v) for v in post]) for pre, post in mi.landmarks] or None
@@ -77,6 +79,9 @@ def procedure_margins(mi: MarginInputs, folder: Path, *, step_mm: float = 0.5, s
         return {lid: {"error": f"margin inputs: {exc}"} for lid, _ in mi.lesions}
     todo: list[tuple[str, Path, Path, str]] = []
     for lid, lm in mi.lesions:
+        if lm.recorded:
+            out[lid] = recorded_margin(lm)
+            continue
         try:
             t, z = _inside(folder, lm.tumour), _inside(folder, lm.zone)
         except (OSError, ValueError) as exc:
@@ -94,7 +99,8 @@ def procedure_margins(mi: MarginInputs, folder: Path, *, step_mm: float = 0.5, s
     if not todo:
         return out
     try:
-        images = {k: (load_image(v, k) if v is not None and (method != "none" or k.startswith("liver")) else None)
+        images = {k: ((load_mask_image if k.startswith("liver") else load_image)(v, k)
+                      if v is not None and (method != "none" or k.startswith("liver")) else None)
                   for k, v in shared.items()}
     except (MarginInputError, OSError, ValueError) as exc:
         for lid, *_ in todo:
@@ -103,7 +109,7 @@ def procedure_margins(mi: MarginInputs, folder: Path, *, step_mm: float = 0.5, s
     registration = None
     for lid, t, z, key in todo:
         try:
-            tumour, zone = load_image(t, "tumour"), load_image(z, "zone")
+            tumour, zone = load_mask_image(t, "tumour"), load_mask_image(z, "zone")
             if registration is None and method != "none":
                 from .registration import register
 
@@ -121,6 +127,18 @@ def procedure_margins(mi: MarginInputs, folder: Path, *, step_mm: float = 0.5, s
         if use_cache:
             cache.store(key, doc)
     return out
+
+
+RECORDED_FLAG = "recorded: the MAM as recorded in the case file (measured elsewhere), not from images"
+
+
+def recorded_margin(lm: LesionMargin) -> dict[str, Any]:
+    """The margin report of a lesion whose MAM was recorded rather than measured: the recorded
+    numbers, nothing else (coverage and fractions are unknown), flagged as recorded."""
+    assert lm.mam_mm is not None
+    return {"mam_mm": float(lm.mam_mm),
+            "mam_corrected_mm": None if lm.mam_corrected_mm is None else float(lm.mam_corrected_mm),
+            "registration": {}, "margin_flags": [RECORDED_FLAG]}
 
 
 def margin_step(work: CaseWork) -> None:

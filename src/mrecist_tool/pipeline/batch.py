@@ -125,8 +125,9 @@ def assess_files(
         Per-case steps (:mod:`mrecist_tool.pipeline.steps`); for the image work and a product
         use :func:`~mrecist_tool.pipeline.steps.steps_for`.
     executor : str or Executor, optional
-        Where the per-case work runs (:func:`make_executor`); default: local processes for
-        large batches.
+        Where the per-case work runs (:func:`make_executor`): ``"serial"``, ``"processes"``,
+        ``"tcp://HOST:PORT"`` of a Dask scheduler or ``"local:N"``; default: local processes
+        for large batches.
     jobs : int, optional
         Worker processes for the local executor (default: the cores, at most 4).
     progress : callable, optional
@@ -137,6 +138,12 @@ def assess_files(
     Returns
     -------
     Batch
+        One :class:`CaseResult` per file found, in order, and the problems of the discovery.
+
+    Raises
+    ------
+    SchedulerError
+        When a Dask scheduler is asked for and cannot be used (nothing was assessed).
     """
     files, found = discover(paths)
     return assess_found(files, found, options, steps=steps, executor=executor, jobs=jobs, progress=progress,

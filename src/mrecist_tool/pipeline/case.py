@@ -49,6 +49,23 @@ class CaseWork:
     A step reads these and writes its product into :attr:`outputs` under its own key; image
     work that finds something a reader should see adds it with :meth:`add_findings`, so that it
     appears in the case's warnings (``subjects.csv``, ``assessment.json``) like the engine's own.
+
+    Attributes
+    ----------
+    path : Path
+        Where the case file is read (absolute when the work runs on a cluster).
+    file : str
+        The case file as the user named it: in every message and table.
+    case : Case
+        The case as read.
+    settings : Settings
+        The settings it is assessed with.
+    assessment : CaseAssessment
+        Its assessment (with the warnings steps added).
+    outputs : dict
+        The steps' products, by key (e.g. ``"tables"``, ``"rows"``, ``"margins"``).
+    profile : str
+        The settings profile the case was assessed with (subjects.csv ``profile``).
     """
 
     path: Path
@@ -59,6 +76,7 @@ class CaseWork:
     settings: Settings
     assessment: CaseAssessment
     outputs: dict[str, Any] = field(default_factory=dict)
+    profile: str = ""
 
     @property
     def folder(self) -> Path:
@@ -175,9 +193,10 @@ def assess_file(
         Refused (``result.refused``) with located problems when the file cannot be read, its
         settings are wrong, its measurements do not fit the criteria, or a step failed.
     """
-    from ..casefile import check_measurements, load_case
+    from ..casefile import check_measurements, load_case, misspelt_keys_refused
     from ..casefile.xref import effective_criteria
     from ..rules import assess_case, settings_for_case
+    from ..rules.engine import profile_for_case
 
     path = Path(path)
     read_as = str(path)
@@ -187,11 +206,11 @@ def assess_file(
     problems: list[Problem] = []
     try:
         case, problems = load_case(path, criteria=opts.get("criteria"))
-        problems = _renamed(problems, read_as, file)
-        if case is None:
+        problems = misspelt_keys_refused(_renamed(problems, read_as, file))
+        if case is None or any(p.severity == "error" for p in problems):
             if not any(p.severity == "error" for p in problems):
                 problems.append(Problem(file, "$", "invalid case file"))
-            return CaseResult(file, problems)
+            return CaseResult(file, problems, subject=case.subject.id if case else None)
         if file != read_as:
             case = dataclasses.replace(case, source=Path(file))
         ignored: dict[str, int] = {}
@@ -213,7 +232,8 @@ def assess_file(
             errors = [p for p in check_measurements(case, settings.criteria) if p.severity == "error"]
             if errors:
                 return CaseResult(file, problems + errors, settings, case.subject.id)
-        work = CaseWork(path, file, case, settings, assess_case(case, settings))
+        work = CaseWork(path, file, case, settings, assess_case(case, settings),
+                        profile=profile_for_case(case, **opts))
         if cutoff is not None:
             work.outputs["cutoff_ignored"] = ignored
         for step in steps:

@@ -16,7 +16,10 @@ wrong number.  :func:`check_masks` measures every mask again, with the functions
   (REC-M1), the short axis of a node (REC-M2);
 * a lesion recorded ``absent`` whose mask holds tissue, or ``measured`` with an empty mask;
 * a gap to the ablation zone that differs from the masks' by more than one voxel (at least
-  :data:`MIN_TOLERANCE_MM`), or that falls on the other side of ``ltp_max_distance_mm`` (ABL-6).
+  :data:`MIN_TOLERANCE_MM`), or that falls on the other side of ``ltp_max_distance_mm`` (ABL-6);
+* a diameter asked of a mask whose slices are not axial (coronal, sagittal, oblique): in-plane
+  diameters would come from the wrong plane, so the mask is not measured and the finding says
+  so (:func:`mrecist_tool.geometry.check_axial`).  Gaps are 3-D and measured in any orientation.
 
 Masks are read only when they are regular files inside the case's folder (symbolic links
 resolved), and only up to :data:`MAX_MASK_VOXELS`; a mask that cannot be used is itself a
@@ -48,6 +51,8 @@ class _Mask:
     full_shape: tuple[int, ...]
     offset: tuple[int, ...]
     spacing: tuple[float, float, float]  # (z, y, x) mm
+    #: 3×3, columns = LPS directions of the x, y, z index axes (the file's orientation)
+    direction: Any = None
 
 
 class _Unusable(Exception):
@@ -62,6 +67,7 @@ def _read_mask(folder: Path, relative: str) -> _Mask:
     import numpy as np
     import SimpleITK as sitk
 
+    from ..geometry.mask_values import MaskValueError, binary_inside
     from ..safe_files import OutsideFolderError, check_regular, resolve_inside
 
     try:
@@ -88,15 +94,19 @@ def _read_mask(folder: Path, relative: str) -> _Mask:
         first = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown format"
         raise _Unusable(f"it cannot be read as an image ({first[:200]})") from None
     sx, sy, sz = image.GetSpacing()
-    array = sitk.GetArrayViewFromImage(image) != 0
+    direction = np.asarray(image.GetDirection(), dtype=float).reshape(3, 3)
+    try:
+        array = binary_inside(sitk.GetArrayViewFromImage(image))
+    except MaskValueError as exc:
+        raise _Unusable(str(exc)) from None
     # The bounding box from the projections on each axis (cheaper than listing every voxel).
     spans = [np.flatnonzero(array.any(axis=tuple(a for a in range(3) if a != axis))) for axis in range(3)]
     if any(len(span) == 0 for span in spans):
-        return _Mask(array[:0, :0, :0], array.shape, (0, 0, 0), (sz, sy, sx))
+        return _Mask(array[:0, :0, :0], array.shape, (0, 0, 0), (sz, sy, sx), direction)
     lo = [max(int(span[0]) - 1, 0) for span in spans]
     hi = [int(span[-1]) + 2 for span in spans]
     crop = array[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]].copy()
-    return _Mask(crop, array.shape, (lo[0], lo[1], lo[2]), (sz, sy, sx))
+    return _Mask(crop, array.shape, (lo[0], lo[1], lo[2]), (sz, sy, sx), direction)
 
 
 def _fmt(value: float | Decimal) -> str:
@@ -161,6 +171,11 @@ class _Checker:
             return
         if recorded is None:
             return  # the reader's check reports the missing diameter
+        try:
+            geom.check_axial(geom.Grid(m.spacing, None, m.direction))
+        except geom.NonAxialError as exc:
+            self.add(rule, o, f"the {what} was not measured from the mask {g.mask!r}: {exc}")
+            return
         if lesion.is_node:
             seg = geom.short_axis(m.array, m.spacing)
             value = seg.length_mm if seg is not None else 0.0

@@ -8,6 +8,12 @@ staging folder beside the output folder and switched in with one rename
 holds the complete previous set or the complete new one.  Other files in the output folder (a
 report, notes) are kept.  A run killed part-way leaves a staging folder behind; the next run
 removes it (and anything of the user's in it goes back) before writing.
+
+The switch needs write permission on the folder that holds the output folder, not only on the
+output folder.  Where only the output folder is writable, ``mrecist assess`` refuses before any
+work (:func:`mrecist_tool.atomic.check_stageable`) and suggests a folder inside it, rather than
+fall back to replacing the tables one by one: a reader in R or pandas, which checks no manifest,
+would then see a mixed set during the switch or after a kill in it.
 """
 
 from __future__ import annotations

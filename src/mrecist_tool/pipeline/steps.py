@@ -98,15 +98,25 @@ def _subject_with_endpoints(work: CaseWork) -> dict[str, str]:
     from .endpoints import endpoint_columns
     from .tables import subject_row
 
-    row = subject_row(work.assessment)
+    row = subject_row(work.assessment, work.profile)
     for k, v in endpoint_columns(row, work.settings).items():
         row[k] = "" if v is None else str(v)
     return row
 
 
 def table_text(work: CaseWork, keep_rows: bool = False) -> None:
-    """Product of ``mrecist assess``: the case's rows of the four tables as CSV text, its
-    ``assessment.json`` record and a one-line summary (``work.outputs["tables"]``)."""
+    """Product of ``mrecist assess``: the case's rows of the result tables as CSV text.
+
+    Stored as ``work.outputs["tables"]`` (a :class:`TableText`), with the case's
+    ``assessment.json`` record and a one-line summary.
+
+    Parameters
+    ----------
+    work : CaseWork
+        The assessed case.
+    keep_rows : bool
+        Also keep the rows as dicts (for the table printed on the terminal).
+    """
     from .assessment_json import case_result
     from .tables import dlm_rows, lesion_rows, timepoint_rows
 
@@ -133,11 +143,21 @@ def table_text(work: CaseWork, keep_rows: bool = False) -> None:
 
 
 def table_rows(work: CaseWork) -> None:
-    """Product of ``mrecist analyze``: the case's rows of the four tables as dicts
-    (``work.outputs["rows"]``, as :func:`~mrecist_tool.pipeline.tables.assessment_tables`)."""
+    """Product of ``mrecist analyze``: the case's rows of the result tables as dicts.
+
+    Stored as ``work.outputs["rows"]``, as :func:`~mrecist_tool.pipeline.tables.assessment_tables`
+    gives them (with the margin columns of ``ablations`` when the case has margins).
+
+    Parameters
+    ----------
+    work : CaseWork
+        The assessed case.
+    """
     from .tables import assessment_tables
 
     rows = assessment_tables([work.assessment])
+    for row in rows["subjects"]:
+        row["profile"] = work.profile
     if work.outputs.get("margins"):
         rows["ablations"] = _ablation_rows(work)
     work.outputs["rows"] = rows

@@ -43,7 +43,7 @@ SUBJECT_COLUMNS = [
     "ltp_censor_date", "ltp_risk_end_date",
     "first_ablation_date", "preop_chemo_arm", "pre_ablation_timepoints", "pre_ablation_best_response",
     "pre_ablation_responder", "pre_ablation_reasons", "dlm_lesions", "dlm_recurrence_date",
-    "end_of_study_date", "end_of_study_reason",
+    "end_of_study_date", "end_of_study_reason", "profile",
 ]
 # PRE-3 / PRE-4: one row per disappearing liver metastasis (an added table, dlm.csv).
 DLM_COLUMNS = [
@@ -134,7 +134,11 @@ def lesion_rows(a: CaseAssessment) -> list[Row]:
     return rows
 
 
-def subject_row(a: CaseAssessment) -> Row:
+def subject_row(a: CaseAssessment, profile: str | None = None) -> Row:
+    """The subjects.csv row of a case; ``profile``: the settings profile it was assessed with
+    (default: the case's own, else the default profile)."""
+    from ..rules.engine import profile_for_case
+
     case, ev, best = a.case, a.events, a.best
     changes = [r.change_from_baseline_pct for r in a.timepoints if not r.baseline and r.change_from_baseline_pct is not None]
     stop = best.progression_date
@@ -194,6 +198,7 @@ def subject_row(a: CaseAssessment) -> Row:
         "ltp_censor_date": fmt(ev.ltp_censor_date),
         "ltp_risk_end_date": fmt(ev.ltp_risk_end_date),
         **_pre_ablation_columns(a),
+        "profile": profile or profile_for_case(case),
     }
 
 

@@ -35,6 +35,7 @@ class ParamSpec:
 
 
 D = Decimal
+#: Every rule parameter of response-rules.md §7 by name: its kind, rule IDs, help and bounds.
 PARAMS: dict[str, ParamSpec] = {
     "criteria": ParamSpec("choice", "§2, §3", "response criteria", ("mRECIST", "RECIST1.1")),
     "pd_rel_threshold": ParamSpec("decimal", "REC-T3/MR-T3", "relative increase over nadir for PD, %", minimum=D(0)),
@@ -144,7 +145,97 @@ PARAMS: dict[str, ParamSpec] = {
 
 @dataclass(frozen=True)
 class Settings:
-    """Resolved rule parameters for one assessment.  Lengths in mm, percentages in %."""
+    """Resolved rule parameters for one assessment.  Lengths in mm, percentages in %.
+
+    Every attribute is a setting of response-rules.md §7 (:data:`PARAMS` has its kind and
+    bounds); build one with :func:`resolve_settings` or :meth:`Settings.updated`.
+
+    Attributes
+    ----------
+    criteria : str
+        Response criteria (one of 'mRECIST', 'RECIST1.1'); §2, §3.
+    pd_rel_threshold : Decimal
+        Relative increase over nadir for PD, %; REC-T3/MR-T3.
+    pr_threshold : Decimal
+        Decrease from baseline for PR, %; REC-T2/MR-T2.
+    pd_abs_min_mm : Decimal or None
+        Absolute increase over nadir also needed for PD, mm (default 0 mRECIST, 5 RECIST 1.1);
+        MR-T4/REC-T3.
+    nadir_includes_baseline : bool
+        The nadir includes the baseline sum; REC-T3/MR-T6.
+    nadir_zero_policy : str
+        mRECIST: reappearance after a nadir of 0 (one of 'literal_pd', 'recist_like'); MR-T7.
+    pr_persistence : str
+        PR judged against baseline at every visit, or kept until PD (one of 'strict', 'eortc_faq');
+        REC-T5.
+    max_targets_total : int
+        Maximum number of target lesions; REC-B1/MR-B3.
+    max_targets_per_organ : int
+        Maximum number of target lesions per organ; REC-B1/MR-B3.
+    min_target_ld_mm : Decimal
+        Measurability floor, mm (or 2 x slice thickness when slices are thicker than 5 mm); REC-M1.
+    node_target_sa_mm : Decimal
+        Node short axis to be a target, mm; REC-M2.
+    node_path_sa_mm : Decimal
+        Node short axis to be pathological, mm; REC-M2.
+    porta_hepatis_malignant_sa_mm : Decimal
+        Porta hepatis node short axis to be malignant, mm; MR-B5.
+    too_small_default_mm : Decimal
+        Value counted for 'too small to measure', mm; REC-S2/MR-V5.
+    viable_fragment_rule : str
+        Several viable foci in one target (one of 'largest', 'sum'); MR-V3.
+    viability_phase : str
+        Phase that defines viable tumour (one of 'arterial', 'portal_venous', 'any'); APP-1/MR-O2.
+    new_lesion_rule_liver : str
+        When a new intrahepatic lesion counts (one of 'hcc_typical_pattern', 'recist_unequivocal',
+        'size_and_pattern'); MR-SP4/APP-2.
+    new_lesion_min_ld_mm : Decimal
+        Size floor of a new intrahepatic lesion, mm; MR-SP4.
+    atypical_growth_mm : Decimal
+        Interval growth that makes an atypical new lesion count, mm; MR-SP4.
+    retro_date_equivocal_new_lesions : bool
+        Date PD back to the first scan that showed a later-confirmed lesion; REC-N3/MR-SP5.
+    effusion_requires_cytology : bool or None
+        A new or worse effusion is PD only with positive cytology (default True mRECIST, False RECIST
+        1.1); MR-SP1.
+    confirmation_required : bool
+        CR and PR need confirmation; REC-C1.
+    confirm_min_days : int
+        Days from response to its confirmation; REC-C1.
+    allow_intervening_ne : bool
+        An NE may stand between a response and its confirmation; REC-C6.
+    confirm_accept_intervening_sd : bool
+        One SD may stand between a response and its confirmation (admiralonco accept_sd); REC-C6.
+    sd_min_days : int
+        Minimum days from randomisation for SD to count; REC-C3.
+    cr_then_pr_policy : str
+        CR followed by PR (one of 'reclassify_pr_and_flag', 'treat_as_pd'); REC-C5.
+    ltp_max_distance_mm : Decimal
+        Largest gap to the ablation zone that is still LTP, mm (inclusive); ABL-6.
+    technique_efficacy_window_days : tuple of (int, int)
+        Window after ablation for the first follow-up, [min, max] days; ABL-3/ABL-8.
+    dfs_never_disease_free : str
+        Patients never rendered disease-free (one of 'event_day0', 'exclude'); END-DFS-4.
+    css_unknown_cause : str
+        Deaths of unknown cause (one of 'cancer', 'other'); END-CSS-3.
+    margin_isotropic_spacing_mm : Decimal
+        Isotropic spacing for margin computation, mm; MAR-3.
+    margin_subcapsular_correction : bool
+        Exclude capsule-adjacent zone surface from margins; MAR-6.
+    dfs_definition : str
+        Registry: death from disease is a DFS event; datecan: death from any cause (one of 'registry',
+        'datecan'); §6.0/END-DFS.
+    bor_stop_at_new_therapy : bool
+        Ignore assessments after a new (non-protocol) systemic therapy for best response (a scan on the
+        day it starts still counts); REC-C2.
+    missed_assessments_policy : str
+        Event after >= 2 missed assessments (one of 'count_event', 'censor_before_gap'); END-GEN-4.
+    assessment_schedule : tuple of (int, int or None)
+        Imaging schedule from the origin: [[interval, until], ...] in days, the last until may be null
+        (open); on the command line 90:730,180; END-GEN-4/§11.13.
+    preop_chemo_arm : str
+        Arm label of the perioperative arm (chemotherapy before ablation); PRE-2.
+    """
 
     criteria: str = "mRECIST"
     pd_rel_threshold: Decimal = D(20)
@@ -454,6 +545,7 @@ def _schedule_text(text: str) -> list[list[Any]]:
 
 # -- profiles -------------------------------------------------------------------------------
 
+#: Named settings profiles (``--profile``, a case file's ``"profile"``): their values over the defaults.
 PROFILES: dict[str, dict[str, Any]] = {
     # mRECIST as published (Lencioni & Llovet 2010) with the §7 defaults: HCC, arterial phase.
     "mrecist-published": {"criteria": "mRECIST"},
@@ -478,6 +570,23 @@ DEFAULT_PROFILE = "mrecist-published"
 
 @functools.lru_cache(maxsize=64)
 def profile_settings(name: str) -> Settings:
+    """The settings of a named profile: its values over the defaults of :class:`Settings`.
+
+    Parameters
+    ----------
+    name : str
+        A profile of :data:`PROFILES`, e.g. ``"nct04562727"`` or ``"recist1.1"``.
+
+    Returns
+    -------
+    Settings
+        The resolved settings (cached: the same object for the same name).
+
+    Raises
+    ------
+    SettingsError
+        For an unknown profile, naming the known ones.
+    """
     if name not in PROFILES:
         raise SettingsError(f"unknown profile {name!r}; known profiles: {', '.join(PROFILES)}")
     return Settings().updated(PROFILES[name], where=f"profile {name}")
@@ -528,8 +637,37 @@ def resolve_settings(
     cli_criteria: str | None = None,
     cli_overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Combine defaults, profile, case-file values and command-line overrides, in the order of
-    :func:`settings_layers`; raise :class:`SettingsError` for an unknown name or a wrong value."""
+    """Combine defaults, profile, case-file values and command-line overrides.
+
+    The layers are applied in the order of :func:`settings_layers` (the one place that orders
+    them), each checked strictly: a value of the wrong kind is an error, never coerced.
+
+    Parameters
+    ----------
+    profile : str, optional
+        The case file's ``"profile"``.
+    case_criteria : str, optional
+        The case file's ``"criteria"``.
+    case_settings : mapping, optional
+        The case file's ``"settings"``.
+    cli_profile : str, optional
+        The command line's ``--profile`` (wins over the case's).
+    cli_criteria : str, optional
+        The command line's ``--criteria``.
+    cli_overrides : mapping, optional
+        The command line's ``--set`` values, typed.
+
+    Returns
+    -------
+    Settings
+        The effective settings.
+
+    Raises
+    ------
+    SettingsError
+        For an unknown name or profile, or a value of the wrong kind or out of bounds, naming
+        the layer it came from.
+    """
     # Whole cohorts share a handful of distinct settings: resolve each combination once.  The
     # key keeps every value's type (a JSON round trip would turn Decimal into text, which the
     # strict checks rightly refuse).

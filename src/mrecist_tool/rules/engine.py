@@ -45,16 +45,46 @@ from .timepoint import (
 
 
 def excess_targets(case: Case, settings: Settings | None = None) -> list[Finding]:
-    """§11.2: warnings for more target lesions than REC-B1 / MR-B3 allow (empty when within).
+    """§11.2: warnings for more target lesions than REC-B1 / MR-B3 allow.
 
     For ``mrecist validate`` and the viewer: the engine assesses every recorded target anyway.
+
+    Parameters
+    ----------
+    case : Case
+        The case.
+    settings : Settings, optional
+        The rule settings; default: the case's own.
+
+    Returns
+    -------
+    list of Finding
+        Empty when the targets are within the limits.
     """
     s = settings if settings is not None else settings_for_case(case)
     return excess_target_findings(CaseContext.build(case, s))
 
 
 def settings_for_case(case: Case, **cli: object) -> Settings:
-    """The case's effective settings: defaults ⊕ profile ⊕ criteria ⊕ settings ⊕ command line."""
+    """The case's effective settings: defaults ⊕ profile ⊕ criteria ⊕ settings ⊕ command line.
+
+    Parameters
+    ----------
+    case : Case
+        The case (its ``profile``, ``criteria`` and ``settings`` are used).
+    **cli : object
+        ``profile``, ``criteria`` and ``overrides`` as on the command line (optional).
+
+    Returns
+    -------
+    Settings
+        As :func:`resolve_settings` combines them.
+
+    Raises
+    ------
+    SettingsError
+        As :func:`resolve_settings`.
+    """
     return resolve_settings(
         profile=case.profile,
         case_criteria=case.criteria,
@@ -65,8 +95,34 @@ def settings_for_case(case: Case, **cli: object) -> Settings:
     )
 
 
+def profile_for_case(case: Case, **cli: object) -> str:
+    """The name of the settings profile a case is assessed with (the command line's
+    ``--profile``, else the case's ``profile``, else the default), as :func:`settings_for_case`
+    applies it; recorded in subjects.csv."""
+    from .criteria import DEFAULT_PROFILE
+
+    return str(cli.get("profile") or case.profile or DEFAULT_PROFILE)
+
+
 def assess_case(case: Case, settings: Settings | None = None) -> CaseAssessment:
-    """Assess every timepoint, every ablated lesion and the best overall response of a case."""
+    """Assess every timepoint, every ablated lesion and the best overall response of a case.
+
+    Pure: reads nothing but ``case`` and ``settings``, and the same input always gives the same
+    result.  "Not evaluable" is a category with its reasons, never an exception.
+
+    Parameters
+    ----------
+    case : Case
+        A case, e.g. from :func:`mrecist_tool.casefile.read_case`.
+    settings : Settings, optional
+        The rule settings; default: the case's own (:func:`settings_for_case`).
+
+    Returns
+    -------
+    CaseAssessment
+        Every category with the rule IDs that decided it, per-lesion rows, the ablated tumours'
+        course, the best overall response and the dates the endpoints need.
+    """
     s = settings if settings is not None else settings_for_case(case)
     ctx = CaseContext.build(case, s)
     courses = follow_new_lesions(ctx)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from .arith import display_mm, display_pct
+from .reference import RULES_BY_ID, rule_anchor, rule_ids_in
 from .results import CaseAssessment, Decision
+
+#: Where the rule IDs of ``explain`` are documented (docs/rules.md in the repository).
+RULES_DOC = "docs/rules.md"
 
 
 def _decision_lines(title: str, d: Decision | None) -> list[str]:
@@ -15,8 +19,9 @@ def _decision_lines(title: str, d: Decision | None) -> list[str]:
     return lines
 
 
-def explain_timepoint(a: CaseAssessment, timepoint: str) -> str:
-    """Explain one timepoint of an assessed case (raises KeyError for an unknown timepoint)."""
+def explain_timepoint(a: CaseAssessment, timepoint: str, *, with_rules: bool = True) -> str:
+    """Explain one timepoint of an assessed case (raises KeyError for an unknown timepoint);
+    ``with_rules`` ends it with the rules used (:func:`rules_used`)."""
     r = a.timepoint(timepoint)
     s = a.settings
     out = [
@@ -38,7 +43,7 @@ def explain_timepoint(a: CaseAssessment, timepoint: str) -> str:
             out.append("")
             out.append("Baseline checks:")
             out += [f"  ! {w.lesion + ': ' if w.lesion else ''}{w.message} [{w.rule}]" for w in a.warnings]
-        return "\n".join(out)
+        return _finish(out, with_rules)
     out.append(
         f"Sums: current {display_mm(r.target_sum_mm) or 'not all measured'} mm; baseline {display_mm(r.baseline_sum_mm) or '—'} mm "
         f"({display_pct(r.change_from_baseline_pct) or '—'} %); nadir {display_mm(r.nadir_mm) or '—'} mm "
@@ -60,6 +65,19 @@ def explain_timepoint(a: CaseAssessment, timepoint: str) -> str:
         out.append("")
         out.append("Review flags:")
         out += [f"  ! {f}" for f in r.flags]
-    out.append("")
-    out.append("Rule IDs refer to response-rules.md; settings are listed with `mrecist assess --help`.")
-    return "\n".join(out)
+    return _finish(out, with_rules)
+
+
+def _finish(out: list[str], with_rules: bool) -> str:
+    text = "\n".join(out)
+    return text + "\n\n" + rules_used(text) if with_rules else text
+
+
+def rules_used(text: str) -> str:
+    """The rule IDs written in ``text``, each with its title and its entry in docs/rules.md."""
+    ids = sorted(rule_ids_in(text) & RULES_BY_ID.keys(), key=list(RULES_BY_ID).index)
+    lines = [f"Rules used (see {RULES_DOC}; settings: `mrecist assess --help`):"]
+    for rule_id in ids:
+        entry = RULES_BY_ID[rule_id]
+        lines.append(f"  {rule_id:<11} {entry.title} [{entry.flag}]  {RULES_DOC}#{rule_anchor(rule_id)}")
+    return "\n".join(lines)

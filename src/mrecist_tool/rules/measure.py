@@ -42,9 +42,23 @@ class NonTargetState:
 
 
 def measure_field(lesion: Lesion, settings: Settings) -> str:
-    """The observation field holding the diameter the criteria use (case-format.md): the short
-    axis of a node (REC-S1), the viable diameter under mRECIST (MR-V1), else the longest
-    diameter (RECIST 1.1)."""
+    """The observation field holding the diameter the criteria use (case-format.md).
+
+    The short axis of a node (REC-S1), the viable diameter under mRECIST (MR-V1), else the
+    longest diameter (RECIST 1.1).
+
+    Parameters
+    ----------
+    lesion : Lesion
+        The lesion measured.
+    settings : Settings
+        The settings (their ``criteria``).
+
+    Returns
+    -------
+    str
+        ``"short_axis_mm"``, ``"viable_diameter_mm"`` or ``"longest_diameter_mm"``.
+    """
     if lesion.is_node:
         return "short_axis_mm"
     return "viable_diameter_mm" if settings.is_mrecist else "longest_diameter_mm"

@@ -28,7 +28,20 @@ LOCAL_NE = "not-evaluable"
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """A category and why: rule IDs, review flags, and one-line human explanations."""
+    """A category and why: rule IDs, review flags, and one-line human explanations.
+
+    Attributes
+    ----------
+    category : str
+        The category, e.g. ``"PR"``, ``"NON-CR/NON-PD"``, or ``"yes"`` / ``"no"`` / ``"equivocal"``
+        for new lesions.
+    rules : tuple of str
+        The rule IDs that decided it (response-rules.md).
+    flags : tuple of str
+        Review flags: points a reader should look at.
+    notes : tuple of str
+        One-line explanations, as ``mrecist explain`` shows them.
+    """
 
     category: str
     rules: tuple[str, ...] = ()
@@ -38,7 +51,19 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """A warning about the case (e.g. a baseline target that is not measurable, REC-M1)."""
+    """A warning about the case (e.g. a baseline target that is not measurable, REC-M1).
+
+    Attributes
+    ----------
+    rule : str
+        The rule ID.
+    message : str
+        What is wrong and what the engine did about it.
+    lesion : str or None
+        The lesion concerned, if any.
+    timepoint : str or None
+        The timepoint concerned, if any.
+    """
 
     rule: str
     message: str
@@ -48,7 +73,28 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class LesionTimepoint:
-    """One row of lesions.csv: what was counted for one lesion at one timepoint."""
+    """One row of lesions.csv: what was counted for one lesion at one timepoint.
+
+    Attributes
+    ----------
+    lesion : str
+        The lesion id.
+    role : str
+        ``"target"``, ``"non-target"`` or ``"new"``.
+    timepoint : str
+        The timepoint id.
+    status : str
+        The recorded status, or ``"not-evaluated"`` when there is no observation.
+    measure_mm : Decimal or None
+        The value that entered the sums (viable, longest diameter or short axis).
+    local_status : str
+        For an ablated lesion: ``"complete"``, ``"residual"``, ``"ltp"`` or ``"not-evaluable"``;
+        else ``""``.
+    rules : tuple of str
+        The rule IDs behind the row.
+    notes : tuple of str
+        Explanations.
+    """
 
     lesion: str
     role: str
@@ -62,6 +108,44 @@ class LesionTimepoint:
 
 @dataclass(frozen=True, slots=True)
 class TimepointResult:
+    """The categories of one timepoint: target, non-target, new lesions and overall.
+
+    One row of timepoints.csv.
+
+    Attributes
+    ----------
+    timepoint : str
+        The timepoint id.
+    date : date
+        Its date.
+    baseline : bool
+        Whether it is the baseline.
+    criteria : str
+        ``"mRECIST"`` or ``"RECIST1.1"``.
+    target_sum_mm : Decimal or None
+        Sum of the target diameters the criteria use.
+    baseline_sum_mm : Decimal or None
+        The baseline sum.
+    nadir_mm : Decimal or None
+        The reference nadir: the smallest sum before this timepoint (baseline included).
+    change_from_baseline_pct : Decimal or None
+        Change of the sum from baseline, %.
+    change_from_nadir_pct : Decimal or None
+        Change of the sum from the nadir, %.
+    target : Decision or None
+        Target response; None at baseline or without target lesions.
+    nontarget : Decision or None
+        Non-target response; None at baseline or without non-target lesions.
+    new_lesions : Decision
+        ``"yes"``, ``"no"``, ``"equivocal"`` (or ``"unknown"`` when the search was incomplete).
+    overall : Decision or None
+        Overall response; None at baseline.
+    progression : tuple of str
+        Kinds of progression first seen here: ``"target"``, ``"non-target"``, ``"new"``,
+        ``"LTP"``, ``"IDP"``, ``"EHP"``.
+    flags : tuple of str
+        Review flags.
+    """
     timepoint: str
     date: date
     baseline: bool
@@ -103,7 +187,41 @@ class LocalState:
 
 @dataclass(frozen=True, slots=True)
 class AblatedLesionResult:
-    """Per-tumour course after ablation: technique efficacy, residual tumour, LTP (ABL-2..11)."""
+    """Per-tumour course after ablation: technique efficacy, residual tumour, LTP (ABL-2..11).
+
+    Attributes
+    ----------
+    lesion : str
+        The lesion id.
+    role : str
+        The lesion's role: ``"target"``, ``"non-target"`` or ``"new"``.
+    ablation_dates : tuple of date
+        Every ablation of this lesion, in order.
+    states : tuple of LocalState
+        Its local state at each follow-up (ABL-11).
+    technique_efficacy : str
+        ABL-3: ``"primary-success"``, ``"primary-failure"``, ``"assisted-success"`` or
+        ``"not-evaluable"``.
+    first_complete_date : date or None
+        First follow-up showing complete ablation.
+    residual_date : date or None
+        First follow-up showing residual unablated tumour.
+    ltp_date : date or None
+        First local tumour progression (dated per ABL-9).
+    ltp_timepoint : str or None
+        The timepoint of that LTP.
+    last_adequate_imaging_date : date or None
+        Last contrast imaging of this zone (censoring).
+    resected_date : date or None
+        When the lesion was resected, if it was.
+    ltp_origin_date : date or None
+        Origin of the per-tumour LTP risk set: the first ablation, or the re-ablation that
+        achieved assisted complete ablation (END-LTP-2); None when the tumour never entered it.
+    flags : tuple of str
+        Review flags.
+    rules : tuple of str
+        The rule IDs behind the course.
+    """
 
     lesion: str
     role: str
@@ -126,6 +244,31 @@ class AblatedLesionResult:
 
 @dataclass(frozen=True, slots=True)
 class BestResponse:
+    """Best overall response of a subject, with its confirmation and duration (REC-C*, REC-D1).
+
+    Attributes
+    ----------
+    category : str
+        ``"CR"``, ``"PR"``, ``"SD"``, ``"PD"``, ``"NE"`` or ``"NON-CR/NON-PD"``.
+    confirmed : bool or None
+        Whether CR/PR was confirmed; None when confirmation is not required.
+    timepoint : str or None
+        The timepoint that gave the best response.
+    first_response_date : date or None
+        First date the CR/PR criteria were met (REC-D1).
+    progression_date : date or None
+        First PD (after retro-dating).
+    duration_of_response_days : int or None
+        From the first response to progression or censoring.
+    sd_min_met : bool
+        Whether SD lasted the minimum time (``sd_min_days``).
+    rules : tuple of str
+        The rule IDs behind it.
+    flags : tuple of str
+        Review flags.
+    notes : tuple of str
+        Explanations.
+    """
     category: str  # CR PR SD PD NE NON-CR/NON-PD
     confirmed: bool | None  # None when confirmation is not required
     timepoint: str | None  # the timepoint that gave the best response
@@ -140,7 +283,48 @@ class BestResponse:
 
 @dataclass(frozen=True, slots=True)
 class SubjectEvents:
-    """Patient-level dates the endpoints need (§6), all from imaging unless noted."""
+    """Patient-level dates the endpoints need (§6), all from imaging unless noted.
+
+    Attributes
+    ----------
+    first_progression_date : date or None
+        First overall PD (after retro-dating).
+    first_progression_kinds : tuple of str
+        Its kinds, e.g. ``("LTP",)`` or ``("IDP", "EHP")``.
+    first_recurrence_date : date or None
+        First LTP, IDP or EHP (a DFS recurrence, §6.0).
+    first_recurrence_kinds : tuple of str
+        Its kinds.
+    first_ltp_date : date or None
+        First local tumour progression.
+    first_idp_date : date or None
+        First intrahepatic distant progression (ABL-6).
+    first_ehp_date : date or None
+        First extrahepatic progression (ABL-7).
+    last_adequate_assessment_date : date or None
+        Last imaging with a full assessment and no event.
+    last_imaging_date : date or None
+        Last imaging of any kind.
+    never_disease_free : bool
+        Residual tumour never successfully re-treated (END-DFS-4).
+    has_post_baseline_assessment : bool
+        Whether any follow-up was assessed.
+    new_therapy_date : date or None
+        First systemic therapy after the baseline.
+    assessment_dates : tuple of date
+        The baseline and each evaluable follow-up: the missed-assessment analysis measures gaps
+        from them (END-GEN-4, §11.14).
+    ltp_risk_set : bool
+        Whether any tumour is in the per-tumour primary LTP risk set (END-LTP-2; §11.16, §11.17).
+    first_ltp_primary_date : date or None
+        Its first LTP.
+    ltp_assessment_dates : tuple of date
+        The studies at which every zone still at risk was adequately imaged.
+    ltp_censor_date : date or None
+        The last such study, or the resection that left no zone.
+    ltp_risk_end_date : date or None
+        When every zone was resected without LTP (§11.18).
+    """
 
     first_progression_date: date | None  # first overall PD (after retro-dating)
     first_progression_kinds: tuple[str, ...]  # e.g. ("LTP",) or ("IDP", "EHP")
@@ -200,6 +384,33 @@ class PreAblation:
 
 @dataclass(frozen=True, slots=True)
 class CaseAssessment:
+    """Everything :func:`assess_case` found for one case.
+
+    Attributes
+    ----------
+    case : Case
+        The case assessed.
+    settings : Settings
+        The settings it was assessed with.
+    timepoints : tuple of TimepointResult
+        In date order, baseline first.
+    lesions : tuple of LesionTimepoint
+        One row per lesion and timepoint (lesions.csv).
+    ablations : tuple of AblatedLesionResult
+        One per ablated tumour (ablations.csv).
+    best : BestResponse
+        The best overall response.
+    events : SubjectEvents
+        The dates the endpoints need.
+    has_target_disease : bool
+        Whether the baseline has at least one target lesion.
+    warnings : tuple of Finding
+        Warnings about the case.
+    flags : tuple of str
+        Review flags of the case.
+    pre_ablation : PreAblation or None
+        The response to preoperative chemotherapy before the first ablation (PRE-1 to PRE-4).
+    """
     case: Case
     settings: Settings
     timepoints: tuple[TimepointResult, ...]  # in date order, baseline first

@@ -25,7 +25,11 @@ of response-rules.md §6 and the whole ``mrecist assess`` → ``mrecist analyze`
   effect (fewer and later distant recurrences in the perioperative arm: cure fraction 30 % versus
   22 %, hazard ratio 0.72 among the others), cancer, other-cause and unknown-cause deaths, loss to
   follow-up, missed visits and an occasional visit without imaging; survival follow-up continues
-  after imaging stops.
+  after imaging stops;
+* a recorded minimal ablative margin for every ablated tumour (``procedures[].margin``, MAR-7),
+  drawn given the tumour's outcome so that the odds of LTP fall by 0.45 per mm of margin (the
+  published hazard ratio; the report's Cox model estimates about 0.6), with almost no LTP at 5 mm
+  and more (response-rules.md §5.1); residual tumour has a negative margin.  The report's "LTP by ablative margin" section shows that relation.
 
 :func:`summarise_cohort` assesses a cohort with the engine and compares it with the PRE-5 orders
 of magnitude; ``mrecist sample-data --cohort N`` prints it.
@@ -208,10 +212,14 @@ def _subject(index: int, arm: str, seed: int, visits: int | None) -> dict[str, A
     if perioperative:
         procedures.append({"id": "CT1", "type": "systemic-therapy", "date": chemo_start.isoformat(),
                            "technique": "FOLFOX, preoperative", "protocol": True})
+    ablated = [les["id"] for les in lesions if les["id"] not in observed_dlm]
     procedures.append({
         "id": "ABL1", "type": "ablation", "date": ablation.isoformat(),
-        "lesions": [les["id"] for les in lesions if les["id"] not in observed_dlm],
+        "lesions": ablated,
         "technique": rng.choices(("MWA", "RFA"), weights=(70, 30))[0],
+        # the MAM of each ablated tumour, as a core lab would record it (MAR-7, §5.1)
+        "margin": {"lesions": {lid: {"mam_mm": mam} for lid, mam in
+                               _margins(seed, index, ablated, ltp_t, residual).items()}},
     })
     if (adjuvant - randomised).days < min(death_t, dropout_t):
         procedures.append({"id": "CT2", "type": "systemic-therapy", "date": adjuvant.isoformat(),
@@ -382,6 +390,42 @@ def _subject(index: int, arm: str, seed: int, visits: int | None) -> dict[str, A
         "lesions": lesions + new_lesions,
         "observations": tl.observations,
     }
+
+
+#: odds ratio of LTP per mm of minimal ablative margin that generates the margins: the published
+#: hazard ratio, 0.45 per mm (response-rules.md §5.1)
+MAM_ODDS_RATIO_PER_MM = 0.45
+#: MAM of ablated tumours without LTP: normal, mean and SD (mm); clipped to the range
+MAM_MEAN_MM, MAM_SD_MM, MAM_RANGE_MM = 4.5, 2.5, (-5.0, 15.0)
+
+
+def _margins(seed: int, index: int, ablated: list[str], ltp_t: dict[str, float],
+             residual: dict[str, str]) -> dict[str, float]:
+    """A recorded MAM (mm, one decimal) for each ablated tumour, given its simulated outcome.
+
+    The outcome (LTP or not) is drawn first, as before margins existed; the margin is then drawn
+    given the outcome: normal with SD :data:`MAM_SD_MM` around :data:`MAM_MEAN_MM` without LTP,
+    and around ``MAM_MEAN_MM + MAM_SD_MM² · ln(OR)`` (-0.5 mm) with LTP, as in the published
+    cohorts (LTP tumours about 0 mm, the others 4-5 mm).  The ratio of the two densities is then
+    exactly ``OR ** MAM`` (up to a constant): the odds of LTP fall by
+    :data:`MAM_ODDS_RATIO_PER_MM` per mm, almost no LTP at 5 mm and more.  The Cox model of the
+    report estimates a weaker hazard ratio (0.62 per mm, 95 % CI 0.59-0.65, for seed 0 and 668
+    subjects): LTP times are drawn apart from the margin, as a cure-type model whose high-risk
+    tumours leave the risk set early, so hazards are not proportional over time.
+    Residual unablated tumour was not covered: its margin is negative.  A generator of its own
+    keeps every other draw of the cohort as it was.
+    """
+    rng = random.Random(f"mam-{seed}-{index}")
+    lo, hi = MAM_RANGE_MM
+    shift = MAM_SD_MM**2 * math.log(MAM_ODDS_RATIO_PER_MM)
+    out: dict[str, float] = {}
+    for lid in ablated:
+        if lid in residual:
+            mam = rng.uniform(-4.0, -0.5)
+        else:
+            mam = rng.gauss(MAM_MEAN_MM + (shift if lid in ltp_t else 0.0), MAM_SD_MM)
+        out[lid] = round(min(max(mam, lo), hi), 1)
+    return out
 
 
 def _arms(n: int, seed: int) -> list[str]:

@@ -56,9 +56,12 @@ def _write_mask(entry: MaskEntry, path: Path) -> None:
 
 def read_mask(path: Path) -> MaskEntry:
     from mrecist_tool.dicom.sitk_bridge import read_volume_file
+    from mrecist_tool.geometry.mask_values import binary_inside
 
     vol = read_volume_file(path)  # a regular file only: a FIFO must not block the viewer
-    return MaskEntry(vol.array > 0, vol.spacing, vol.origin, vol.direction, path=None, dirty=False)
+    # A non-binary file (no zero voxel, several labels) is refused: shown as a mask it would be
+    # measured and saved as a wrong one. The caller reports it and opens the case without it.
+    return MaskEntry(binary_inside(vol.array), vol.spacing, vol.origin, vol.direction, path=None, dirty=False)
 
 
 def _mask_name(lesion: str, tp: str, kind: str) -> str:

@@ -107,6 +107,10 @@ class SessionError(MrecistError, ValueError):
     """An edit the case format does not allow (unknown id, bad status, duplicate id)."""
 
 
+class NonAxialSeries(SessionError):
+    """An in-plane diameter asked of a mask painted on a coronal, sagittal or oblique series."""
+
+
 @dataclass
 class MaskEntry:
     """A painted mask on one timepoint's grid; ``path`` is where it was read from / saved to."""
@@ -609,8 +613,14 @@ class Session:
         entry = self.masks.get((lesion, tp, MASK_VIABLE))
         if entry is None or not entry.array.any():
             return self.set_status(lesion, tp, "absent")
-        sub, offset = _crop([entry.array])
         fname = self.measure_field(lesion)
+        try:  # in-plane diameters of a non-axial series would come from the wrong plane
+            geom.check_axial(geom.Grid(entry.spacing, None, np.asarray(entry.direction, float).reshape(3, 3)))
+        except geom.NonAxialError as exc:
+            series = f" (series {volume.series_uid})" if volume is not None and volume.series_uid else ""
+            raise NonAxialSeries(f"{lesion} at {tp}: the {fname.removesuffix('_mm').replace('_', ' ')} was not "
+                                 f"taken from the mask{series}: {exc}") from None
+        sub, offset = _crop([entry.array])
         seg: Any
         if fname == "short_axis_mm":
             seg = geom.short_axis(sub[0], entry.spacing)

@@ -112,9 +112,9 @@ class CompareView:
         data, kwargs, _ = image_layer_data(vol, f"{tp} {vol.phase}", o.window_preset)
         image = self.model.add_image(data, **kwargs)
         overlay = access.text_overlay(self.model)
-        overlay.text = f"Prior: {tp}  {o.session.timepoints[tp].date.isoformat()}  {vol.phase}"
+        overlay.text = f"Prior: {tp}  {o.session.timepoints[tp].date.isoformat()}"
         overlay.position = "top_left"
-        overlay.font_size = 12
+        overlay.font_size = 10
         overlay.visible = True
         self.layers = TimepointLayers(self.model, tp, vol, image, editable=False)
         self.refresh()

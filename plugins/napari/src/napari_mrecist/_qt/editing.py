@@ -18,7 +18,7 @@ from napari.utils.notifications import show_info, show_warning
 from qtpy.QtCore import QTimer
 
 from .. import _segment
-from .._session import MASK_VIABLE, MASK_ZONE, Session, SessionError
+from .._session import MASK_VIABLE, MASK_ZONE, NonAxialSeries, Session, SessionError
 from . import dialogs
 
 if TYPE_CHECKING:
@@ -157,7 +157,7 @@ class Editing:
                         s.set_mask(lid, tp, kind, layer.data == lab, layers.volume)
                         if kind == MASK_VIABLE and s.masks.get((lid, tp, kind)) is not before:
                             # The diameter follows the painted viable tissue at once (MR-V1).
-                            s.measure_mask(lid, tp, layers.volume)
+                            _measure_keeping_mask(s, lid, tp, layers.volume)
             except SessionError as exc:
                 show_warning(str(exc))
             o.layer_set.mask_versions[(tp, kind)] = o.layer_set.mask_identity(tp, kind)
@@ -224,7 +224,7 @@ class Editing:
         with s.transaction(f"grow {kind}"):
             s.set_mask(lid, tp, kind, growth.mask, vol)
             if kind == MASK_VIABLE:
-                s.measure_mask(lid, tp, vol)
+                _measure_keeping_mask(s, lid, tp, vol)
             self._update_gaps(tp, lid)
         self.last_grow = (tp, lid, kind, seed)
         show_info(f"{lid} {kind}: {growth.voxels} voxels grown (values {growth.low:.0f} to {growth.high:.0f})")
@@ -381,3 +381,12 @@ class Editing:
         o = self.owner
         if o.session is not None and o.current_tp is not None:
             o.session.set_baseline(o.current_tp)
+
+
+def _measure_keeping_mask(s: Session, lesion: str, tp: str, volume: Any) -> None:
+    """The diameter from a freshly painted or grown viable mask; on a non-axial series the mask
+    is kept and the reader is told why no diameter was taken (a refusal must not undo paint)."""
+    try:
+        s.measure_mask(lesion, tp, volume)
+    except NonAxialSeries as exc:
+        show_warning(str(exc))

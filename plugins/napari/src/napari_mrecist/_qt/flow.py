@@ -9,6 +9,8 @@ from typing import Any
 from qtpy.QtCore import QPoint, QRect, QSize, Qt
 from qtpy.QtWidgets import QLayout, QLayoutItem, QWidget
 
+PREFERRED_WIDTH = 400
+
 
 class FlowLayout(QLayout):
     """Widgets in reading order, wrapped to the available width; the height follows the width
@@ -45,12 +47,12 @@ class FlowLayout(QLayout):
         return self._place(QRect(0, 0, width, 0), move=False)
 
     def sizeHint(self) -> QSize:
-        # One line when there is room for it.
+        # One line when it is short; otherwise wrapped at PREFERRED_WIDTH, so that a long row
+        # of buttons does not make the dock claim the canvas's room.
         visible = [i for i in self._items if not i.isEmpty()]
         width = sum(i.sizeHint().width() for i in visible) + self._gap * max(0, len(visible) - 1)
-        height = max((i.sizeHint().height() for i in visible), default=0)
-        m = self.contentsMargins()
-        return QSize(width + m.left() + m.right(), height + m.top() + m.bottom())
+        width = max(min(width, PREFERRED_WIDTH), self.minimumSize().width())
+        return QSize(width, self.heightForWidth(width))
 
     def minimumSize(self) -> QSize:
         size = QSize()
