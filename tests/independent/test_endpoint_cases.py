@@ -68,6 +68,8 @@ class GroupResults:
     tables: dict[str, Table]
     columns: dict[str, list[str]]
     problem: str = ""
+    #: stderr of an ``mrecist analyze`` run that exited non-zero after writing ``endpoints.csv``
+    analyze_failure: str = ""
 
 
 def _load_expectations() -> list[dict[str, Any]]:
@@ -123,6 +125,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GroupResults]
     env = dict(os.environ, PYTHONHASHSEED="0", MPLBACKEND="Agg")
     chains = _commands(out)
     problems = {group: "" for group in GROUPS}
+    analyze_failures = {group: "" for group in GROUPS}
     # The groups are independent: start the first command of each, then the rest of its chain.
     running = {group: (0, subprocess.Popen(chain[0], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                            text=True, env=env))
@@ -131,9 +134,17 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GroupResults]
         for group in list(running):
             step, proc = running.pop(group)
             _, stderr = proc.communicate(timeout=600)
-            # 0: all assessed; 1: some case refused (its tests report it); else the run failed.
-            if proc.returncode not in (0, 1) or (step > 0 and proc.returncode != 0):
-                problems[group] = f"{' '.join(chains[group][step][1:2])} failed ({proc.returncode}):\n{stderr}"
+            command = chains[group][step][1]
+            if command == "assess" and proc.returncode not in (0, 1):
+                # 0: all assessed; 1: some case refused (its tests report it); else it failed.
+                problems[group] = f"mrecist assess failed ({proc.returncode}):\n{stderr}"
+                continue
+            if command == "analyze" and proc.returncode != 0:
+                # The endpoint rows are checked if they were written; the failure itself is
+                # reported by test_analyze_completes.
+                analyze_failures[group] = f"mrecist analyze exited {proc.returncode}:\n{stderr}"
+                if not (out / group / "endpoints.csv").exists():
+                    problems[group] = analyze_failures[group]
                 continue
             if step + 1 < len(chains[group]):
                 running[group] = (step + 1, subprocess.Popen(
@@ -150,7 +161,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GroupResults]
                 tables[name], columns[name] = _read_table(path, TABLE_KEYS[name])
             else:
                 tables[name], columns[name] = {}, []
-        found[group] = GroupResults(tables, columns, problems[group])
+        found[group] = GroupResults(tables, columns, problems[group], analyze_failures[group])
     return found
 
 
@@ -195,6 +206,10 @@ def evaluate(check: dict[str, Any], subject: str, res: GroupResults) -> str | No
     elif op in ("at_least", "at_most"):
         a, e = _number(actual), _number(expected)
         ok = a is not None and e is not None and (a >= e if op == "at_least" else a <= e)
+    elif op == "approx":
+        # Months are days / 30.4375 (GEN-6), shown rounded: agree to half a unit of the 4th decimal.
+        a, e = _number(actual), _number(expected)
+        ok = a is not None and e is not None and abs(a - e) <= Decimal("0.00005")
     else:
         raise ValueError(f"unknown op {op!r}")
     if ok:
@@ -229,6 +244,22 @@ def test_endpoint_case(spec: dict[str, Any], results: dict[str, GroupResults]) -
     assert not agreed_failures, "\n".join(agreed_failures)
     if open_failures:
         raise Disagreement("\n".join(open_failures))
+
+
+#: Groups on which ``mrecist analyze`` is known to stop with an error after writing the endpoint
+#: rows (listed in ../disagreements.md); strict xfails, so a fix shows up as an XPASS.
+ANALYZE_FAILS = {
+    "cutoff": "mrecist analyze: 'Singular matrix' (exit 1) on the 11 cut-off cases: the Cox model of an "
+              "arm with one censored patient; endpoints.csv is written, the statistics and report are not",
+}
+
+
+@pytest.mark.parametrize("group", [
+    pytest.param(g, marks=[pytest.mark.xfail(strict=True, reason=ANALYZE_FAILS[g])] if g in ANALYZE_FAILS else [])
+    for g in GROUPS])
+def test_analyze_completes(group: str, results: dict[str, GroupResults]) -> None:
+    """``mrecist analyze`` finishes (exit 0) on every group: small cohorts must not stop it."""
+    assert not results[group].analyze_failure, results[group].analyze_failure
 
 
 def test_every_endpoint_case_has_expectations_and_rule_ids() -> None:
