@@ -248,10 +248,7 @@ def test_endpoint_case(spec: dict[str, Any], results: dict[str, GroupResults]) -
 
 #: Groups on which ``mrecist analyze`` is known to stop with an error after writing the endpoint
 #: rows (listed in ../disagreements.md); strict xfails, so a fix shows up as an XPASS.
-ANALYZE_FAILS = {
-    "cutoff": "mrecist analyze: 'Singular matrix' (exit 1) on the 11 cut-off cases: the Cox model of an "
-              "arm with one censored patient; endpoints.csv is written, the statistics and report are not",
-}
+ANALYZE_FAILS: dict[str, str] = {}  # none open: the cut-off group's "Singular matrix" is fixed
 
 
 @pytest.mark.parametrize("group", [

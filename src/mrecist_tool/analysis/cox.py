@@ -299,7 +299,14 @@ def fit(
     if np.max(np.abs(beta)) > 20:
         raise CoxError("the hazard ratio is not finite (monotone likelihood: an arm without events)")
     loglik, score, info, steps = _steps(data, beta)
-    var = np.linalg.inv(info)
+    try:
+        var = np.linalg.inv(info)
+    except np.linalg.LinAlgError:
+        raise CoxError("singular information matrix at the estimate (too few events)") from None
+    if not (np.isfinite(np.diag(var)).all() and (np.diag(var) > 0).all()):
+        # A hazard ratio without a usable variance has no interval and no test: reporting its
+        # point estimate alone (often exactly 1) would read as "no difference".
+        raise CoxError("the variance of the estimate is not positive (too few events to estimate it)")
     robust = None
     if cluster is not None:
         resid = _score_residuals(data, beta, steps) * data.weight[:, None]

@@ -253,9 +253,17 @@ def _cox_rows(base: dict[str, Any], cause: str, frame: pd.DataFrame, *, cluster:
              "p_value_lr": fitted.lr_test()[2], "std_error": float(fitted.se()[0]),
              "method": method}]
     if not cluster:
-        chi2, _, p = fitted.ph_test("km")["arm"]
-        rows.append({**base, "estimator": "Cox" + cause,
-                     "statistic": "ph_test_stratified" if stratified else "ph_test",
+        ph_statistic = "ph_test_stratified" if stratified else "ph_test"
+        try:
+            chi2, _, p = fitted.ph_test("km")["arm"]
+        except (cox.CoxError, np.linalg.LinAlgError, ValueError) as exc:
+            # Too few events to spread over time (e.g. one event in all): the information
+            # matrix of the test is singular. Reported as not estimable, like the model itself,
+            # instead of stopping the whole analysis.
+            rows.append({**base, "estimator": "Cox" + cause, "statistic": ph_statistic,
+                         "time_months": "", "method": f"{PH_METHOD}: not estimable ({exc})"})
+            return rows
+        rows.append({**base, "estimator": "Cox" + cause, "statistic": ph_statistic,
                      "time_months": "", "estimate": chi2, "ci_low": "", "ci_high": "",
                      "p_value": p, "method": PH_METHOD
                      + ("; stratified model" if stratified else "")})
