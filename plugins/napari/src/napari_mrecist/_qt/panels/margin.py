@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from mrecist_tool.errors import MrecistError
+
 from ..._session import MASK_VIABLE, MASK_ZONE, MaskEntry, Session
 from .. import access
 from .base import Panel
@@ -33,7 +35,7 @@ BAND_MM = 5.0
 MASK_LIVER = "liver"
 
 
-class MarginUnavailable(Exception):
+class MarginUnavailable(MrecistError):
     """The margin of a lesion cannot be computed; the message says why, for the reader."""
 
 
