@@ -27,7 +27,6 @@ Dates are ISO 8601 in CSV and SAS dates (``DATE9.``) in XPT.  Variable names fol
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -36,6 +35,7 @@ from typing import Any
 import pandas as pd
 
 from ..pipeline import endpoints as ep
+from ..pipeline.tables import strata_of_row
 from .sdtm_terms import end_of_participation
 
 AVAL_RESPONSE = {"CR": 1, "PR": 2, "SD": 3, "NON-CR/NON-PD": 4, "PD": 5, "NE": 6, "MISSING": 7}
@@ -87,12 +87,9 @@ def _armcd(arm: str) -> str:
     return "".join(ch for ch in arm.upper() if ch.isalnum())[:20]  # as SDTM DM's ARMCD
 
 
-def _strata(text: Any) -> str:
-    try:
-        value = json.loads(text) if isinstance(text, str) and text.strip() else {}
-    except json.JSONDecodeError:
-        return _text(text)
-    return ";".join(f"{k}={value[k]}" for k in sorted(value)) if isinstance(value, dict) else ""
+def _strata(row: Mapping[str, Any]) -> str:
+    """The randomisation strata as ``name=level;...`` (the ``strata_<name>`` columns)."""
+    return ";".join(f"{k}={v}" for k, v in strata_of_row(row).items())
 
 
 def adsl(subjects: pd.DataFrame, ablations: pd.DataFrame, studyid: str) -> pd.DataFrame:
@@ -126,7 +123,7 @@ def adsl(subjects: pd.DataFrame, ablations: pd.DataFrame, studyid: str) -> pd.Da
             "LSTALVDT": _date(r.get("last_known_alive")) or death,
             "EOSSTT": status or "ONGOING", "EOSDT": ended[1] if ended else None,
             "DCSREAS": ended[0] if status == "DISCONTINUED" and ended else "",
-            "STRATA": _strata(r.get("strata")),
+            "STRATA": _strata(r),
         })
     return pd.DataFrame(rows, columns=["STUDYID", "USUBJID", "SUBJID", "ARM", "ARMCD", "ACTARM",
                                        "TRT01P", "TRT01A", "RANDDT", "TRTSDT", "ITTFL", "SAFFL",
