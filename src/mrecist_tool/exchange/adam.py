@@ -15,7 +15,7 @@ SAS or admiralonco user picks them up without rework.
   ``PARAM, PARCAT1`` ("Tumor Response"), ``PARCAT2`` ("Investigator", as admiralonco's
   template), ``PARCAT3`` (criteria: "mRECIST" or "RECIST 1.1"), ``AVALC``, ``AVAL`` (admiralonco's coding: CR 1, PR 2, SD 3, NON-CR/NON-PD 4, PD 5,
   NE 6, MISSING 7), ``ADT, ADY, AVISIT, AVISITN, ANL01FL``.
-* **ADTTE**, one row per subject and endpoint: ``PARAMCD`` ``OS, DFS, CSS, LTP, LTPFS, DOR``,
+* **ADTTE**, one row per subject and endpoint: ``PARAMCD`` ``OS, DFS, CSS, LTP, LTPFS, DISTANT, DOR``,
   ``STARTDT`` (origin), ``ADT`` (event or censoring date), ``AVAL`` (days, as the endpoint table's
   ``time_days``), ``CNSR`` (0 event, 1 censored), ``EVNTDESC`` / ``CNSDTDSC`` (what happened /
   which date censors), and ``CMPEVFL`` = "Y" for a competing event (event code 2 of the endpoint
@@ -46,6 +46,7 @@ TTE_PARAMS = {
     "CSS": "Cancer-specific Survival (days)",
     "LTP": "Time to Local Tumour Progression (days)",
     "LTPFS": "LTP-free Survival (days)",
+    "DISTANT": "Time to Distant Progression (days)",
     "DOR": "Duration of Response (days)",
 }
 LABELS: dict[str, str] = {
