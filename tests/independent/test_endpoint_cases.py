@@ -17,23 +17,29 @@ three groups, each analysed **once** per test session (the three runs go side by
 - ``cutoff``: ``mrecist analyze --cutoff 2021-07-05`` on the case files.
 
 Checks marked ``disputed`` or ``pending`` make their case a strict ``xfail`` exactly as in
-``test_independent_cases.py``.
+``test_independent_cases.py`` (the shared harness is ``_independent_harness.py``).
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import os
-import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _independent_harness import (
+    Table,
+    case_param,
+    check_is_well_formed,
+    load_expectations,
+    mrecist_command,
+    read_table,
+    run_checks,
+)
+from _independent_harness import evaluate as evaluate_check
 
 HERE = Path(__file__).resolve().parent / "endpoint_cases"
 CASES_DIR = HERE / "cases"
@@ -51,15 +57,6 @@ TABLE_KEYS = {
 
 GROUPS = ("main", "alt", "cutoff")
 
-#: Check statuses that make a case a strict xfail.
-OPEN_STATUSES = {"disputed", "pending"}
-
-Table = dict[tuple[str, ...], dict[str, str]]
-
-
-class Disagreement(Exception):
-    """A check recorded as disputed or pending still differs from the rules' answer."""
-
 
 @dataclass
 class GroupResults:
@@ -72,40 +69,12 @@ class GroupResults:
     analyze_failure: str = ""
 
 
-def _load_expectations() -> list[dict[str, Any]]:
-    specs = []
-    for path in sorted(EXPECTED_DIR.glob("*.expected.json")):
-        spec = json.loads(path.read_text(encoding="utf-8"))
-        spec["_path"] = path.name
-        specs.append(spec)
-    return specs
-
-
-EXPECTATIONS = _load_expectations()
-
-
-def _mrecist_command() -> list[str]:
-    """The installed ``mrecist`` console script beside this interpreter (else on PATH)."""
-    beside = Path(sys.executable).with_name("mrecist")
-    if beside.exists():
-        return [str(beside)]
-    found = shutil.which("mrecist")
-    if found:
-        return [found]
-    pytest.skip("the mrecist command is not installed (run make install)")
-    raise AssertionError("unreachable")
-
-
-def _read_table(path: Path, key: tuple[str, ...]) -> tuple[Table, list[str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        rows = {tuple(row.get(k) or "" for k in key): row for row in reader}
-        return rows, list(reader.fieldnames or [])
+EXPECTATIONS = load_expectations(EXPECTED_DIR)
 
 
 def _commands(out: Path) -> dict[str, list[list[str]]]:
     """The command chain of each group (run one after the other within a group)."""
-    exe = _mrecist_command()
+    exe = mrecist_command()
     quiet = ["-q", "--jobs", "1"]
     return {
         "main": [
@@ -158,92 +127,27 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GroupResults]
                    "subjects": out / "main-assess" / "subjects.csv" if group == "main" else None}
         for name, path in sources.items():
             if path is not None and path.exists():
-                tables[name], columns[name] = _read_table(path, TABLE_KEYS[name])
+                tables[name], columns[name] = read_table(path, TABLE_KEYS[name])
             else:
                 tables[name], columns[name] = {}, []
         found[group] = GroupResults(tables, columns, problems[group], analyze_failures[group])
     return found
 
 
-def _number(text: str) -> Decimal | None:
-    try:
-        return Decimal(text)
-    except (InvalidOperation, ValueError):
-        return None
-
-
-def _same(expected: str, actual: str) -> bool:
-    """Equal as text, or as exact decimals when both are numbers ("8" == "8.0")."""
-    if expected == actual:
-        return True
-    e, a = _number(expected), _number(actual)
-    if e is not None and a is not None:
-        return e == a
-    return expected.strip().lower() == actual.strip().lower() and expected.lower() in {"true", "false"}
-
-
 def evaluate(check: dict[str, Any], subject: str, res: GroupResults) -> str | None:
     """None when the check holds, else a one-line description of what the tool gave."""
-    table = check["table"]
-    key_names = TABLE_KEYS[table]
-    key_values = {"subject": subject, "lesion": "", **check.get("key", {})}
-    key = tuple(str(key_values[k]) for k in key_names)
-    column = check["column"]
-    if column not in res.columns.get(table, []):
-        return f"{table}.csv has no column {column!r}"
-    row = res.tables[table].get(key)
-    if row is None:
-        return f"{table}.csv has no row {dict(zip(key_names, key, strict=True))}"
-    actual = row[column] or ""
-    expected = str(check["expected"])
-    op = check.get("op", "equals")
-    if op == "equals":
-        ok = _same(expected, actual)
-    elif op == "contains":
-        ok = expected.lower() in actual.lower()
-    elif op == "nonempty":
-        ok = actual.strip() != ""
-    elif op in ("at_least", "at_most"):
-        a, e = _number(actual), _number(expected)
-        ok = a is not None and e is not None and (a >= e if op == "at_least" else a <= e)
-    elif op == "approx":
-        # Months are days / 30.4375 (GEN-6), shown rounded: agree to half a unit of the 4th decimal.
-        a, e = _number(actual), _number(expected)
-        ok = a is not None and e is not None and abs(a - e) <= Decimal("0.00005")
-    else:
-        raise ValueError(f"unknown op {op!r}")
-    if ok:
-        return None
-    return f"{table}[{', '.join(key)}].{column}: expected {op} {expected!r}, tool gives {actual!r}"
+    return evaluate_check(check, subject, res.tables, res.columns, TABLE_KEYS, key_defaults={"lesion": ""})
 
 
-def _param(spec: dict[str, Any]) -> Any:
-    rules = ",".join(spec["rules"])
-    open_checks = [c for c in spec["checks"] if c.get("status") in OPEN_STATUSES]
-    marks = []
-    if open_checks:
-        reason = "; ".join(f"{c['key'].get('endpoint', '')}.{c['column']}: {c.get('note', c['status'])}"
-                           for c in open_checks)
-        marks.append(pytest.mark.xfail(strict=True, raises=Disagreement, reason=reason))
-    return pytest.param(spec, id=f"{spec['subject']}[{rules}]", marks=marks)
+def _open_check_label(check: dict[str, Any]) -> str:
+    return f"{check['key'].get('endpoint', '')}.{check['column']}"
 
 
-@pytest.mark.parametrize("spec", [_param(s) for s in EXPECTATIONS])
+@pytest.mark.parametrize("spec", [case_param(s, _open_check_label) for s in EXPECTATIONS])
 def test_endpoint_case(spec: dict[str, Any], results: dict[str, GroupResults]) -> None:
     res = results[spec["group"]]
     assert not res.problem, res.problem
-    subject = spec["subject"]
-    agreed_failures: list[str] = []
-    open_failures: list[str] = []
-    for check in spec["checks"]:
-        problem = evaluate(check, subject, res)
-        if problem is None:
-            continue
-        line = f"{problem}  [{', '.join(check['rules'])}: {check['reason']}]"
-        (open_failures if check.get("status") in OPEN_STATUSES else agreed_failures).append(line)
-    assert not agreed_failures, "\n".join(agreed_failures)
-    if open_failures:
-        raise Disagreement("\n".join(open_failures))
+    run_checks(spec["checks"], lambda check: evaluate(check, spec["subject"], res))
 
 
 #: Groups on which ``mrecist analyze`` is known to stop with an error after writing the endpoint
@@ -271,8 +175,5 @@ def test_every_endpoint_case_has_expectations_and_rule_ids() -> None:
         assert case["subject"]["id"] == spec["subject"], spec["_path"]
         assert spec["rules"] and spec["checks"], spec["_path"]
         for check in spec["checks"]:
-            assert check["table"] in TABLE_KEYS, (spec["_path"], check)
+            check_is_well_formed(spec, check, TABLE_KEYS)
             assert check["table"] != "subjects" or spec["group"] == "main", (spec["_path"], check)
-            assert check["rules"] and check["reason"], (spec["_path"], check)
-            if check.get("status"):
-                assert check["status"] in OPEN_STATUSES and check.get("note"), (spec["_path"], check)

@@ -67,7 +67,7 @@ def binary_inside(array: np.ndarray) -> np.ndarray:
             f"no voxel is 0 ({found}): not a binary mask; a label series stored with a rescale "
             "intercept reads this way (expected 0 outside and one value inside; a mask filling its "
             "whole grid holds 1)")
-    label = values.flat[int(np.flatnonzero(values)[0])]
+    label = values.flat[int(np.argmax(values != 0))]  # the first non-zero voxel, without listing them all
     inside = values == label
     if int(np.count_nonzero(inside)) != count:
         other = values[(values != 0) & ~inside]

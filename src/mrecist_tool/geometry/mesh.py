@@ -124,6 +124,9 @@ def closest_on_triangles(p: FloatArray, a: FloatArray, b: FloatArray, c: FloatAr
         denom = 1.0 / (va + vb + vc)
         v_f = vb * denom
         w_f = vc * denom
+        # A degenerate triangle gives inf/NaN here; it is replaced by its nearest corner below.
+        choices = [a, b, a + v_ab[:, None] * ab, c, a + w_ac[:, None] * ac, b + w_bc[:, None] * (c - b)]
+        face = a + v_f[:, None] * ab + w_f[:, None] * ac
     conds = [
         (d1 <= 0) & (d2 <= 0),
         (d3 >= 0) & (d4 <= d3),
@@ -132,8 +135,6 @@ def closest_on_triangles(p: FloatArray, a: FloatArray, b: FloatArray, c: FloatAr
         (vb <= 0) & (d2 >= 0) & (d6 <= 0),
         (va <= 0) & ((d4 - d3) >= 0) & ((d5 - d6) >= 0),
     ]
-    choices = [a, b, a + v_ab[:, None] * ab, c, a + w_ac[:, None] * ac, b + w_bc[:, None] * (c - b)]
-    face = a + v_f[:, None] * ab + w_f[:, None] * ac
     out = face.copy()
     for cond, ch in zip(reversed(conds), reversed(choices), strict=True):
         out = np.where(cond[:, None], ch, out)

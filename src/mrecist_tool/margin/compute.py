@@ -10,7 +10,7 @@ what ``mrecist margin`` and ``mrecist assess`` call.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ import numpy as np
 
 from ..geometry.margin import MarginResult, ablative_margin_models, placed_bounds
 from ..geometry.surface import reconstruct
-from .images import MarginInputError, binary_image, grid_of, load_image, load_mask_image
+from .images import MarginInputError, binary_image, grid_of, load_image
 from .registration import MAX_TRE_MM, MIN_LIVER_DICE, Registration, register
 
 #: keys of ``mrecist margin --json`` (issue 10), in order
@@ -84,6 +84,7 @@ def margin_from_images(
     min_liver_dice: float = MIN_LIVER_DICE,
     max_tre_mm: float = MAX_TRE_MM,
     registration: Registration | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> MarginReport:
     """MAM and the MAR-7 report for one tumour (see the module docstring).
 
@@ -120,6 +121,10 @@ def margin_from_images(
         The registration is flagged above this mean landmark TRE in millimetres.
     registration : Registration or None, optional
         A ready registration to use instead of registering again.
+    names : Mapping of str to str, or None, optional
+        How messages name the masks (keys ``tumour``, ``zone``, ``liver_pre``, ``liver_post``),
+        e.g. ``{"tumour": "--tumour t.nii.gz"}``; callers that read files pass the file names so
+        that the one value check of each mask names its file.
 
     Returns
     -------
@@ -135,11 +140,14 @@ def margin_from_images(
 
     # Images from callers are checked too: "non-zero is inside" on a non-binary mask would give a
     # silently wrong margin (geometry.mask_values).
-    tumour, zone = binary_image(tumour, "the tumour mask"), binary_image(zone, "the ablation-zone mask")
+    label = {"tumour": "the tumour mask", "zone": "the ablation-zone mask",
+             "liver_pre": "the pre-ablation liver mask", "liver_post": "the post-ablation liver mask",
+             **(names or {})}
+    tumour, zone = binary_image(tumour, label["tumour"]), binary_image(zone, label["zone"])
     if liver_pre is not None:
-        liver_pre = binary_image(liver_pre, "the pre-ablation liver mask")
+        liver_pre = binary_image(liver_pre, label["liver_pre"])
     if liver_post is not None:
-        liver_post = binary_image(liver_post, "the post-ablation liver mask")
+        liver_post = binary_image(liver_post, label["liver_post"])
     t = sitk.GetArrayViewFromImage(tumour) != 0
     a = sitk.GetArrayViewFromImage(zone) != 0
     if not t.any():
@@ -230,13 +238,15 @@ def margin_from_files(
     def opt(path: str | Path | None, what: str) -> Any:
         return None if path is None else load_image(path, what)
 
-    def mask(path: str | Path | None, what: str) -> Any:
-        return None if path is None else load_mask_image(path, what)
-
+    # The masks are read unchecked here: margin_from_images checks each one once (a full pass
+    # over the volume), naming its file.
+    paths = {"tumour": ("--tumour", tumour), "zone": ("--zone", zone),
+             "liver_pre": ("--liver-pre", liver_pre), "liver_post": ("--liver-post", liver_post)}
+    names = {k: f"{flag} {p}" for k, (flag, p) in paths.items() if p is not None}
     return margin_from_images(
-        load_mask_image(tumour, "--tumour"), load_mask_image(zone, "--zone"),
+        load_image(tumour, "--tumour"), load_image(zone, "--zone"),
         pre=opt(pre_image, "--pre-image") if method != "none" else None,
         post=opt(post_image, "--post-image") if method != "none" else None,
-        liver_pre=mask(liver_pre, "--liver-pre"), liver_post=mask(liver_post, "--liver-post"),
-        method=method, **options,
+        liver_pre=opt(liver_pre, "--liver-pre"), liver_post=opt(liver_post, "--liver-post"),
+        method=method, names=names, **options,
     )

@@ -121,18 +121,11 @@ def load_mask(path: str | Path, what: str) -> tuple[np.ndarray, Grid, Any]:
         When the file cannot be read (see :func:`load_image`), its values are not 0 outside
         and one value inside, or the mask is empty.
     """
-    import SimpleITK as sitk
-
-    from ..geometry.mask_values import MaskValueError, binary_inside
-
     image = load_image(path, what)
-    try:
-        array = binary_inside(sitk.GetArrayViewFromImage(image))
-    except MaskValueError as exc:
-        raise MarginInputError(f"{what} {path}: {exc}") from None
+    array = _checked_inside(image, f"{what} {path}")
     if not array.any():
         raise MarginInputError(f"{what} {path}: the mask is empty")
-    return np.asarray(array), grid_of(image), image
+    return array, grid_of(image), image
 
 
 def load_mask_image(path: str | Path, what: str) -> Any:
@@ -182,15 +175,20 @@ def binary_image(image: Any, what: str) -> Any:
     MarginInputError
         When the values are not 0 outside and one value inside.
     """
+    return image_from_array(_checked_inside(image, what).astype(np.uint8), image)
+
+
+def _checked_inside(image: Any, what: str) -> np.ndarray:
+    """The inside of the mask ``image`` (boolean, (z, y, x)); a non-binary mask is refused as a
+    :class:`MarginInputError` naming ``what`` (see :mod:`..geometry.mask_values`)."""
     import SimpleITK as sitk
 
     from ..geometry.mask_values import MaskValueError, binary_inside
 
     try:
-        inside = binary_inside(sitk.GetArrayViewFromImage(image))
+        return np.asarray(binary_inside(sitk.GetArrayViewFromImage(image)))
     except MaskValueError as exc:
         raise MarginInputError(f"{what}: {exc}") from None
-    return image_from_array(inside.astype(np.uint8), image)
 
 
 def grid_of(image: Any) -> Grid:

@@ -109,8 +109,12 @@ def procedure_margins(mi: MarginInputs, folder: Path, *, step_mm: float = 0.5, s
     registration = None
     for lid, t, z, key in todo:
         try:
-            tumour, zone = load_mask_image(t, "tumour"), load_mask_image(z, "zone")
-            if registration is None and method != "none":
+            # margin_from_images checks each mask's values once, naming its file; only a zone
+            # that a registration will exclude is checked before, as the registration is reused.
+            registering = registration is None and method != "none"
+            tumour = load_image(t, "tumour")
+            zone = (load_mask_image if registering else load_image)(z, "zone")
+            if registering:
                 from .registration import register
 
                 registration = register(images["pre_image"], images["post_image"], method=method,
@@ -118,7 +122,8 @@ def procedure_margins(mi: MarginInputs, folder: Path, *, step_mm: float = 0.5, s
                                         landmarks=landmarks, exclude_post=zone)
             report = margin_from_images(tumour, zone, liver_post=images["liver_post"], method=method,
                                         step_mm=step_mm, subcapsular_correction=subcapsular,
-                                        registration=registration)
+                                        registration=registration,
+                                        names={"tumour": f"tumour {t}", "zone": f"zone {z}"})
         except (MarginInputError, OSError, ValueError, RuntimeError) as exc:
             out[lid] = {"error": f"margin of {lid}: {exc}"}
             continue
