@@ -13,7 +13,8 @@ Measured in this one run, under Xvfb (``make bench`` runs it with ``xvfb-run``):
 
 * **click → 3D mask**: one-click growth of an ablation zone (a 30 mm sphere, 70 HU darker than
   the liver around it, noise 12 HU, in the 512×512×300 series), from the seed to the mask in
-  the session, measured and drawn (``editing.grow_at``, what a click on the canvas calls).
+  the session, measured and drawn (``editing.grow_at``, what a click on the canvas calls); the
+  first click on a timepoint also makes its mask layer, so it is reported on its own.
   Baseline: SimpleITK's ``ConnectedThreshold`` on the whole series with the same seed and the
   thresholds the growth ended with (the plain region growing a simple tool would run).
 * **slice step → frame**: a wheel notch on the canvas (the plugin's PACS scrolling) until the
@@ -101,10 +102,12 @@ def sitk_read(files: list[Path]) -> float:
     return time.perf_counter() - t0
 
 
-def click_to_mask(widget: Any, repeat: int) -> tuple[float, float, int]:
-    """Median seconds of one-click zone growth at the sphere's centre, of the plain baseline,
-    and the voxels grown."""
+def click_to_mask(widget: Any, repeat: int) -> tuple[float, float, float, int]:
+    """Seconds of the first one-click zone growth at the sphere's centre (its mask layer is
+    made), the median of the later ones (the click undone in between, untimed, so each one
+    draws a new mask), of the plain baseline, and the voxels grown."""
     import SimpleITK as sitk
+    from qtpy.QtWidgets import QApplication
 
     lid = widget.add_lesion("target", organ="liver")
     widget.select_lesion(lid)
@@ -112,7 +115,7 @@ def click_to_mask(widget: Any, repeat: int) -> tuple[float, float, int]:
     seed = tuple(n // 2 for n in vol.shape)
     image = sitk.GetImageFromArray(vol.array)
     grows, plains, voxels = [], [], 0
-    for _ in range(repeat):
+    for _ in range(repeat + 1):
         t0 = time.perf_counter()
         growth = widget.editing.grow_at(seed, "zone", 0.5)
         widget.viewer.screenshot(canvas_only=True, flash=False)  # the mask drawn
@@ -122,7 +125,9 @@ def click_to_mask(widget: Any, repeat: int) -> tuple[float, float, int]:
         sitk.ConnectedThreshold(image, seedList=[(seed[2], seed[1], seed[0])], lower=growth.low,
                                 upper=growth.high, replaceValue=1)
         plains.append(time.perf_counter() - t0)
-    return statistics.median(grows), statistics.median(plains), voxels
+        widget.undo()
+        QApplication.instance().processEvents()
+    return grows[0], statistics.median(grows[1:]), statistics.median(plains), voxels
 
 
 def slice_steps(viewer: Any, widget: Any, app: Any, n: int) -> tuple[float, float]:
@@ -201,7 +206,7 @@ def main() -> int:
             app.processEvents()
         open_s, base_s = statistics.median(opens), statistics.median(bases)
 
-        grow_s, plain_s, voxels = click_to_mask(widget, args.repeat)
+        first_grow_s, grow_s, plain_s, voxels = click_to_mask(widget, args.repeat)
         step_s, frame_s = slice_steps(viewer, widget, app, args.repeat * 4)
 
         # -- edit → refreshed panel, on a case with three timepoints and four lesions
@@ -240,12 +245,13 @@ def main() -> int:
     print(f"edit -> results panel updated: {edit_s * 1000:.1f} ms "
           f"(bare assess_case {engine_s * 1000:.2f} ms; ratio {edit_s / engine_s:.1f}); target < 100 ms: "
           f"{'OK' if edit_s < 0.1 else 'MISSED'}")
-    print(f"click -> 3D zone mask ({voxels} voxels): {grow_s:.3f} s "
-          f"(SimpleITK ConnectedThreshold on the whole series {plain_s:.3f} s; ratio "
-          f"{grow_s / plain_s:.2f}); target < 1 s: {'OK' if grow_s < 1 else 'MISSED'}")
+    print(f"click -> 3D zone mask ({voxels} voxels): {grow_s:.3f} s; first click on the timepoint "
+          f"(mask layer made) {first_grow_s:.3f} s (SimpleITK ConnectedThreshold on the whole series "
+          f"{plain_s:.3f} s; ratios {grow_s / plain_s:.2f}, {first_grow_s / plain_s:.2f}); target < 1 s: "
+          f"{'OK' if max(grow_s, first_grow_s) < 1 else 'MISSED'}")
     print(f"slice step -> frame: {step_s * 1000:.1f} ms (same frame redrawn {frame_s * 1000:.1f} ms; "
           f"ratio {step_s / frame_s:.2f}); target < 50 ms: {'OK' if step_s < 0.05 else 'MISSED'}")
-    return 0 if open_s < 2 and edit_s < 0.1 and grow_s < 1 and step_s < 0.05 else 1
+    return 0 if open_s < 2 and edit_s < 0.1 and max(grow_s, first_grow_s) < 1 and step_s < 0.05 else 1
 
 
 if __name__ == "__main__":

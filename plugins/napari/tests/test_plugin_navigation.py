@@ -165,3 +165,43 @@ def test_prior_compared_in_an_equal_canvas_linked_both_ways(make_napari_viewer, 
     combo.activated.emit(0)
     assert w.compare_view is None
     assert all(d.isVisible() for d in access.side_docks(viewer))
+
+
+def test_a_slice_step_recompiles_no_shader(make_napari_viewer, qtbot, sample_studies: Path, monkeypatch) -> None:
+    """A wheel notch only redraws: napari hands the new slice's lines and calliper boxes to
+    vispy meshes, which rebuilt and relinked their shader programs on each step (most of the
+    step's time).  Counted, not timed, across the measured lesion's slice and the prior's
+    canvas: after the first frames, no program is built again."""
+    from vispy.visuals.shaders import program
+
+    viewer, w = _open(make_napari_viewer, qtbot, sample_studies / "SYN-003" / "SYN-003.json")
+    w.show_timepoint("FU2")
+    combo = w.subject_panel.compare_combo
+    combo.setCurrentIndex(1)
+    combo.activated.emit(1)
+    prior = w.compare_view
+    line = w.session.line_lps("L1", "FU2")
+    assert line is not None and prior is not None
+    z_line = int(round(float(w.volume_for("FU2").lps_to_index(line)[0, 0])))
+    c = canvas(viewer)
+    builds: list[object] = []
+    build = program.ModularProgram._build
+
+    def counted(self: object) -> None:
+        builds.append(self)
+        build(self)
+
+    monkeypatch.setattr(program.ModularProgram, "_build", counted)
+
+    def frames(notches: list[int]) -> None:
+        for n in notches:
+            wheel(qtbot, c, centre(c), n)
+            viewer.screenshot(canvas_only=True, flash=False)
+            access.canvas_widget(prior.qt_viewer).grabFramebuffer()
+
+    viewer.dims.set_current_step(0, max(0, z_line - 3))
+    frames([-1] * 6 + [1] * 6)  # the first frames of every visual, on and off the line's slice
+    builds.clear()
+    frames([-1] * 6 + [1] * 6)
+    assert int(viewer.dims.current_step[0]) == max(0, z_line - 3)
+    assert not builds, [type(b).__name__ for b in builds]

@@ -78,6 +78,36 @@ def test_one_click_growth_matches_the_ground_truth(sample_studies: Path) -> None
     assert all(d >= TUMOUR_DICE for _, _, d, _ in tumours), report
 
 
+
+def _sphere_phantom(radius_mm: float, spacing: tuple[float, float, float],
+                    shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A dark sphere (30 HU) in liver (100 HU), noise 12 HU: an analytic ablation zone."""
+    rng = np.random.default_rng(5)
+    centre = [n // 2 for n in shape]
+    grid = np.ogrid[tuple(slice(0, n) for n in shape)]
+    dist2 = sum(((g - c) * s) ** 2 for g, c, s in zip(grid, centre, spacing, strict=True))
+    truth = np.asarray(dist2 <= radius_mm ** 2)
+    image = np.where(truth, 30.0, 100.0) + rng.normal(0, 12, shape)
+    return image.astype(np.float32), truth
+
+
+@pytest.mark.parametrize("radius_mm", [8.0, 20.0, 45.0])
+def test_growth_is_not_cut_by_its_search_box(radius_mm: float) -> None:
+    """The box searched around the click starts small (``START_MM``) and widens while the region
+    reaches its side: a zone larger than the first box is grown whole, a small one stays small.
+    Reference: the analytic sphere."""
+    from napari_mrecist._segment import START_MM
+
+    spacing = (2.5, 1.5, 1.5)
+    shape = (60, 100, 100)
+    image, truth = _sphere_phantom(radius_mm, spacing, shape)
+    growth = grow(image, spacing, tuple(n // 2 for n in shape), "zone")  # type: ignore[arg-type]
+    assert _dice(growth.mask, truth) >= ZONE_DICE, (radius_mm, _dice(growth.mask, truth))
+    assert growth.voxels == int(growth.mask.sum())
+    extent_mm = (np.flatnonzero(growth.mask.any(axis=(0, 1)))[[0, -1]] @ [-1, 1] + 1) * spacing[2]
+    assert (extent_mm > 2 * START_MM["zone"]) == (radius_mm > START_MM["zone"])
+
+
 @pytest.mark.gui
 def test_a_click_on_the_image_grows_a_mask_and_measures_it(make_napari_viewer, qtbot, sample_studies: Path) -> None:
     """Grow zone, click inside the zone; grow viable on the LTP focus, click inside it: the 3D

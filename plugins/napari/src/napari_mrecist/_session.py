@@ -121,6 +121,34 @@ class MaskEntry:
     direction: np.ndarray
     path: str | None = None
     dirty: bool = True
+    _bounds: tuple[slice, ...] | None = field(default=None, repr=False, compare=False)
+
+    def bounds(self) -> tuple[slice, ...] | None:
+        """The mask's bounding box (``None`` when empty); computed once, as the array is
+        replaced, never edited."""
+        if self._bounds is None and self.array.any():
+            self._bounds = bounding_box(self.array)
+        return self._bounds
+
+
+def bounding_box(array: np.ndarray) -> tuple[slice, ...]:
+    """The smallest box holding every true voxel of a non-empty array."""
+    out = []
+    for axis in range(array.ndim):
+        hit = np.flatnonzero(array.any(axis=tuple(a for a in range(array.ndim) if a != axis)))
+        out.append(slice(int(hit[0]), int(hit[-1]) + 1))
+    return tuple(out)
+
+
+def same_mask(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two boolean masks are equal, compared eight voxels at a time (a 512×512×300
+    mask is 79 million voxels)."""
+    if a.shape != b.shape:
+        return False
+    fa, fb = np.ascontiguousarray(a, dtype=bool).reshape(-1), np.ascontiguousarray(b, dtype=bool).reshape(-1)
+    head = fa.size - fa.size % 8
+    return bool(np.array_equal(fa[:head].view(np.uint64), fb[:head].view(np.uint64))
+                and np.array_equal(fa[head:], fb[head:]))
 
 
 @dataclass(frozen=True, eq=False)
@@ -582,17 +610,19 @@ class Session:
     def set_mask(self, lesion: str, tp: str, kind: str, array: np.ndarray, volume: VolumeGeometry) -> None:
         """Keep a painted mask (``viable`` tissue or ablation ``zone``) of a lesion at a timepoint.
 
-        An empty array removes the mask.  The array is copied: what is kept cannot change
-        behind the session's back (undo relies on it).
+        An empty array removes the mask.  The array is copied -- what is kept cannot change
+        behind the session's back (undo relies on it) -- unless it is a read-only boolean array
+        owning its memory (a grown mask), which is kept as it is.
         """
         if kind not in MASK_KINDS:
             raise SessionError(f"mask kind {kind!r}: expected {MASK_KINDS}")
         self._lesion(lesion)
         self._timepoint(tp)
-        arr = np.array(array, dtype=bool, copy=True)
+        frozen = array.dtype == bool and array.base is None and not array.flags.writeable
+        arr = array if frozen else np.array(array, dtype=bool, copy=True)
         key = (lesion, tp, kind)
         old = self.masks.get(key)
-        if old is not None and old.array.shape == arr.shape and np.array_equal(old.array, arr):
+        if old is not None and same_mask(old.array, arr):
             return
         if not arr.any() and old is None:
             return

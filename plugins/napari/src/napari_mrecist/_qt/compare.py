@@ -116,7 +116,7 @@ class CompareView:
         overlay.position = "top_left"
         overlay.font_size = 10
         overlay.visible = True
-        self.layers = TimepointLayers(self.model, tp, vol, image, editable=False)
+        self.layers = TimepointLayers(self.model, tp, vol, image, editable=False, qt_viewer=self.qt_viewer)
         self.refresh()
         self.model.layers.selection.active = image
         self._from_main_point()

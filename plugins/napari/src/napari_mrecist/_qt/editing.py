@@ -161,9 +161,10 @@ class Editing:
             except SessionError as exc:
                 show_warning(str(exc))
             o.layer_set.mask_versions[(tp, kind)] = o.layer_set.mask_identity(tp, kind)
+            layers.note_shown(s, kind)
             if stray:
                 # A label that is no lesion's is not kept, so it is not shown either.
-                layers.render_masks(s, (kind,))
+                layers.render_masks(s, (kind,), full=True)
                 show_warning("paint with a lesion selected: strokes of other labels were not kept")
 
     # -- one-click growth ------------------------------------------------------------------------

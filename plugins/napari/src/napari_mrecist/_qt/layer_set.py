@@ -134,7 +134,7 @@ class LayerSet:
             data, kwargs, _ = image_layer_data(vol, f"{tp} {vol.phase}", self.preset_for(tp, vol), timepoint=tp)
             image = self.viewer.add_image(data, **kwargs)
         first = not self.layers
-        layers = TimepointLayers(self.viewer, tp, vol, image)
+        layers = TimepointLayers(self.viewer, tp, vol, image, qt_viewer=access.qt_viewer(self.viewer))
         self.layers[tp] = layers
         layers.lines.events.data.connect(lambda ev, t=tp: self.owner.editing.on_lines_event(t, ev))
         image.events.contrast_limits.connect(lambda *_, t=tp: self.owner.on_contrast(t))
@@ -161,7 +161,8 @@ class LayerSet:
         if layers is None or s is None:
             raise SessionError(f"no images for {tp}")
         layer = self.connect_mask(tp, layers.mask_layer(kind, s))
-        layer.visible = tp == self.owner.current_tp
+        if layer.visible != (tp == self.owner.current_tp):  # setting it redraws, even unchanged
+            layer.visible = tp == self.owner.current_tp
         return layer
 
     def show_only(self, tp: str) -> None:

@@ -17,9 +17,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from napari.utils.colormaps import DirectLabelColormap
 
 from .._layers import geometry_kwargs
-from .._session import MASK_VIABLE, MASK_ZONE, Session
+from .._session import MASK_VIABLE, MASK_ZONE, MaskEntry, Session
+from . import access
 from .colors import LABEL_BACKGROUND, labels_colormap, lesion_color
 
 if TYPE_CHECKING:
@@ -43,7 +45,8 @@ def measure_text(session: Session, lesion: str, tp: str) -> str:
 class TimepointLayers:
     """The layers of one timepoint in one viewer (the main one or the prior viewer)."""
 
-    def __init__(self, viewer: Any, tp: str, volume: Volume, image: Any, editable: bool = True):
+    def __init__(self, viewer: Any, tp: str, volume: Volume, image: Any, editable: bool = True,
+                 qt_viewer: Any = None):
         self.viewer = viewer
         self.tp = tp
         self.volume = volume
@@ -60,7 +63,11 @@ class TimepointLayers:
             features={"label": np.array([], dtype=object)},
             text={"string": "{label}", "color": "white", "anchor": "center", "size": 9},
         )
+        if qt_viewer is not None:  # a slice step must not recompile their shaders
+            for layer in (self.lines, self.callipers):
+                access.steady_shape_shaders(qt_viewer, layer)
         self.masks: dict[str, Any] = {}
+        self._shown: dict[str, tuple[Any, dict[str, MaskEntry]]] = {}  # what each mask layer shows
         self._geo = geo
 
     def as_dict(self) -> dict[str, Any]:
@@ -73,7 +80,6 @@ class TimepointLayers:
         """The Labels layer of this timepoint's ``viable`` or ``zone`` masks (made on first use)."""
         if kind in self.masks:
             return self.masks[kind]
-        from napari.utils.colormaps import DirectLabelColormap
 
         layer = self.viewer.add_labels(
             np.zeros(self.volume.shape, dtype=np.uint8), name=f"{kind} {self.tp}",
@@ -82,6 +88,7 @@ class TimepointLayers:
         layer.contour = MASK_STYLE[kind]["contour"]
         layer.visible = self.image.visible
         self.masks[kind] = layer
+        self._shown[kind] = self._entries(session, kind, layer.data.shape)[0], {}  # all zeros
         self.render_masks(session, (kind,))
         # Lines and their labels stay above the masks.
         for top in (self.lines, self.callipers):
@@ -89,25 +96,66 @@ class TimepointLayers:
                 self.viewer.layers.move(self.viewer.layers.index(top), len(self.viewer.layers))
         return layer
 
-    def render_masks(self, session: Session, kinds: tuple[str, ...] = (MASK_VIABLE, MASK_ZONE)) -> None:
-        """Rewrite the mask layers from the session (after undo, removal, reopening)."""
-        from napari.utils.colormaps import DirectLabelColormap
+    def render_masks(self, session: Session, kinds: tuple[str, ...] = (MASK_VIABLE, MASK_ZONE),
+                     full: bool = False) -> None:
+        """Rewrite the mask layers from the session (after growing, undo, removal, reopening).
 
+        Only the box of what changed since the layer was last drawn is rewritten (a grown zone
+        is a few thousand voxels of a 79-million-voxel series); a change of the lesions' order
+        or number, which renumbers labels, rewrites the whole layer, as does ``full`` (strokes
+        the session did not take must go)."""
         for kind in kinds:
             layer = self.masks.get(kind)
             if layer is None:
                 continue
-            data = np.zeros(layer.data.shape, dtype=np.uint8)
-            for (lid, t, k), entry in session.masks.items():
-                if t == self.tp and k == kind and lid in session.lesions and entry.array.shape == data.shape:
-                    data[entry.array] = session.lesion_index(lid)
-            self.syncing = True
-            try:
+            shown = None if full else self._shown.get(kind)
+            now = self._entries(session, kind, layer.data.shape)
+            if shown is not None and shown[0] == now[0]:
+                changed = [lid for lid in shown[1].keys() | now[1].keys() if shown[1].get(lid) is not now[1].get(lid)]
+                boxes = [e.bounds() for lid in changed for e in (shown[1].get(lid), now[1].get(lid)) if e is not None]
+                box = _union([b for b in boxes if b is not None])
+                if box is not None:
+                    self._draw(layer, session, now, box)
+            else:
+                self._draw(layer, session, now, None)
+                self.syncing = True
+                try:
+                    layer.colormap = DirectLabelColormap(color_dict=labels_colormap(len(session.lesions) + 1))
+                finally:
+                    self.syncing = False
+            self._shown[kind] = now
+
+    def note_shown(self, session: Session, kind: str) -> None:
+        """The layer shows the session's masks of ``kind`` (its painted strokes were just taken
+        into the session)."""
+        layer = self.masks.get(kind)
+        if layer is not None:
+            self._shown[kind] = self._entries(session, kind, layer.data.shape)
+
+    def _entries(self, session: Session, kind: str,
+                 shape: tuple[int, ...]) -> tuple[tuple[tuple[str, int], ...], dict[str, MaskEntry]]:
+        """(each lesion's label value, the masks of ``kind`` drawn on this layer)."""
+        labels = tuple((lid, session.lesion_index(lid)) for lid in session.lesions)
+        entries = {lid: entry for (lid, t, k), entry in session.masks.items()
+                   if t == self.tp and k == kind and lid in session.lesions and entry.array.shape == shape}
+        return labels, entries
+
+    def _draw(self, layer: Any, session: Session, now: tuple[Any, dict[str, MaskEntry]],
+              box: tuple[slice, ...] | None) -> None:
+        where = box if box is not None else tuple(slice(0, n) for n in layer.data.shape)
+        data = np.zeros(tuple(s.stop - s.start for s in where), dtype=np.uint8)
+        for lid, entry in now[1].items():
+            data[entry.array[where]] = session.lesion_index(lid)
+        self.syncing = True
+        try:
+            if box is None:
                 if not np.array_equal(data, layer.data):
                     layer.data = data
-                layer.colormap = DirectLabelColormap(color_dict=labels_colormap(len(session.lesions) + 1))
-            finally:
-                self.syncing = False
+            elif not np.array_equal(data, layer.data[where]):
+                layer.data[where] = data
+                layer.refresh()
+        finally:
+            self.syncing = False
 
     # -- lines and callipers ---------------------------------------------------------------------
     def render_lines(self, session: Session, selected: str | None, zoom: float) -> None:
@@ -181,3 +229,11 @@ class TimepointLayers:
             if layer in self.viewer.layers:
                 self.viewer.layers.remove(layer)
         self.masks.clear()
+        self._shown.clear()
+
+
+def _union(boxes: list[tuple[slice, ...]]) -> tuple[slice, ...] | None:
+    """The smallest box holding every box (``None`` for none)."""
+    if not boxes:
+        return None
+    return tuple(slice(min(b[i].start for b in boxes), max(b[i].stop for b in boxes)) for i in range(len(boxes[0])))
