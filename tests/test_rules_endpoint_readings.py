@@ -14,6 +14,7 @@ liver target L1 ablated on day 14, the technique-efficacy window 21–56 days.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -353,3 +354,33 @@ def test_PJ_4_DISTANT_columns_in_subjects_csv() -> None:
     columns = ep.endpoint_columns(subject_row(a), a.settings)
     assert (columns["distant_days"], columns["distant_event"]) == (150, 1)
     assert a.events.first_ehp_date == ORIGIN + timedelta(days=150)
+
+
+# -- END-DFS-4: the setting wherever settings are listed ----------------------------------------------
+
+
+def test_END_DFS_4_dfs_retreatment_window_days_is_listed_in_docs_explain_and_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mrecist_tool.analysis import report
+    from mrecist_tool.analysis.dataset import from_results_dir
+    from mrecist_tool.cli.main import main
+    from mrecist_tool.rules.reference import settings_table
+
+    row = next(line for line in settings_table().splitlines() if "`dfs_retreatment_window_days`" in line)
+    assert "END-DFS-4" in row and "technique_efficacy_window_days" in row
+
+    samples = Path(__file__).parent.parent / "sample_data" / "cases"
+    assert main(["explain", str(samples / "CRLM-S002.json"), "--timepoint", "FU1"]) == 0
+    assert "re-ablated within 56 days" in capsys.readouterr().out
+    assert main(["explain", str(samples / "CRLM-S002.json"), "--timepoint", "FU1",
+                 "--set", "dfs_retreatment_window_days=70"]) == 0
+    assert "re-ablated within 70 days" in capsys.readouterr().out
+
+    for value, shown in (("70", ">70<"), ("null", "technique_efficacy_window_days")):
+        out = tmp_path / value
+        assert main(["assess", str(samples / "CRLM-S002.json"), "--out", str(out), "--print", "never",
+                     "--set", f"dfs_retreatment_window_days={value}"]) == 0
+        page = report.settings_section(from_results_dir(out))
+        at = page.index('data-setting="dfs_retreatment_window_days"')
+        assert shown in page[at:page.index("</tr>", at)], value
