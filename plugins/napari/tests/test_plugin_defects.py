@@ -249,3 +249,25 @@ def test_defect7_the_reader_is_the_person_at_the_keyboard(make_napari_viewer, qt
     assert w2.open_case(case, use_autosave=False)
     assert w2.session.reader == "dr-keyboard"
     assert w2.session.to_case().reader == "ground-truth"  # who prepared the file is kept
+
+
+def test_a_reading_built_by_a_script_autosaves_like_any_other(make_napari_viewer, qtbot) -> None:
+    """A reading a script builds and installs (no case file, no DICOM folder: the benchmark's)
+    used to warn "Autosave failed" on every edit.  It now autosaves to a scratch file as a
+    reading begun from DICOM does, and is restored from it."""
+    from mrecist_tool.model import Timepoint
+    from napari_mrecist._session import Session
+
+    _viewer_, w = _viewer(make_napari_viewer, qtbot)
+    session = Session.new("SCRIPT-1", [Timepoint("BL", date(2021, 2, 25)), Timepoint("FU1", date(2021, 5, 25))])
+    w.install(session, None)
+    assert session.path is None and session.scratch_path is not None
+    _click(qtbot, w.lesion_panel.add_btn)
+    w.show_timepoint("FU1")
+    _click(qtbot, w.measure_panel.buttons["mark_absent"])
+    side = w.files.autosave_now()  # None when it fails
+    assert side == _io.autosave_path(session.scratch_path) and side.exists()
+    restored, _notes, _source = _io.open_session(session.scratch_path, reader="someone")
+    assert restored.subject.id == "SCRIPT-1"
+    assert [(o.lesion, o.timepoint, o.status) for o in restored.observations.values()] == [
+        (next(iter(session.lesions)), "FU1", "absent")]

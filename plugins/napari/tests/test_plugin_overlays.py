@@ -51,3 +51,46 @@ def test_overlays_are_readable_and_the_dock_fits_1366x768(make_napari_viewer, qt
     for b in w.findChildren(QPushButton):
         if b.isVisibleTo(w):
             assert b.width() >= b.minimumSizeHint().width(), b.text()
+
+
+def test_the_dock_stays_narrow_with_long_paths_and_a_worklist(make_napari_viewer, qtbot, tmp_path: Path) -> None:
+    """At 1366×768 with napari's layer docks shown, the dock keeps to ≤ 380 px whatever the
+    paths and the subject names: a long images or export path is elided in the middle (in full
+    in its tooltip), a wide worklist table scrolls sideways inside itself, the buttons wrap --
+    and none of them is clipped."""
+    from _studies_fixture import write_subject
+    from qtpy.QtCore import QPoint
+    from qtpy.QtWidgets import QLabel
+
+    export = tmp_path / ("NCT04562727-trial-export-" + "site-0042-reader-batch-" * 4) / "subjects"
+    names = [f"NCT04562727-SITE042-SUBJECT-{i:04d}-CRLM-ABLATION-ARM-B" for i in (1, 2)]
+    for name in names:
+        write_subject(export / name, n_slices=4)
+    viewer = make_napari_viewer(show=True)
+    window = access.main_window(viewer)
+    window.resize(1366, 768)
+    w = assessment_widget(viewer)
+    assert w.open_worklist(export)
+    qtbot.waitUntil(lambda: w.worklist_panel.isVisible() and canvas(viewer).width() > 100, timeout=15000)
+    settled(qtbot, viewer)
+    assert all(d.isVisible() for d in access.side_docks(viewer))
+    dock = w.dock_widget()
+    assert dock is not None and dock.width() <= 380, dock.width()
+    assert canvas(viewer).width() >= 550
+
+    for label, full in ((w.subject_panel.images_label, f"Images: {export / names[0]}"),
+                        (w.worklist_panel.folder_label, f"{export}  ·  2 subjects")):
+        shown = QLabel.text(label)  # what is painted
+        assert label.text() == full and label.toolTip() == full
+        assert "…" in shown and label.fontMetrics().horizontalAdvance(shown) <= label.width()
+    table = w.worklist_panel.table
+    assert table.horizontalHeader().length() > table.viewport().width()  # wider than the dock ...
+    assert table.horizontalScrollBar().maximum() > 0  # ... so it scrolls, inside the table
+
+    area = w.scroll_area
+    assert w.body.minimumSizeHint().width() <= area.viewport().width()
+    for b in w.findChildren(QPushButton):
+        if b.isVisibleTo(w):
+            assert b.width() >= b.minimumSizeHint().width(), b.text()
+            right = b.mapTo(w, QPoint(b.width(), 0)).x()
+            assert right <= w.width(), (b.text(), right, w.width())

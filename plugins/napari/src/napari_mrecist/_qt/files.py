@@ -43,7 +43,13 @@ class Files:
         self.autosave_timer = owner.timer(AUTOSAVE_DELAY_MS, self.autosave_now)
 
     def installed(self, session: Session) -> None:
+        """``session`` became the open reading.  Every reading autosaves: one built by a script
+        (neither a case file nor a DICOM folder behind it) gets a scratch file as a reading
+        begun from DICOM does, keyed on its subject and studies, until it is saved."""
         self.saved_revision = self.autosaved_revision = session.revision
+        if session.path is None and session.scratch_path is None:
+            studies = (tp.study_uid or f"timepoint {tp.id}" for tp in session.timepoints.values())
+            session.scratch_path = _io.scratch_path(_config.reading_key(session.subject.id, studies))
 
     # -- the reader ------------------------------------------------------------------------------
     @property

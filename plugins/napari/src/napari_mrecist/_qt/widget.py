@@ -25,11 +25,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from qtpy.QtCore import QEvent, QObject, Qt, QTimer
+from qtpy.QtCore import QEvent, QObject, QSize, Qt, QTimer
 from qtpy.QtWidgets import (
     QAbstractSpinBox,
     QDockWidget,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -48,6 +47,7 @@ from .canvas_input import CanvasInput, sequence_of
 from .compare import CompareView
 from .editing import Editing
 from .files import Files
+from .flow import FlowLayout
 from .layer_set import LayerSet
 from .panels import DEFAULT_PANELS, LesionPanel, MeasurePanel, Panel, ProcedurePanel, ResultsPanel, SubjectPanel
 from .panels.worklist import WorklistPanel
@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from mrecist_tool.dicom import Volume
 
 RELAYOUT_DELAY_MS = 40  # calliper labels follow the zoom
+DOCK_WIDTH = 360  # preferred dock width (px): with napari's layer docks, a 1366-px screen keeps its canvas
 
 
 class DockKeys(QObject):
@@ -135,7 +136,7 @@ class AssessmentWidget(QWidget):
     def _build_ui(self) -> None:
         outer = QVBoxLayout(self)
         outer.setContentsMargins(2, 2, 2, 2)
-        bar = QHBoxLayout()
+        bar = FlowLayout()  # wraps rather than widening the dock
         self.open_btn = self._button(bar, "Open…", self.files.open_dialog, "Open a case file, or a subject's DICOM folder")
         self.worklist_btn = self._button(bar, "Worklist…", self.files.open_worklist_dialog,
                                          "Open a folder of many subjects (a trial export)")
@@ -161,7 +162,24 @@ class AssessmentWidget(QWidget):
         self._body_layout.addWidget(self.keys_label)
         self._body_layout.addStretch(1)
 
-    def _button(self, bar: QHBoxLayout, text: str, slot: Any, tip: str) -> QPushButton:
+    def sizeHint(self) -> QSize:
+        """At most ``DOCK_WIDTH`` wide: napari gives a dock its widget's preferred width, and a
+        wide dock leaves a 1366-pixel screen little canvas (the reader can still widen it)."""
+        hint = super().sizeHint()
+        return QSize(min(hint.width(), DOCK_WIDTH), hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        """Wide enough for the panels with their vertical scroll bar: no sideways scrolling,
+        no clipped button."""
+        hint = super().minimumSizeHint()
+        bar = self.scroll_area.verticalScrollBar()
+        outer = self.layout()
+        m = outer.contentsMargins() if outer is not None else None
+        width = (self.body.minimumSizeHint().width() + 2 * self.scroll_area.frameWidth()
+                 + (bar.sizeHint().width() if bar is not None else 0) + (m.left() + m.right() if m else 0))
+        return QSize(max(hint.width(), width), hint.height())
+
+    def _button(self, bar: Any, text: str, slot: Any, tip: str) -> QPushButton:
         b = QPushButton(text)
         b.setToolTip(tip)
         b.clicked.connect(lambda *_: slot())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QSize, Qt
 from qtpy.QtGui import QBrush, QColor, QFont
-from qtpy.QtWidgets import QGroupBox, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
+from qtpy.QtWidgets import QGroupBox, QHeaderView, QLabel, QSizePolicy, QTableWidget, QTableWidgetItem, QWidget
 
 if TYPE_CHECKING:
     from ..widget import AssessmentWidget
@@ -48,6 +48,49 @@ class Panel(QGroupBox):
             fn(*args)
 
         return run
+
+
+class ElidedLabel(QLabel):
+    """One line that fits whatever width the dock gives it: a long path is elided in the
+    middle (its start and its file name stay), shown in full in the tooltip, and ``text()``
+    is the full text.  Rich text (a short coloured status) is shown as it is."""
+
+    PREFERRED_WIDTH = 220
+
+    def __init__(self, text: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str | None) -> None:
+        self._full = text or ""
+        self.setToolTip("" if _rich(self._full) else self._full)
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+    def sizeHint(self) -> QSize:
+        width = self.fontMetrics().horizontalAdvance(self._full) if not _rich(self._full) else super().sizeHint().width()
+        return QSize(min(width, self.PREFERRED_WIDTH), super().sizeHint().height())
+
+    def _elide(self) -> None:
+        if _rich(self._full):
+            super().setText(self._full)
+        else:
+            super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, max(0, self.width())))
+
+
+def _rich(text: str) -> bool:
+    return text.lstrip().startswith("<")
 
 
 def header(table: QTableWidget) -> QHeaderView:

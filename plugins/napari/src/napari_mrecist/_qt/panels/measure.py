@@ -28,10 +28,11 @@ if TYPE_CHECKING:
 
 
 class MeasurePanel(Panel):
-    heading = "Measure the selected lesion at this timepoint"
+    heading = "Measure the selected lesion"
 
     def __init__(self, owner: AssessmentWidget):
         super().__init__(owner)
+        self.setToolTip("Measurements and statuses of the lesion selected in the table, at the timepoint shown")
         lay = QVBoxLayout(self)
         grid = FlowLayout()
         self.buttons: dict[str, QPushButton] = {}

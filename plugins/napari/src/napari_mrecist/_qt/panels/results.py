@@ -15,10 +15,11 @@ if TYPE_CHECKING:
 
 
 class ResultsPanel(Panel):
-    heading = "Results (recomputed on every edit; hover for rule IDs)"
+    heading = "Results"
 
     def __init__(self, owner: AssessmentWidget):
         super().__init__(owner)
+        self.setToolTip("Recomputed on every edit; hover over a cell for the rule IDs behind it")
         lay = QVBoxLayout(self)
         self.criteria_note = QLabel("")
         self.criteria_note.setWordWrap(True)

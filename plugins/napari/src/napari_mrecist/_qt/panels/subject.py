@@ -18,12 +18,13 @@ from qtpy.QtWidgets import (
 )
 
 from ..flow import FlowLayout
-from .base import Panel
+from .base import ElidedLabel, Panel
 
 if TYPE_CHECKING:
     from ..widget import AssessmentWidget
 
 NO_PRIOR = "no prior"
+COMBO_CHARS = 6
 
 
 class SubjectPanel(Panel):
@@ -46,8 +47,7 @@ class SubjectPanel(Panel):
         lay.addLayout(row)
 
         row = QHBoxLayout()
-        self.images_label = QLabel("")
-        self.images_label.setWordWrap(True)
+        self.images_label = ElidedLabel("")
         self.relink_btn = QPushButton("Find images…")
         self.relink_btn.setToolTip("Point to the folder holding this case's DICOM studies")
         self.relink_btn.clicked.connect(self.slot(owner.relink_images))
@@ -108,6 +108,11 @@ class SubjectPanel(Panel):
         row.addWidget(self.compare_combo, 1)
         lay.addLayout(row)
         self._syncing_window = False
+        for combo in (self.series_combo, self.window_combo, self.compare_combo):
+            # A long series description must not widen the dock: the box shows the start of
+            # the text, its list the whole of it.
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(COMBO_CHARS)
 
     def needs_case(self) -> list[QWidget]:
         return [self.baseline_btn, self.criteria_combo, self.no_imaging_check, self.search_incomplete_check,
@@ -174,7 +179,6 @@ class SubjectPanel(Panel):
             self.relink_btn.setVisible(True)
         else:
             self.images_label.setText(f"Images: {o.studies.root}")
-            self.images_label.setToolTip(str(o.studies.root))
             self.relink_btn.setVisible(True)
             self.relink_btn.setText("Other folder…")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from qtpy.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QVBoxLayout
+from qtpy.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QPushButton, QTableWidget, QVBoxLayout
 
 from ..._worklist import DONE, IN_PROGRESS
-from .base import Panel, header, item, vheader
+from .base import ElidedLabel, Panel, header, item, vheader
 
 if TYPE_CHECKING:
     from ..widget import AssessmentWidget
@@ -22,8 +22,7 @@ class WorklistPanel(Panel):
     def __init__(self, owner: AssessmentWidget):
         super().__init__(owner)
         lay = QVBoxLayout(self)
-        self.folder_label = QLabel("")
-        self.folder_label.setWordWrap(True)
+        self.folder_label = ElidedLabel("")
         lay.addWidget(self.folder_label)
         t = self.table = QTableWidget(0, 3)
         t.setHorizontalHeaderLabels(["subject", "you", "all readers"])
