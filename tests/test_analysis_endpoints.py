@@ -213,6 +213,7 @@ def test_endpoint_columns_for_subjects_csv() -> None:
         "css_days": 325, "css_event": 2,
         "ltp_days": 325, "ltp_event": 2,
         "ltpfs_days": 325, "ltpfs_event": 1,
+        "distant_days": 325, "distant_event": 2,
     }
 
 
@@ -289,8 +290,9 @@ def test_residual_never_cleared_not_in_any_ltp_risk_set_end_ltp_2() -> None:
 
 def test_long_table_has_patient_and_tumour_rows() -> None:
     rows = ep.long_table([subject()], [ablation(), ablation(lesion="L2")])
-    assert [r["endpoint"] for r in rows[:5]] == list(ep.PATIENT_ENDPOINTS)
-    assert len(rows) == 5 + 2 * len(ep.TUMOUR_ENDPOINTS)
+    n = len(ep.PATIENT_ENDPOINTS)
+    assert [r["endpoint"] for r in rows[:n]] == list(ep.PATIENT_ENDPOINTS)
+    assert len(rows) == n + 2 * len(ep.TUMOUR_ENDPOINTS)
     assert all(set(r) == set(ep.LONG_COLUMNS) for r in rows)
 
 

@@ -50,7 +50,8 @@ def test_analyze_writes_every_table(analysis: Path) -> None:
     assert int(orr[2]["n"]) <= N_SUBJECTS
     endpoints = _rows(analysis / "endpoints.csv")
     patient = [r for r in endpoints if r["unit"] == "patient"]
-    assert len(patient) == 5 * N_SUBJECTS
+    # OS, DFS, CSS, LTP, LTPFS and DISTANT (time to distant progression, PJ-1)
+    assert len(patient) == 6 * N_SUBJECTS
     assert {r["event"] for r in endpoints} <= {"0", "1", "2", ""}
     survival = _rows(analysis / "survival.csv")
     assert {r["endpoint"] for r in survival} >= {"OS", "DFS", "CSS", "LTP", "LTP_TUMOUR"}

@@ -60,7 +60,7 @@ def test_adtte_cnsr_and_aval_equal_the_endpoint_columns(
     assert ((merged["CMPEVFL"] == "Y") == (merged["event"] == 2)).all()
     assert (merged.loc[merged["CNSR"] == 1, "CNSDTDSC"] != "").all()
     assert (merged.loc[merged["CNSR"] == 0, "EVNTDESC"] != "").all()
-    assert set(adtte["PARAMCD"]) == {"OS", "DFS", "CSS", "LTP", "LTPFS", "DOR"}
+    assert set(adtte["PARAMCD"]) == {"OS", "DFS", "CSS", "LTP", "LTPFS", "DISTANT", "DOR"}
 
 
 def test_adrs_codes_responses_as_admiralonco(

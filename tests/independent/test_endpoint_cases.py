@@ -163,8 +163,8 @@ def test_endpoint_case(spec: dict[str, Any], results: dict[str, GroupResults]) -
 #: Groups on which ``mrecist analyze`` is known to stop with an error after writing the endpoint
 #: rows (listed in ../disagreements.md); strict xfails, so a fix shows up as an XPASS.
 ANALYZE_FAILS: dict[str, str] = {
-    # pending (the cut-off group's "Singular matrix" is fixed)
-    "window": "pending: no setting dfs_retreatment_window_days yet, every case of the group is refused",
+    # none open (the cut-off group's "Singular matrix" and the window group's unknown setting
+    # dfs_retreatment_window_days are fixed)
 }
 
 

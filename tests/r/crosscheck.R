@@ -19,7 +19,8 @@ ep$stratum <- subj$stratum[match(ep$subject, subj$subject)]
 abl <- read.csv(file.path(dir, "ablations.csv"), stringsAsFactors = FALSE, colClasses = "character")
 arms <- readLines(file.path(dir, "arms.txt"))
 landmarks <- c(12, 24, 36, 60)
-competing_endpoints <- c("DFS", "CSS", "LTP", "LTP_TUMOUR", "LTP_TUMOUR_ASSISTED")
+competing_endpoints <- c("DFS", "CSS", "LTP", "LTP_TUMOUR", "LTP_TUMOUR_ASSISTED", "DISTANT",
+                         "LOCAL_CONTROL_TUMOUR")
 
 out <- list()
 put <- function(table, endpoint, arm, statistic, time, field, value, source) {

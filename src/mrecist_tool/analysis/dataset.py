@@ -197,6 +197,10 @@ def from_tables(
         if col not in subjects:
             subjects[col] = ""
     subjects["arm"] = subjects["arm"].replace("", "(none)")
+    # A stratum another subject has and this one lacks: an empty cell, as in subjects.csv.
+    strata = [c for c in subjects.columns if str(c).startswith("strata_")]
+    if strata:
+        subjects[strata] = subjects[strata].fillna("")
     timepoints = _frame(tables.get("timepoints", ()))
     ablations = _frame(tables.get("ablations", ()))
     dlm = _frame(tables.get("dlm", ()))

@@ -73,6 +73,8 @@ CIF_Y_LABELS = {
     "LTP": "Cumulative incidence of LTP (per patient)",
     "LTP_TUMOUR": "Cumulative incidence of LTP (per tumour)",
     "LTP_TUMOUR_ASSISTED": "Cumulative incidence of LTP (per tumour)",
+    "LOCAL_CONTROL_TUMOUR": "Cumulative incidence of LTP after the last ablation (per tumour)",
+    "DISTANT": "Cumulative incidence of distant progression",
 }
 X_LABELS = {"DOR": "Months from first response"}
 CIF_TITLES = {

@@ -417,6 +417,13 @@ def setting_text(value: Any) -> str:
     return json.dumps(value)
 
 
+def _setting_cell(name: str, value: Any) -> str:
+    """A cell of the settings table; a null default that stands for another setting says which."""
+    if value is None and name == "dfs_retreatment_window_days":
+        return "null (the upper bound of technique_efficacy_window_days)"
+    return setting_text(value)
+
+
 def settings_section(data: AnalysisData) -> str:
     """The settings the cases were assessed with, one column per distinct combination."""
     used = data.settings_used
@@ -442,7 +449,7 @@ def settings_section(data: AnalysisData) -> str:
         differs = len({json.dumps(v, sort_keys=True) for v in values}) > 1
         kind = "endpoint" if name in ENDPOINT_SETTINGS else "rule"
         cells = "".join(
-            f'<td class="l" data-value="{_esc(json.dumps(v))}">{_esc(setting_text(v))}</td>'
+            f'<td class="l" data-value="{_esc(json.dumps(v))}">{_esc(_setting_cell(name, v))}</td>'
             if name in g.settings else '<td class="l" data-value="null">–</td>'
             for v, g in zip(values, used.groups, strict=True))
         style = ' class="differs"' if differs else ""

@@ -2,7 +2,7 @@
 
 Subgroups, per subject:
 
-* each randomisation factor (``strata``, e.g. ``metastases``: 1 / 2-4);
+* each randomisation factor (the ``strata_<name>`` columns, e.g. ``metastases``: 1 / 2-4);
 * the number of liver metastases at baseline (targets plus non-targets: 1, 2, 3-4);
 * the ablation technique of the subject's first ablation session (e.g. MWA, RFA; several
   techniques: "mixed"; not ablated: "none").
@@ -15,7 +15,6 @@ interaction.  Levels with no event in an arm get no HR (it is not finite) and sa
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2 as chi2_dist
 
+from ..pipeline.tables import strata_of_row
 from . import cox
 from .dataset import AnalysisData
 from .survival import PRIMARY_ENDPOINT, analysable
@@ -35,13 +35,8 @@ def subgroup_labels(data: AnalysisData) -> pd.DataFrame:
     """One row per subject: its level of every subgroup variable."""
     s = data.subjects
     out = pd.DataFrame({"subject": s["subject"].astype(str)})
-    parsed: list[dict[str, str]] = []
-    for text in s.get("strata", pd.Series("", index=s.index)).fillna(""):
-        try:
-            value = json.loads(text) if isinstance(text, str) and text.strip() else {}
-        except json.JSONDecodeError:
-            value = {}
-        parsed.append({str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {})
+    # The strata_<name> columns of subjects.csv (or the JSON strata column of older tables).
+    parsed = [strata_of_row(row) for row in s.to_dict("records")]
     for key in sorted({k for p in parsed for k in p}):
         out[f"stratum: {key}"] = [p.get(key, "") for p in parsed]
     counts = (pd.to_numeric(s.get("n_targets", pd.Series(0, index=s.index)), errors="coerce")

@@ -29,7 +29,6 @@ is not reached (``note`` says "not reached"), a landmark past the last follow-up
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -41,6 +40,7 @@ from scipy.stats import norm
 from statsmodels.duration.survfunc import survdiff
 
 from ..pipeline.endpoints import COMPETING_RISK_ENDPOINTS, ENDPOINT_LABELS
+from ..pipeline.tables import strata_of_row
 from . import cox, fine_gray, gray_test
 from . import cumulative_incidence as cif_mod
 from . import kaplan_meier as km_mod
@@ -82,6 +82,9 @@ CIF_LABELS = {
     "LTP_TUMOUR": "LTP per tumour from ablation (death or resection competing)",
     "LTP_TUMOUR_ASSISTED": "LTP per tumour incl. assisted complete ablation (death or resection "
                            "competing)",
+    "LOCAL_CONTROL_TUMOUR": "LTP per tumour after the last ablation of the site (END-LTP-5; death "
+                            "competing)",
+    "DISTANT": "First intrahepatic distant or extrahepatic progression (death competing)",
 }
 
 KM_METHOD = "Kaplan-Meier; Greenwood variance, log(-log) 95% CI; median: Brookmeyer-Crowley"
@@ -137,32 +140,20 @@ def rmst_horizon(data: pd.DataFrame, arms: Sequence[str]) -> float:
 
 
 def _strata_labels(subjects: pd.DataFrame) -> pd.Series:
-    """One label per subject joining its randomisation strata (``strata`` JSON column)."""
-    if "strata" not in subjects:
-        return pd.Series("", index=subjects["subject"].values)
-
-    def label(text: Any) -> str:
-        try:
-            value = json.loads(text) if isinstance(text, str) and text.strip() else {}
-        except json.JSONDecodeError:
-            return str(text)
-        if not isinstance(value, dict):
-            return str(value)
-        return "|".join(f"{k}={value[k]}" for k in sorted(value))
-
-    return pd.Series(subjects["strata"].map(label).values, index=subjects["subject"].values)
+    """One label per subject joining its randomisation strata (the ``strata_<name>`` columns of
+    ``subjects.csv``, or the JSON ``strata`` column of tables written before them)."""
+    if subjects.empty or "subject" not in subjects:
+        return pd.Series(dtype=object)
+    labels = ["|".join(f"{k}={v}" for k, v in strata_of_row(row).items())
+              for row in subjects.to_dict("records")]
+    return pd.Series(labels, index=subjects["subject"].values, dtype=object)
 
 
 def strata_description(subjects: pd.DataFrame) -> str:
     """The randomisation factors' names, e.g. ``metastases`` (empty when there are none)."""
     names: set[str] = set()
-    for text in subjects.get("strata", pd.Series(dtype=object)).fillna(""):
-        try:
-            value = json.loads(text) if isinstance(text, str) and text.strip() else {}
-        except json.JSONDecodeError:
-            continue
-        if isinstance(value, dict):
-            names.update(value)
+    for row in subjects.to_dict("records"):
+        names.update(strata_of_row(row))
     return ", ".join(sorted(names))
 
 

@@ -50,6 +50,10 @@ def run(args: argparse.Namespace) -> int:
                  + (f" (confirmed: {b.confirmed})" if b.confirmed is not None else "")
                  + f"    [{', '.join(b.rules)}]")
     parts += [f"    - {n}" for n in (*b.notes, *b.flags)]
+    never = [f for f in a.flags if f.startswith("never disease-free")]
+    if never:
+        parts.append("\nDisease-free survival:")
+        parts += [f"    ! {f}" for f in never]
     text = "\n".join(parts)
     print(text + "\n\n" + rules_used(text))
     return 0

@@ -15,7 +15,7 @@ SAS or admiralonco user picks them up without rework.
   ``PARAM, PARCAT1`` ("Tumor Response"), ``PARCAT2`` ("Investigator", as admiralonco's
   template), ``PARCAT3`` (criteria: "mRECIST" or "RECIST 1.1"), ``AVALC``, ``AVAL`` (admiralonco's coding: CR 1, PR 2, SD 3, NON-CR/NON-PD 4, PD 5,
   NE 6, MISSING 7), ``ADT, ADY, AVISIT, AVISITN, ANL01FL``.
-* **ADTTE**, one row per subject and endpoint: ``PARAMCD`` ``OS, DFS, CSS, LTP, LTPFS, DOR``,
+* **ADTTE**, one row per subject and endpoint: ``PARAMCD`` ``OS, DFS, CSS, LTP, LTPFS, DISTANT, DOR``,
   ``STARTDT`` (origin), ``ADT`` (event or censoring date), ``AVAL`` (days, as the endpoint table's
   ``time_days``), ``CNSR`` (0 event, 1 censored), ``EVNTDESC`` / ``CNSDTDSC`` (what happened /
   which date censors), and ``CMPEVFL`` = "Y" for a competing event (event code 2 of the endpoint
@@ -27,7 +27,6 @@ Dates are ISO 8601 in CSV and SAS dates (``DATE9.``) in XPT.  Variable names fol
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -36,6 +35,7 @@ from typing import Any
 import pandas as pd
 
 from ..pipeline import endpoints as ep
+from ..pipeline.tables import strata_of_row
 from .sdtm_terms import end_of_participation
 
 AVAL_RESPONSE = {"CR": 1, "PR": 2, "SD": 3, "NON-CR/NON-PD": 4, "PD": 5, "NE": 6, "MISSING": 7}
@@ -46,6 +46,7 @@ TTE_PARAMS = {
     "CSS": "Cancer-specific Survival (days)",
     "LTP": "Time to Local Tumour Progression (days)",
     "LTPFS": "LTP-free Survival (days)",
+    "DISTANT": "Time to Distant Progression (days)",
     "DOR": "Duration of Response (days)",
 }
 LABELS: dict[str, str] = {
@@ -87,12 +88,9 @@ def _armcd(arm: str) -> str:
     return "".join(ch for ch in arm.upper() if ch.isalnum())[:20]  # as SDTM DM's ARMCD
 
 
-def _strata(text: Any) -> str:
-    try:
-        value = json.loads(text) if isinstance(text, str) and text.strip() else {}
-    except json.JSONDecodeError:
-        return _text(text)
-    return ";".join(f"{k}={value[k]}" for k in sorted(value)) if isinstance(value, dict) else ""
+def _strata(row: Mapping[str, Any]) -> str:
+    """The randomisation strata as ``name=level;...`` (the ``strata_<name>`` columns)."""
+    return ";".join(f"{k}={v}" for k, v in strata_of_row(row).items())
 
 
 def adsl(subjects: pd.DataFrame, ablations: pd.DataFrame, studyid: str) -> pd.DataFrame:
@@ -126,7 +124,7 @@ def adsl(subjects: pd.DataFrame, ablations: pd.DataFrame, studyid: str) -> pd.Da
             "LSTALVDT": _date(r.get("last_known_alive")) or death,
             "EOSSTT": status or "ONGOING", "EOSDT": ended[1] if ended else None,
             "DCSREAS": ended[0] if status == "DISCONTINUED" and ended else "",
-            "STRATA": _strata(r.get("strata")),
+            "STRATA": _strata(r),
         })
     return pd.DataFrame(rows, columns=["STUDYID", "USUBJID", "SUBJID", "ARM", "ARMCD", "ACTARM",
                                        "TRT01P", "TRT01A", "RANDDT", "TRTSDT", "ITTFL", "SAFFL",

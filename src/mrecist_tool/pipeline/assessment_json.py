@@ -75,6 +75,8 @@ def case_result(a: CaseAssessment) -> dict[str, Any]:
                 "last_adequate_imaging_date": fmt(r.last_adequate_imaging_date) or None,
                 "resected_date": fmt(r.resected_date) or None,
                 "ltp_origin_date": fmt(r.ltp_origin_date) or None,
+                "local_control_origin_date": fmt(r.local_control_origin_date) or None,
+                "local_control_failure_date": fmt(r.local_control_failure_date) or None,
                 "states": [
                     {"timepoint": s.timepoint, "date": fmt(s.date), "status": s.status,
                      "rules": list(s.rules), "flags": list(s.flags)}

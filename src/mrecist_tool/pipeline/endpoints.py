@@ -27,12 +27,17 @@ Endpoints (names in the ``endpoint`` column):
 ``LTP``                   patient END-GEN-1: time to first LTP from randomisation; death competing;
                                   only tumours of the primary risk set count (§11.16, §11.17).
 ``LTPFS``                 patient END-LTPFS: first LTP or death from any cause.
+``DISTANT``               patient PJ-1, PJ-4: time to distant progression — the first intrahepatic
+                                  distant (ABL-6) or extrahepatic (ABL-7) progression; death without
+                                  it competing (2); censored as DFS (END-GEN-3, END-GEN-4).
 ``LTP_TUMOUR``            tumour  END-LTP (primary): from the tumour's ablation; tumours with
                                   residual unablated tumour excluded (END-LTP-2); death competing;
                                   resection censors (§11.18).
 ``LTP_TUMOUR_ASSISTED``   tumour  END-LTP-2 secondary: also tumours completely ablated after
                                   re-treatment, origin the successful re-ablation.
 ``LTPFS_TUMOUR``          tumour  END-LTPFS per tumour: LTP or death; resection censors.
+``LOCAL_CONTROL_TUMOUR``  tumour  END-LTP-5: local tumour control after repeat treatment, from the
+                                  last ablation of the site; death competing.
 ========================  ======  ==================================================================
 """
 
@@ -46,8 +51,8 @@ DAYS_PER_MONTH = 30.4375  # GEN-6
 
 CENSORED, EVENT, COMPETING = 0, 1, 2
 
-PATIENT_ENDPOINTS = ("OS", "DFS", "CSS", "LTP", "LTPFS")
-TUMOUR_ENDPOINTS = ("LTP_TUMOUR", "LTP_TUMOUR_ASSISTED", "LTPFS_TUMOUR")
+PATIENT_ENDPOINTS = ("OS", "DFS", "CSS", "LTP", "LTPFS", "DISTANT")
+TUMOUR_ENDPOINTS = ("LTP_TUMOUR", "LTP_TUMOUR_ASSISTED", "LTPFS_TUMOUR", "LOCAL_CONTROL_TUMOUR")
 ENDPOINT_LABELS = {
     "OS": "Overall survival",
     "DFS": "Disease-free survival",
@@ -57,10 +62,13 @@ ENDPOINT_LABELS = {
     "LTP_TUMOUR": "Time to LTP (tumour, from ablation)",
     "LTP_TUMOUR_ASSISTED": "Time to LTP incl. assisted complete ablation (tumour)",
     "LTPFS_TUMOUR": "LTP-free survival (tumour, from ablation)",
+    "DISTANT": "Time to distant progression (patient, intrahepatic distant or extrahepatic)",
+    "LOCAL_CONTROL_TUMOUR": "Local tumour control after repeat treatment (tumour, from the last ablation)",
 }
 # Endpoints whose event code 2 marks a competing risk (cumulative incidence is the primary
 # estimator, END-LTP-3, END-CSS); the others are analysed by Kaplan–Meier.
-COMPETING_RISK_ENDPOINTS = frozenset({"DFS", "CSS", "LTP", "LTP_TUMOUR", "LTP_TUMOUR_ASSISTED"})
+COMPETING_RISK_ENDPOINTS = frozenset({"DFS", "CSS", "LTP", "LTP_TUMOUR", "LTP_TUMOUR_ASSISTED", "DISTANT",
+                                      "LOCAL_CONTROL_TUMOUR"})
 
 LONG_COLUMNS = (
     "subject",
@@ -491,14 +499,59 @@ def _first_ltp_row(
     return _row(subject_row, endpoint, origin, end, CENSORED, "censored", [*rules, *censor_rules])
 
 
+def distant_row(subject_row: Mapping[str, Any], settings: Any = None) -> dict[str, Any]:
+    """Time to distant progression per patient from randomisation (PJ-1, PJ-4 "time to X").
+
+    * Event (1): the first intrahepatic distant (ABL-6) or extrahepatic (ABL-7) progression,
+      dated by the study that first shows it (END-GEN-2); LTP does not end follow-up.
+    * Death without it: a competing event (2) whatever its cause (PJ-4: in a "time to X"
+      endpoint death is not an event); ``event_type`` names the cause.
+    * END-GEN-3: otherwise censored at the last adequate disease assessment, day 0 without one.
+    * END-GEN-4: after two or more missed scheduled assessments the event or death counts
+      (primary) or is censored at the last assessment before the gap (sensitivity), as in DFS.
+    """
+    origin = origin_of(subject_row)
+    rules = ["PJ-1", "PJ-4"]
+    if origin is None:
+        return _row(subject_row, "DISTANT", None, None, None, "no origin date", ["END-GEN-1"])
+    dated: dict[str, date] = {}
+    for kind, column in (("IDP", "first_idp_date"), ("EHP", "first_ehp_date")):
+        when = parse_date(subject_row.get(column))
+        if when is not None:
+            dated[kind] = when
+    first = min(dated.values(), default=None)
+    death = parse_date(subject_row.get("death_date"))
+    if first is not None and (death is None or first <= death):
+        censor, flags, at = _gap_rule(subject_row, origin, first, settings)
+        if censor and at is not None:
+            return _row(subject_row, "DISTANT", origin, at, CENSORED, "censored before gap",
+                        [*rules, "END-GEN-4"], flags)
+        kinds = ";".join(k for k, d in dated.items() if d == first)
+        return _row(subject_row, "DISTANT", origin, first, EVENT, kinds,
+                    [*rules, "ABL-6" if "IDP" in kinds else "ABL-7", "END-GEN-2",
+                     *(["END-GEN-4"] if flags else [])], flags)
+    if death is not None:
+        censor, flags, at = _gap_rule(subject_row, origin, death, settings, death=True)
+        if censor and at is not None:
+            return _row(subject_row, "DISTANT", origin, at, CENSORED, "censored before gap",
+                        [*rules, "END-GEN-4"], flags)
+        cause = "disease" if death_kind(subject_row, settings) == "cancer" else "other cause"
+        return _row(subject_row, "DISTANT", origin, death, COMPETING,
+                    f"death without distant progression ({cause})",
+                    [*rules, *(["END-GEN-4"] if flags else [])], flags)
+    end, censor_rules = _imaging_censor(subject_row, origin)
+    return _row(subject_row, "DISTANT", origin, end, CENSORED, "censored", [*rules, *censor_rules])
+
+
 def subject_endpoints(subject_row: Mapping[str, Any], settings: Any = None) -> list[dict[str, Any]]:
-    """All patient-level endpoint rows (OS, DFS, CSS, LTP, LTPFS) of one subject, long format."""
+    """All patient-level endpoint rows (OS, DFS, CSS, LTP, LTPFS, DISTANT) of one subject."""
     return [
         os_row(subject_row, settings),
         dfs_row(subject_row, settings),
         css_row(subject_row, settings),
         ltp_patient_row(subject_row, settings),
         ltpfs_patient_row(subject_row, settings),
+        distant_row(subject_row, settings),
     ]
 
 
@@ -506,7 +559,7 @@ def endpoint_columns(subject_row: Mapping[str, Any], settings: Any = None) -> di
     """Patient-level endpoint columns for ``subjects.csv``.
 
     Returns ``os_days, os_event, dfs_days, dfs_event, css_days, css_event, ltp_days, ltp_event,
-    ltpfs_days, ltpfs_event``; days are integers, events 0/1/2, empty strings when not defined
+    ltpfs_days, ltpfs_event, distant_days, distant_event``; days are integers, events 0/1/2, empty strings when not defined
     (no origin date, or DFS excluded under END-DFS-4).
     """
     out: dict[str, Any] = {}
@@ -520,6 +573,41 @@ def endpoint_columns(subject_row: Mapping[str, Any], settings: Any = None) -> di
 # -- tumour-level endpoints ---------------------------------------------------------------------
 
 
+def _zone_gap_rule(
+    ablation_row: Mapping[str, Any],
+    subject_row: Mapping[str, Any],
+    origin: date,
+    event_date: date,
+    settings: Any,
+    *,
+    death: bool,
+) -> tuple[bool, list[str], date | None]:
+    """END-GEN-4 for a per-tumour row (§11.9, §11.14; the project's reading of END-LTP).
+
+    As :func:`_gap_rule`, but the last adequate assessment is the last adequate contrast imaging
+    of this ablation zone before the event (``adequate_imaging_dates``; a study on the day of a
+    death counts), not before the tumour's origin (else the origin itself).  The schedule runs
+    from the patient's origin (randomisation): the visits are the patient's.
+    """
+    if "adequate_imaging_dates" in ablation_row:
+        dates = [d for d in _dates(ablation_row.get("adequate_imaging_dates"))
+                 if d < event_date or (death and d == event_date)]
+        last = dates[-1] if dates else origin
+    else:  # tables written before the column: the last adequate imaging, if before the event
+        last_img = parse_date(ablation_row.get("last_adequate_imaging_date"))
+        last = last_img if last_img is not None and (last_img < event_date or (death and last_img == event_date)) \
+            else origin
+    last = max(last, origin)
+    schedule_origin = origin_of(subject_row) or origin
+    missed = missed_assessments(last, event_date, schedule_origin, schedule_of(settings))
+    if missed < 2:
+        return False, [], None
+    if _setting(settings, "missed_assessments_policy") == "censor_before_gap":
+        return True, [f"END-GEN-4: censored before {missed} missed assessments of the zone"], last
+    what = "death" if death else "event"
+    return False, [f"END-GEN-4: {what} after {missed} missed assessments of the zone (counted)"], None
+
+
 def tumour_endpoints(
     ablation_row: Mapping[str, Any],
     subject_row: Mapping[str, Any],
@@ -527,16 +615,26 @@ def tumour_endpoints(
 ) -> list[dict[str, Any]]:
     """Per-tumour LTP endpoints of one ablated tumour (PJ-1, PJ-2, END-LTP), long format.
 
-    * ``LTP_TUMOUR`` (primary, END-LTP-2): only tumours whose first follow-up showed complete
-      ablation (primary technique efficacy); origin the first ablation date.  Event the first LTP
+    * ``LTP_TUMOUR`` (primary, END-LTP-2): tumours whose first follow-up showed complete
+      ablation (primary technique efficacy), origin the first ablation date.  Event the first LTP
       (ABL-5, dated per ABL-9); competing (2) death without LTP; censored at the resection of the
       ablated area (§11.18) or at the last adequate contrast imaging of that zone (PJ-5, §11.17).
+      The project's reading of END-LTP-2 and PJ-2: a tumour with no adequate follow-up (technique
+      efficacy not evaluable, no residual tumour seen) is in the risk set from its ablation; it
+      ends as a competing death if the patient died, else censored at the ablation (no time).
     * ``LTP_TUMOUR_ASSISTED`` (secondary, END-LTP-2): also tumours completely ablated after
       re-treatment of residual tumour; origin ``ltp_origin_date`` (the successful re-ablation).
     * ``LTPFS_TUMOUR`` (END-LTPFS): LTP or death from any cause; resection censors.
+    * ``LOCAL_CONTROL_TUMOUR`` (END-LTP-5, §11.12): local tumour control after repeat treatment;
+      origin the last ablation of the site, event the first LTP after its clean follow-up, death
+      competing, censored as LTP.  A tumour never re-ablated has the ``LTP_TUMOUR`` origin and
+      event; one with tumour at the first follow-up after its last ablation is left out.
+    * END-GEN-4 (the project's reading of §11.9 for the per-tumour unit): the sensitivity
+      analysis censors an LTP or a death after two or more missed scheduled assessments at the
+      last adequate imaging of the zone before the gap (:func:`_zone_gap_rule`).
 
-    A tumour that never entered the LTP risk set (residual never cleared, or no evaluable
-    follow-up) gets rows with an empty event that say why, so it is counted but not analysed.
+    A tumour outside a row's risk set (residual never cleared, or tumour after its last
+    ablation) gets that row with an empty event saying why, so it is counted but not analysed.
     """
     lesion = _text(ablation_row.get("lesion"))
     first_ablation = parse_date(ablation_row.get("first_ablation_date"))
@@ -546,24 +644,27 @@ def tumour_endpoints(
     risk_origin = parse_date(ablation_row.get("ltp_origin_date"))
     residual = parse_date(ablation_row.get("residual_date"))
     efficacy = _text(ablation_row.get("technique_efficacy"))
-    primary_ok = risk_origin is not None and residual is None and efficacy != "assisted-success"
+    # END-LTP-2 / PJ-2, the project's reading: no adequate follow-up is not residual tumour.
+    unfollowed = risk_origin is None and residual is None and efficacy == "not-evaluable"
+    primary_ok = (risk_origin is not None and residual is None and efficacy != "assisted-success") or unfollowed
     ltp = parse_date(ablation_row.get("ltp_date"))
     resected = parse_date(ablation_row.get("resected_date"))
     death = parse_date(subject_row.get("death_date"))
     last_img = parse_date(ablation_row.get("last_adequate_imaging_date"))
 
-    def one(endpoint: str, origin: date | None, free_survival: bool) -> dict[str, Any]:
-        rules = ["END-LTP", "PJ-1", "PJ-2"] + (["END-LTPFS"] if free_survival else [])
+    def one(endpoint: str, origin: date | None, free_survival: bool, *, event_date: date | None,
+            base_rules: list[str], reason: str, no_followup: bool = False) -> dict[str, Any]:
+        rules = [*base_rules, "PJ-1", "PJ-2"] + (["END-LTPFS"] if free_survival else [])
         if origin is None:
-            reason = "not in LTP risk set"
-            if residual is not None:
-                reason = "residual unablated tumour (END-LTP-2)"
             return _row(subject_row, endpoint, None, None, None, reason, [*rules, "END-LTP-2"],
                         unit="tumour", lesion=lesion)
+        extra = ["END-LTP-2"] if no_followup else []
+        flags = ["no adequate follow-up of the zone: in the risk set from the ablation (END-LTP-2, PJ-2)"] \
+            if no_followup else []
         events: list[tuple[date, int, str]] = []
-        if ltp is not None and ltp >= origin:
-            events.append((ltp, EVENT, "LTP"))
-        if death is not None:
+        if event_date is not None and event_date >= origin:
+            events.append((event_date, EVENT, "LTP"))
+        if death is not None and death >= origin:
             events.append((death, EVENT if free_survival else COMPETING, "death"))
         if resected is not None:
             # §11.18: resection of the zone is neither LTP nor death: censored at its date.
@@ -572,18 +673,50 @@ def tumour_endpoints(
             # Same-day ties: LTP first (it was seen on imaging), then death, then resection.
             end, code, label = min(events, key=lambda e: (e[0], ["LTP", "death", "resection"]
                                                           .index(e[2])))
-            return _row(subject_row, endpoint, origin, end, code, label, rules,
+            if code != CENSORED:
+                censor, gap_flags, at = _zone_gap_rule(ablation_row, subject_row, origin, end, settings,
+                                                       death=label == "death")
+                if censor and at is not None:
+                    return _row(subject_row, endpoint, origin, at, CENSORED, "censored before gap",
+                                [*rules, *extra, "END-GEN-4"], [*flags, *gap_flags],
+                                unit="tumour", lesion=lesion)
+                if gap_flags:
+                    rules, flags = [*rules, "END-GEN-4"], [*flags, *gap_flags]
+            else:
+                rules = [*rules, "§11.18"]
+            return _row(subject_row, endpoint, origin, end, code, label, [*rules, *extra], flags,
                         unit="tumour", lesion=lesion)
+        if no_followup:
+            return _row(subject_row, endpoint, origin, origin, CENSORED, "censored: no follow-up of the zone",
+                        [*rules, *extra, "PJ-5"], flags, unit="tumour", lesion=lesion)
         end = last_img if last_img is not None and last_img >= origin else origin
         return _row(subject_row, endpoint, origin, end, CENSORED, "censored", [*rules, "PJ-5"],
                     unit="tumour", lesion=lesion)
 
+    not_in = "residual unablated tumour (END-LTP-2)" if residual is not None else "not in LTP risk set"
     primary_origin = (first_ablation or risk_origin) if primary_ok else None
-    return [
-        one("LTP_TUMOUR", primary_origin, False),
-        one("LTP_TUMOUR_ASSISTED", risk_origin, False),
-        one("LTPFS_TUMOUR", primary_origin, True),
+    assisted_origin = risk_origin if risk_origin is not None else (first_ablation if unfollowed else None)
+    ltp_rules = ["END-LTP"]
+    rows = [
+        one("LTP_TUMOUR", primary_origin, False, event_date=ltp, base_rules=ltp_rules, reason=not_in,
+            no_followup=unfollowed),
+        one("LTP_TUMOUR_ASSISTED", assisted_origin, False, event_date=ltp, base_rules=ltp_rules,
+            reason=not_in, no_followup=unfollowed),
+        one("LTPFS_TUMOUR", primary_origin, True, event_date=ltp, base_rules=ltp_rules, reason=not_in,
+            no_followup=unfollowed),
     ]
+    control_rules = ["END-LTP-5", "§11.12"]
+    if "local_control_origin_date" not in ablation_row:
+        rows.append(_row(subject_row, "LOCAL_CONTROL_TUMOUR", None, None, None,
+                         "not in this table (assessed before END-LTP-5)", control_rules,
+                         unit="tumour", lesion=lesion))
+    else:
+        control_origin = parse_date(ablation_row.get("local_control_origin_date"))
+        rows.append(one("LOCAL_CONTROL_TUMOUR", control_origin, False,
+                        event_date=parse_date(ablation_row.get("local_control_failure_date")),
+                        base_rules=control_rules,
+                        reason="tumour at the first follow-up after the last ablation (END-LTP-5)"))
+    return rows
 
 
 def long_table(

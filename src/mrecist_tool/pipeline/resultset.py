@@ -95,10 +95,16 @@ def write_result_set(
 
     folder = Path(out)
     notes = recover_folder(folder, is_result_file)
-    columns = table_columns(outputs[0].subject_columns if outputs else [])
+    # subjects.csv's columns are the union over the cohort (each case has its own strata_<name>
+    # columns); a case whose row was written with other columns is written again with these.
+    columns = table_columns([k for o in outputs for k in o.subject_columns])
     with staged_folder(folder, owned=is_result_file) as stage:
         for name, cols in columns.items():
-            body = "".join(o.csv[name] for o in outputs)
+            if name == "subjects":
+                body = "".join(o.csv[name] if o.subject_columns == cols or o.subject_row is None
+                               else csv_text([o.subject_row], cols, header=False) for o in outputs)
+            else:
+                body = "".join(o.csv[name] for o in outputs)
             stage.add_text(f"{name}.csv", csv_text([], cols) + body)
         stage.add_text("assessment.json", assessment_json_text(outputs, refused, generated))
         if parquet:

@@ -72,14 +72,17 @@ class TableText:
     record_json: str  # the case's entry in assessment.json
     summary: str  # one line for the terminal
     timepoint_rows: list[dict[str, str]] | None = None  # kept only for printing small batches
+    # the subjects.csv row itself: re-rendered when the cohort's columns differ from this case's
+    # (a stratum another case has and this one lacks)
+    subject_row: dict[str, str] | None = None
 
 
 def table_columns(subject_keys: Sequence[str]) -> dict[str, list[str]]:
-    """The columns of the four tables, subjects.csv extended by the endpoint columns."""
-    from .tables import COLUMNS
+    """The columns of the tables, subjects.csv with the strata and endpoint columns of these keys."""
+    from .tables import COLUMNS, subject_columns
 
     columns = {k: list(v) for k, v in COLUMNS.items()}
-    columns["subjects"] += [k for k in subject_keys if k not in columns["subjects"]]
+    columns["subjects"] = subject_columns(subject_keys)
     return columns
 
 
@@ -138,7 +141,8 @@ def table_text(work: CaseWork, keep_rows: bool = False) -> None:
     )
     summary = f"{a.subject}: best overall response {a.best.category}" + (f"; ablated: {local}" if local else "")
     work.outputs["tables"] = TableText(
-        a.subject, work.file, text, columns["subjects"], record, summary, tp_rows if keep_rows else None
+        a.subject, work.file, text, columns["subjects"], record, summary, tp_rows if keep_rows else None,
+        subject,
     )
 
 

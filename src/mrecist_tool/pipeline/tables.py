@@ -8,13 +8,14 @@ Column names and values named in case-format.md are a contract; columns are only
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from ..rules.arith import display_mm, display_pct
-from ..rules.results import CaseAssessment, Decision
+from ..rules.results import LOCAL_NE, CaseAssessment, Decision
 
 TIMEPOINT_COLUMNS = [
     "subject", "timepoint", "date", "criteria", "target_sum_mm", "baseline_sum_mm", "nadir_mm",
@@ -37,7 +38,9 @@ SUBJECT_COLUMNS = [
     "first_ehp_date", "last_adequate_assessment_date", "last_imaging_date", "never_disease_free",
     "has_post_baseline_assessment", "death_date", "death_cause", "last_known_alive",
     "best_change_from_baseline_pct", "first_response_date", "duration_of_response_days",
-    "sd_min_met", "new_therapy_date", "n_targets", "n_nontargets", "n_ablated", "strata",
+    "sd_min_met", "new_therapy_date", "n_targets", "n_nontargets", "n_ablated",
+    # here: one plain column per randomisation stratum, strata_<name> (strata_columns), the
+    # union over the cohort, sorted (subject_columns)
     "simulated", "bor_reasons", "flags", "warnings", "source_file",
     "assessment_dates", "ltp_risk_set", "first_ltp_primary_date", "ltp_assessment_dates",
     "ltp_censor_date", "ltp_risk_end_date",
@@ -45,6 +48,61 @@ SUBJECT_COLUMNS = [
     "pre_ablation_responder", "pre_ablation_reasons", "dlm_lesions", "dlm_recurrence_date",
     "end_of_study_date", "end_of_study_reason", "profile",
 ]
+#: The subjects.csv column after which the ``strata_<name>`` columns stand.
+STRATA_AFTER = "n_ablated"
+STRATA_PREFIX = "strata_"
+_NOT_IN_NAME = re.compile(r"[^a-z0-9_]+")
+
+
+def strata_columns(strata: Mapping[str, str]) -> dict[str, str]:
+    """A case's randomisation strata as plain ``subjects.csv`` columns: ``strata_<name>``.
+
+    The name is lower-cased and every run of characters outside ``[a-z0-9_]`` becomes ``_``
+    (``"Metastases count"`` → ``strata_metastases_count``); two names that become the same get
+    ``_2``, ``_3`` in the order of the original names.  Sorted by column name.
+    """
+    out: dict[str, str] = {}
+    for name in sorted(strata):
+        base = STRATA_PREFIX + (_NOT_IN_NAME.sub("_", str(name).strip().lower()).strip("_") or "unnamed")
+        key, n = base, 2
+        while key in out:
+            key, n = f"{base}_{n}", n + 1
+        out[key] = str(strata[name])
+    return dict(sorted(out.items()))
+
+
+def strata_of_row(row: Mapping[str, object]) -> dict[str, str]:
+    """The strata of a ``subjects.csv`` row, ``{name: level}`` (empty cells left out): from the
+    ``strata_<name>`` columns, or the JSON ``strata`` column of tables written before them."""
+    out: dict[str, str] = {}
+    for key, value in row.items():
+        if isinstance(key, str) and key.startswith(STRATA_PREFIX):
+            text = "" if value is None else str(value).strip()
+            if text and text.lower() != "nan":
+                out[key[len(STRATA_PREFIX):]] = text
+    old = row.get("strata")
+    if not out and isinstance(old, str) and old.strip():
+        try:
+            value = json.loads(old)
+        except ValueError:
+            return {}
+        if isinstance(value, dict):
+            out = {str(k): str(v) for k, v in value.items()}
+    return dict(sorted(out.items()))
+
+
+def subject_columns(keys: Iterable[str]) -> list[str]:
+    """The columns of ``subjects.csv`` for rows with these keys (over a whole cohort): the
+    contract columns, the ``strata_<name>`` columns sorted after :data:`STRATA_AFTER`, then
+    any other keys (the endpoint columns) in the order first seen."""
+    keys = list(dict.fromkeys(keys))
+    strata = sorted(k for k in keys if k.startswith(STRATA_PREFIX))
+    at = SUBJECT_COLUMNS.index(STRATA_AFTER) + 1
+    columns = [*SUBJECT_COLUMNS[:at], *strata, *SUBJECT_COLUMNS[at:]]
+    known = set(columns)
+    return columns + [k for k in keys if k not in known]
+
+
 # PRE-3 / PRE-4: one row per disappearing liver metastasis (an added table, dlm.csv).
 DLM_COLUMNS = [
     "subject", "lesion", "role", "arm", "baseline_mm", "last_pre_ablation_timepoint",
@@ -60,6 +118,9 @@ ABLATION_COLUMNS = [
     "mam_mm", "mam_corrected_mm", "coverage", "fraction_ge_5mm", "fraction_ge_10mm", "registration",
     "liver_dice", "margin_flags",
     "technique",
+    # the zone's adequate contrast imaging (END-GEN-4 per tumour) and END-LTP-5's episode of
+    # local control from the last ablation of the site
+    "adequate_imaging_dates", "local_control_origin_date", "local_control_failure_date",
 ]
 
 Row = dict[str, str]
@@ -185,7 +246,7 @@ def subject_row(a: CaseAssessment, profile: str | None = None) -> Row:
         "n_targets": str(sum(1 for x in case.lesions if x.role == "target")),
         "n_nontargets": str(sum(1 for x in case.lesions if x.role == "non-target")),
         "n_ablated": str(len(a.ablations)),
-        "strata": json.dumps(dict(case.subject.strata), sort_keys=True) if case.subject.strata else "",
+        **strata_columns(case.subject.strata),
         "simulated": fmt(simulated),
         "bor_reasons": ";".join(best.rules),
         "flags": " | ".join(a.flags),
@@ -272,6 +333,9 @@ def ablation_rows(a: CaseAssessment) -> list[Row]:
             "local_statuses": ";".join(f"{s.timepoint}={s.status}" for s in r.states),
             "flags": " | ".join(r.flags),
             "technique": _first_technique(a, r.lesion),
+            "adequate_imaging_dates": fmt([s.date for s in r.states if s.status != LOCAL_NE]),
+            "local_control_origin_date": fmt(r.local_control_origin_date),
+            "local_control_failure_date": fmt(r.local_control_failure_date),
         })
     return rows
 

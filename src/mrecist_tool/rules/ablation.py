@@ -219,6 +219,7 @@ def follow_ablated_lesion(ctx: CaseContext, lesion: Lesion) -> AblatedLesionResu
 
     if efficacy == "not-evaluable" and not seen_adequate:
         flags.append("no adequate contrast-enhanced follow-up of the zone")
+    control_origin, control_failure = _local_control(ablations, resected, states)
     return AblatedLesionResult(
         lesion=lesion.id,
         role=lesion.role,
@@ -234,4 +235,31 @@ def follow_ablated_lesion(ctx: CaseContext, lesion: Lesion) -> AblatedLesionResu
         ltp_origin_date=ltp_origin,
         flags=tuple(dict.fromkeys(flags)),
         rules=tuple(dict.fromkeys(all_rules)),
+        local_control_origin_date=control_origin,
+        local_control_failure_date=control_failure,
     )
+
+
+def _local_control(
+    ablations: tuple[date, ...], resected: date | None, states: list[LocalState]
+) -> tuple[date | None, date | None]:
+    """END-LTP-5 (§11.12): the episode of local control that starts at the last ablation of the site.
+
+    The project's reading: the origin is the last ablation done while the zone was followed
+    (before any resection).  Its first follow-up (technical-success imaging excluded, ABL-2,
+    §11.11) must show complete ablation — tumour seen there is residual after that treatment,
+    not LTP (ABL-4), so the tumour is left out (None, None), as END-LTP-2 leaves out residual
+    tumour.  Without an adequate follow-up after it the tumour still enters from that ablation
+    (as the per-tumour LTP analysis does, PJ-2).  The failure is the first LTP after the clean
+    follow-up.  A tumour never re-ablated therefore has the origin and event of the primary
+    per-tumour LTP analysis.
+    """
+    done = [d for d in ablations if resected is None or d < resected]
+    last = done[-1] if done else ablations[0]
+    after = [st for st in states if st.date > last and st.status != LOCAL_NE and "ABL-2" not in st.rules]
+    if not after:
+        return last, None
+    if after[0].status != LOCAL_COMPLETE:
+        return None, None
+    failure = next((st.date for st in after if st.status in (LOCAL_LTP, LOCAL_RESIDUAL)), None)
+    return last, failure

@@ -27,7 +27,7 @@ from ..errors import SettingsError
 class ParamSpec:
     """How one parameter is typed and documented."""
 
-    kind: str  # "decimal", "int", "bool", "choice", "int_range", "schedule", "str"
+    kind: str  # "decimal", "int", "int_or_null", "bool", "choice", "int_range", "schedule", "str"
     rule: str
     help: str
     choices: tuple[str, ...] = ()
@@ -109,6 +109,14 @@ PARAMS: dict[str, ParamSpec] = {
     ),
     "dfs_never_disease_free": ParamSpec(
         "choice", "END-DFS-4", "patients never rendered disease-free", ("event_day0", "exclude")
+    ),
+    "dfs_retreatment_window_days": ParamSpec(
+        "int_or_null",
+        "END-DFS-4",
+        "days from the ablation within which residual tumour must be re-ablated for the patient to "
+        "count as disease-free (at the bound counts as within); null: the upper bound of "
+        "technique_efficacy_window_days",
+        minimum=D(0),
     ),
     "css_unknown_cause": ParamSpec("choice", "END-CSS-3", "deaths of unknown cause", ("cancer", "other")),
     "margin_isotropic_spacing_mm": ParamSpec(
@@ -216,6 +224,10 @@ class Settings:
         Window after ablation for the first follow-up, [min, max] days; ABL-3/ABL-8.
     dfs_never_disease_free : str
         Patients never rendered disease-free (one of 'event_day0', 'exclude'); END-DFS-4.
+    dfs_retreatment_window_days : int or None
+        Days from the ablation within which residual tumour must be re-ablated for the patient to
+        count as disease-free (at the bound counts as within); None: the upper bound of
+        technique_efficacy_window_days; END-DFS-4.
     css_unknown_cause : str
         Deaths of unknown cause (one of 'cancer', 'other'); END-CSS-3.
     margin_isotropic_spacing_mm : Decimal
@@ -267,6 +279,7 @@ class Settings:
     ltp_max_distance_mm: Decimal = D(10)
     technique_efficacy_window_days: tuple[int, int] = (21, 56)
     dfs_never_disease_free: str = "event_day0"
+    dfs_retreatment_window_days: int | None = None
     css_unknown_cause: str = "cancer"
     margin_isotropic_spacing_mm: Decimal = D("0.5")
     margin_subcapsular_correction: bool = True
@@ -288,6 +301,13 @@ class Settings:
         if self.pd_abs_min_mm is not None:
             return self.pd_abs_min_mm
         return D(0) if self.is_mrecist else D(5)
+
+    @property
+    def dfs_retreatment_window(self) -> int:
+        """END-DFS-4: the re-treatment window in days (default the technique-efficacy window's end)."""
+        if self.dfs_retreatment_window_days is not None:
+            return self.dfs_retreatment_window_days
+        return self.technique_efficacy_window_days[1]
 
     @property
     def effusion_cytology_needed(self) -> bool:
@@ -386,6 +406,8 @@ def _from_text(spec: ParamSpec, text: str) -> Any:
         if text.lower() in ("true", "false"):
             return text.lower() == "true"
         raise ValueError(f"expected true or false, found {text!r}")
+    if spec.kind == "int_or_null":
+        return None if text == "null" else _number_text(ParamSpec("int", spec.rule, spec.help), text)
     if spec.kind in ("decimal", "int"):
         return _number_text(spec, text)
     if spec.kind == "int_range":
@@ -479,6 +501,8 @@ def _coerce(spec: ParamSpec, value: Any) -> Any:
         return _number(spec, value)
     if spec.kind == "int":
         return int(_number(spec, value))
+    if spec.kind == "int_or_null":
+        return None if value is None else int(_number(ParamSpec("int", spec.rule, spec.help, minimum=spec.minimum), value))
     if spec.kind == "schedule":
         return _coerce_schedule(value)
     if spec.kind == "int_range":

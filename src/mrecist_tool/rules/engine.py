@@ -313,12 +313,18 @@ def assess_case(case: Case, settings: Settings | None = None) -> CaseAssessment:
     )
     pre = pre_ablation_response(ctx, visits, dlm, new_therapy)
     untreated = _untreated_viable_targets(ctx, rows)
-    events = _events(rows, list(ablations.values()), best.progression_date, ehp_nontarget, new_therapy, untreated)
+    death = case.subject.death.date if case.subject.death else None
+    events = _events(rows, list(ablations.values()), best.progression_date, ehp_nontarget, new_therapy, untreated,
+                     death=death, retreatment_window_days=s.dfs_retreatment_window)
     warnings = tuple(baseline_findings(ctx))
     all_flags = [f for r in rows for f in r.flags] + list(best.flags)
     all_flags += [
         f"never disease-free: target {lid} never ablated or resected and still viable at {tp} (END-DFS-4, §11.19)"
         for lid, tp in untreated
+    ]
+    all_flags += [
+        f"never disease-free: {lid}: {why} (END-DFS-4)"
+        for lid, why in residual_not_cleared_in_window(list(ablations.values()), s.dfs_retreatment_window)
     ]
     all_flags += [f"{a.lesion}: {f}" for a in ablations.values() for f in a.flags]
     return CaseAssessment(
@@ -467,6 +473,9 @@ def _events(
     ehp_nontarget: date | None,
     new_therapy: date | None,
     untreated: list[tuple[str, str]] | None = None,
+    *,
+    death: date | None = None,
+    retreatment_window_days: int | None = None,
 ) -> SubjectEvents:
     followups = [r for r in rows if not r.baseline]
     first_pd = next((r for r in followups if r.overall is not None and r.overall.category == PD), None)
@@ -478,15 +487,10 @@ def _events(
     dated = {k: d for k, d in (("LTP", ltp), ("IDP", idp), ("EHP", ehp)) if d is not None}
     first_rec = min(dated.values(), default=None)
     evaluable = [r for r in followups if r.overall is not None and r.overall.category != NE]
-    never_df = False
-    for a in ablations:
-        if a.residual_date is not None:
-            cleared = any(st.status == "complete" and st.date > a.residual_date for st in a.states)
-            never_df = never_df or not cleared
-    never_df = never_df or bool(untreated)
+    never_df = bool(untreated) or bool(residual_not_cleared_in_window(ablations, retreatment_window_days))
     imaging = [r.date for r in rows if r.overall is None or "REC-NE1" not in r.overall.rules]
     assessments = tuple(r.date for r in rows if r.baseline or (r.overall is not None and r.overall.category != NE))
-    patient_ltp = _patient_ltp(rows, ablations)
+    patient_ltp = _patient_ltp(rows, ablations, death)
     return SubjectEvents(
         first_progression_date=first_pd.date if first_pd else progression_date,
         first_progression_kinds=first_pd.progression if first_pd else (),
@@ -518,25 +522,69 @@ class _PatientLtp:
     risk_end: date | None = None
 
 
-def _patient_ltp(rows: list[TimepointResult], ablations: list[AblatedLesionResult]) -> _PatientLtp:
+def residual_not_cleared_in_window(
+    ablations: list[AblatedLesionResult], window_days: int | None
+) -> list[tuple[str, str]]:
+    """END-DFS-4: residual unablated tumour not successfully re-treated within the protocol window.
+
+    The project's reading of "within the protocol window": the re-ablation that cleared the
+    residual tumour (the last ablation before the first complete study after it) took place at
+    most ``window_days`` days after the tumour's first ablation (``dfs_retreatment_window_days``,
+    default the upper bound of ``technique_efficacy_window_days``); exactly at the bound is
+    within.  A residual tumour never cleared, or cleared only by a later re-ablation, makes the
+    patient never disease-free.  Returns (lesion, reason) pairs.
+    """
+    out: list[tuple[str, str]] = []
+    for a in ablations:
+        if a.residual_date is None:
+            continue
+        # Technical-success imaging on a re-ablation day (ABL-2, §11.11) does not clear it.
+        cleared = next((st for st in a.states
+                        if st.status == "complete" and st.date > a.residual_date and "ABL-2" not in st.rules), None)
+        if cleared is None:
+            out.append((a.lesion, "residual tumour never cleared"))
+            continue
+        if window_days is None:
+            continue
+        done = [d for d in a.ablation_dates if d < cleared.date]
+        if len(done) < 2:
+            continue  # cleared without re-treatment: flagged for review by the ablation course
+        days = (done[-1] - a.ablation_dates[0]).days
+        if days > window_days:
+            out.append((a.lesion, f"residual tumour re-treated {days} days after the ablation, "
+                                  f"after the {window_days}-day window"))
+    return out
+
+
+def _patient_ltp(
+    rows: list[TimepointResult], ablations: list[AblatedLesionResult], death: date | None = None
+) -> _PatientLtp:
     """Patient-level time to first LTP from the per-tumour primary risk set (§11.16, §11.17).
 
-    A tumour belongs to it when its first follow-up showed complete ablation (END-LTP-2); the
-    others add no event.  A study counts as an LTP assessment when every zone still at risk then
-    (ablated before it, not resected by then, no LTP before it) was adequately imaged there.
+    A tumour belongs to it when its first follow-up showed complete ablation (END-LTP-2), or —
+    the project's reading of END-LTP-2 and PJ-2 — when it had no adequate follow-up at all
+    (technique efficacy not evaluable, no residual tumour seen); the others add no event.  A study
+    counts as an LTP assessment when every followed zone still at risk then (ablated before it,
+    not resected by then, no LTP before it) was adequately imaged there; a zone never adequately
+    followed cannot show LTP (ABL-5) and does not hold the censoring back.  A zone without
+    follow-up stays at risk until the death, else until its ablation (as its tumour row).
     """
-    primary = [a for a in ablations if a.technique_efficacy == "primary-success"]
+    primary = [
+        a for a in ablations
+        if a.technique_efficacy == "primary-success" or (a.technique_efficacy == "not-evaluable" and a.residual_date is None)
+    ]
     if not primary:
         return _PatientLtp(False, None, (), None)
-    first_ltp = min((a.ltp_date for a in primary if a.ltp_date is not None), default=None)
-    local = {(a.lesion, st.timepoint): st.status for a in primary for st in a.states}
+    followed = [a for a in primary if a.technique_efficacy == "primary-success"]
+    first_ltp = min((a.ltp_date for a in followed if a.ltp_date is not None), default=None)
+    local = {(a.lesion, st.timepoint): st.status for a in followed for st in a.states}
     dates: list[date] = []
     for r in rows:
         if not r.baseline and (r.overall is None or "REC-NE1" in r.overall.rules):
             continue  # no imaging at this visit
         at_risk = [
             a
-            for a in primary
+            for a in followed
             if a.ablation_dates[0] < r.date
             and (a.resected_date is None or a.resected_date > r.date)
             and (a.ltp_date is None or a.ltp_date >= r.date)
@@ -546,9 +594,18 @@ def _patient_ltp(rows: list[TimepointResult], ablations: list[AblatedLesionResul
     censor = dates[-1] if dates else None
     risk_end: date | None = None
     # §11.18: once every zone is resected (without LTP) no zone is at risk any more: censored at
-    # the last resection, like each tumour.
-    if first_ltp is None and all(a.resected_date is not None for a in primary):
-        risk_end = max(a.resected_date for a in primary if a.resected_date is not None)
+    # the last resection, like each tumour; a zone without follow-up ends at its ablation when the
+    # patient is alive (its tumour row contributes no time).
+    ends: list[date | None] = []
+    for a in primary:
+        if a.resected_date is not None:
+            ends.append(a.resected_date)
+        elif a.technique_efficacy == "primary-success" or death is not None:
+            ends.append(None)
+        else:
+            ends.append(a.ablation_dates[0])
+    if first_ltp is None and all(e is not None for e in ends):
+        risk_end = max(e for e in ends if e is not None)
         dates = [d for d in dates if d <= risk_end]
         censor = risk_end
     return _PatientLtp(True, first_ltp, tuple(dates), censor, risk_end)

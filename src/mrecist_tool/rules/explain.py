@@ -30,6 +30,13 @@ def explain_timepoint(a: CaseAssessment, timepoint: str, *, with_rules: bool = T
         f"Settings: PR ≥ {display_mm(s.pr_threshold)} % below baseline; PD ≥ {display_mm(s.pd_rel_threshold)} % above nadir"
         + (f" and ≥ {display_mm(s.pd_abs_min)} mm" if s.pd_abs_min else " (no absolute minimum, MR-T4)")
         + f"; viability phase {s.viability_phase}; LTP distance ≤ {display_mm(s.ltp_max_distance_mm)} mm.",
+    ]
+    if a.ablations:
+        low, high = s.technique_efficacy_window_days
+        out.append(f"Ablation: first follow-up window {low}–{high} days (ABL-3); residual tumour must be "
+                   f"re-ablated within {s.dfs_retreatment_window} days of the ablation "
+                   f"(dfs_retreatment_window_days, END-DFS-4).")
+    out += [
         "",
     ]
     if r.baseline:

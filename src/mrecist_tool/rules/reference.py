@@ -226,7 +226,7 @@ ABL-11 [D] Per-tumour states. ablated → complete or residual → complete (ass
 
 # Time-to-event conventions after ablation (PJ)
 
-PJ-1 [R] Unit of analysis. Patient for OS and DFS; tumour for technique efficacy and LTP, with clustering by patient.
+PJ-1 [R] Unit of analysis. Patient for OS, DFS and distant progression (`DISTANT`); tumour for technique efficacy and LTP, with clustering by patient.
 
 PJ-2 [R] Start time. Randomisation for patient endpoints; the tumour's ablation date for per-tumour LTP.
 
@@ -264,15 +264,15 @@ END-OS [D] Overall survival. Death from any cause; censored at the last date kno
 
 END-DFS [D] Disease-free survival. First recurrence (LTP, intrahepatic distant, extrahepatic) or death; the registry definition counts only death due to disease, other deaths competing (`dfs_definition`).
 
-END-DFS-4 [D] Never disease-free. Residual tumour never cleared, or a target never ablated and still viable, is a DFS event at day 0 (`dfs_never_disease_free`), flagged.
+END-DFS-4 [D] Never disease-free. Residual tumour not successfully re-treated within the window (`dfs_retreatment_window_days` from the ablation), or a target never ablated and still viable, is a DFS event at day 0 or excluded (`dfs_never_disease_free`), flagged.
 
 END-LTP [D] Local tumour progression. Per tumour from its ablation (cumulative incidence, death competing) and per patient from randomisation.
 
-END-LTP-2 [D] Residual tumours. A tumour with residual tumour is left out of the primary LTP analysis; it enters a secondary one from its assisted complete ablation.
+END-LTP-2 [D] Residual tumours. A tumour with residual tumour is left out of the primary LTP analysis; it enters a secondary one from its assisted complete ablation. A tumour without any adequate follow-up is not left out (the project's reading, below).
 
 END-LTP-3 [D] Cumulative incidence, not 1 − KM. LTP is estimated with Aalen–Johansen, death competing.
 
-END-LTP-5 [D] Local control after repeat treatment. Counts LTP after re-ablation from the last ablation of the site; a clean study after re-ablation makes the status complete again (§11.12).
+END-LTP-5 [D] Local control after repeat treatment. Counts LTP after re-ablation from the last ablation of the site (`LOCAL_CONTROL_TUMOUR`); a clean study after re-ablation makes the status complete again (§11.12).
 
 END-LTPFS [D] LTP-free survival. LTP or death from any cause, per tumour and per patient.
 
@@ -355,6 +355,48 @@ DECISIONS: dict[int, str] = {
     21: "The `nct04562727` profile: `recist_unequivocal`, `viability_phase` any, registry DFS.",
 }
 
+#: The project's readings of rule wording that the rules leave open, decided by the project lead
+#: after the independent cases found them (tests/independent/disagreements.md).  Each: a title,
+#: the rule IDs it reads, and the reading.
+READINGS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("Missed assessments censor the per-tumour rows too", ("END-GEN-4", "END-LTP", "PJ-1"),
+     "§11.9 names LTP among the imaging endpoints and END-LTP's primary unit is the tumour, so the "
+     "END-GEN-4 sensitivity analysis (`missed_assessments_policy` censor_before_gap) also censors "
+     "`LTP_TUMOUR`, `LTPFS_TUMOUR`, `LTP_TUMOUR_ASSISTED` and `LOCAL_CONTROL_TUMOUR`: an LTP or a "
+     "death after two or more missed scheduled assessments is censored at the last adequate "
+     "imaging of that zone before the gap. The visits are the patient's (`assessment_schedule` "
+     "from randomisation); §11.14's list does not limit §11.9."),
+    ("A tumour without follow-up is in the LTP risk set", ("END-LTP-2", "PJ-2", "ABL-11", "§11.16"),
+     "END-LTP-2 leaves out only tumours with residual unablated tumour. A tumour whose technique "
+     "efficacy is not evaluable because no adequate follow-up took place enters the primary "
+     "per-tumour LTP risk set (and the assisted one) from its ablation (PJ-2): it ends as a "
+     "competing death (code 2) if the patient died, or is censored at the ablation date "
+     "(contributing no time) if not. The patient-level LTP and LTPFS count such tumours in the "
+     "same way; a zone never adequately followed cannot show LTP (ABL-5), so it does not hold "
+     "back the patient's censoring date (§11.17)."),
+    ("\"Within the protocol window\" for re-treating residual tumour", ("END-DFS-4", "ABL-3"),
+     "The window is `dfs_retreatment_window_days` days from the tumour's first ablation (default "
+     "null: the upper bound of `technique_efficacy_window_days`). Residual tumour cleared by a "
+     "re-ablation done later than that, or never cleared, makes the patient never disease-free "
+     "(handled by `dfs_never_disease_free`, flagged); a re-ablation exactly at the bound is "
+     "within. Residual tumour no longer seen without any re-treatment is left disease-free and "
+     "flagged for review by the ablation course."),
+    ("Local tumour control after repeat treatment", ("END-LTP-5", "§11.12", "ABL-4"),
+     "`LOCAL_CONTROL_TUMOUR`, per tumour: the origin is the last ablation of the site (before any "
+     "resection); the event is the first LTP after that ablation's clean follow-up; death without "
+     "it competes (code 2); resection censors; otherwise censored at the last adequate imaging of "
+     "the zone. A tumour never re-ablated therefore has the origin and event of `LTP_TUMOUR`. A "
+     "tumour with viable tissue at the first follow-up after its last ablation is residual after "
+     "that treatment, not LTP (ABL-4), and is left out as END-LTP-2 leaves out residual tumour; a "
+     "last ablation without adequate follow-up enters as above."),
+    ("Time to distant progression", ("PJ-1", "PJ-4", "ABL-6", "ABL-7", "END-GEN-4"),
+     "`DISTANT`, per patient from randomisation, is a \"time to X\" endpoint (PJ-4): the event is "
+     "the first intrahepatic distant (ABL-6) or extrahepatic (ABL-7) progression; death without "
+     "it, of any cause, is a competing event (code 2), its cause named in `event_type`; "
+     "otherwise censored at the last adequate disease assessment (END-GEN-3); the END-GEN-4 "
+     "sensitivity analysis applies as for DFS. LTP does not end its follow-up."),
+)
+
 #: Event codes of every long-format endpoint table (§11.9).
 EVENT_CODES = {0: "censored", 1: "event", 2: "competing event"}
 
@@ -426,6 +468,9 @@ def default_text(name: str) -> str:
     value = getattr(defaults, name)
     if value is not None:
         return _show(value)
+    if name == "dfs_retreatment_window_days":
+        return (f"null: the upper bound of `technique_efficacy_window_days` "
+                f"({defaults.dfs_retreatment_window})")
     by = {c: getattr(dataclasses.replace(defaults, criteria=c).resolved(), name)
           for c in ("mRECIST", "RECIST1.1")}
     return f"{_show(by['mRECIST'])} (mRECIST), {_show(by['RECIST1.1'])} (RECIST 1.1)"
@@ -513,6 +558,14 @@ def rules_markdown(tests: Mapping[str, Iterable[str]] | None = None) -> str:
     for n, text in DECISIONS.items():
         out.append(f'<a id="{rule_anchor(f"§11.{n}")}"></a>')
         out.append(f"**§11.{n}** {_linked(text)}")
+        out.append("")
+    out += ["## The project's readings of open wording", "",
+            "Where the rules' wording leaves a choice that changes a number, the project reads "
+            "it as follows (decided by the project lead after independent cases written from the "
+            "rules found the gap). These are the project's readings, not the rules' text.", ""]
+    for n, (title, ids, text) in enumerate(READINGS, start=1):
+        out.append(f'<a id="reading-{n}"></a>')
+        out.append(f"**Reading {n}: {title}** ({', '.join(_rule_ref(i) for i in ids)}). {_linked(text)}")
         out.append("")
     out += ['<a id="settings"></a>', "## Settings", "",
             "Generated from the settings definitions. \"by criteria\" defaults depend on "

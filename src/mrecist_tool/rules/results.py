@@ -221,6 +221,12 @@ class AblatedLesionResult:
         Review flags.
     rules : tuple of str
         The rule IDs behind the course.
+    local_control_origin_date : date or None
+        END-LTP-5: the last ablation of the site, when it starts an episode of local control
+        (its first follow-up showed complete ablation, or no adequate follow-up took place);
+        None when tumour was seen at the first follow-up after it (not controlled).
+    local_control_failure_date : date or None
+        END-LTP-5: the first LTP after that ablation's clean follow-up (dated per ABL-9).
     """
 
     lesion: str
@@ -240,6 +246,9 @@ class AblatedLesionResult:
     ltp_origin_date: date | None = None
     flags: tuple[str, ...] = ()
     rules: tuple[str, ...] = ()
+    # END-LTP-5: local tumour control after repeat treatment, from the last ablation of the site.
+    local_control_origin_date: date | None = None
+    local_control_failure_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
