@@ -258,7 +258,7 @@ def test_a_reading_built_by_a_script_autosaves_like_any_other(make_napari_viewer
     from mrecist_tool.model import Timepoint
     from napari_mrecist._session import Session
 
-    _viewer_, w = _viewer(make_napari_viewer, qtbot)
+    _, w = _viewer(make_napari_viewer, qtbot)
     session = Session.new("SCRIPT-1", [Timepoint("BL", date(2021, 2, 25)), Timepoint("FU1", date(2021, 5, 25))])
     w.install(session, None)
     assert session.path is None and session.scratch_path is not None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _gui import pump, settled
+from _gui import canvas, key, pump, settled
 from _studies_fixture import PIXEL_MM, SLICE_MM, write_subject
 from qtpy.QtCore import Qt
 
@@ -90,6 +90,7 @@ def test_margin_of_two_spheres_is_shown_and_found(widget, qtbot, notifications) 
     w.session.set_mask("T1", "FU1", "zone", _ball(shape, ZONE_C, ZONE_R), w.volume_for("FU1"))
     w.show_timepoint("BL")
     _click(qtbot, panel.compute_btn)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=30000)  # computed in a worker thread
     m = panel.result
     assert m is not None, panel.label.text()
     assert w.current_tp == "FU1"  # the zone's timepoint is shown
@@ -138,3 +139,38 @@ def test_margin_of_two_spheres_is_shown_and_found(widget, qtbot, notifications) 
     assert surface.visible and len(surface._view_faces) == len(faces)
     viewer.dims.ndisplay = 2
     pump(qtbot)
+
+
+def _two_spheres(w) -> None:  # type: ignore[no-untyped-def]
+    shape = (N_SLICES, 128, 128)
+    w.add_lesion("target")
+    w.select_lesion("T1")
+    w.add_procedure("ablation", date(2021, 3, 10), ["T1"])
+    w.session.set_mask("T1", "BL", "viable", _ball(shape, TUMOUR_C, TUMOUR_R), w.volume_for("BL"))
+    w.session.set_mask("T1", "FU1", "zone", _ball(shape, ZONE_C, ZONE_R), w.volume_for("FU1"))
+
+
+def test_the_margin_is_computed_off_the_ui_thread(widget, qtbot) -> None:
+    """The Margin button returns at once: the computation runs in a worker thread while the
+    reader scrolls; the result is shown when it arrives.  A margin whose masks changed while it
+    was computed is not shown (the reader is asked to press Margin again)."""
+    w = widget
+    panel = w.panel(MarginPanel)
+    _two_spheres(w)
+    qtbot.mouseClick(panel.compute_btn, Qt.MouseButton.LeftButton)  # no event loop turn after it
+    assert panel.busy and panel.result is None and not panel.compute_btn.isEnabled()
+    assert "Computing the margin of T1" in panel.label.text()
+    step = int(w.viewer.dims.current_step[0])
+    key(qtbot, canvas(w.viewer), Qt.Key.Key_Down)  # the viewer still scrolls meanwhile
+    assert int(w.viewer.dims.current_step[0]) == step + 1
+    qtbot.waitUntil(lambda: not panel.busy, timeout=30000)
+    assert panel.result is not None and abs(panel.result.mam_mm - MAM) <= TOL
+    assert panel.compute_btn.isEnabled()
+
+    qtbot.mouseClick(panel.compute_btn, Qt.MouseButton.LeftButton)
+    assert panel.busy and panel.result is None and not [la for la in w.viewer.layers if la.name.startswith("margin")]
+    shape = (N_SLICES, 128, 128)
+    w.session.set_mask("T1", "FU1", "zone", _ball(shape, ZONE_C, ZONE_R + 2), w.volume_for("FU1"))  # meanwhile
+    qtbot.waitUntil(lambda: not panel.busy, timeout=30000)
+    assert panel.result is None and "changed while its margin was computed" in panel.label.text()
+    assert not [la for la in w.viewer.layers if la.name.startswith("margin")]

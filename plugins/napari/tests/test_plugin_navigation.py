@@ -182,7 +182,7 @@ def test_a_slice_step_recompiles_no_shader(make_napari_viewer, qtbot, sample_stu
     prior = w.compare_view
     line = w.session.line_lps("L1", "FU2")
     assert line is not None and prior is not None
-    z_line = int(round(float(w.volume_for("FU2").lps_to_index(line)[0, 0])))
+    z_line = round(float(w.volume_for("FU2").lps_to_index(line)[0, 0]))
     c = canvas(viewer)
     builds: list[object] = []
     build = program.ModularProgram._build

@@ -215,6 +215,13 @@ def slice_contours(vertices: np.ndarray, faces: np.ndarray, values: np.ndarray) 
     return np.concatenate(pts), np.concatenate(vals)
 
 
+def _margin_report(tumour: Any, zone: Any, liver: Any) -> Any:
+    """The margin report of two mask images (run in a worker thread: no Qt here)."""
+    from mrecist_tool.margin import margin_from_images
+
+    return margin_from_images(tumour, zone, liver_post=liver, method="none")
+
+
 class MarginPanel(Panel):
     """The margin of the selected treated lesion: compute, show, go to the minimum."""
 
@@ -240,6 +247,8 @@ class MarginPanel(Panel):
         lay.addWidget(self.label)
         self.result: Any = None
         self.inputs: MarginInputs | None = None
+        self.worker: Any = None  # the margin being computed
+        self._pending: tuple[Session, MarginInputs] | None = None  # of the case and masks it started from
         self.layers: dict[str, Any] = {}
 
     def needs_case(self) -> list[QWidget]:
@@ -272,19 +281,32 @@ class MarginPanel(Panel):
         self.result, self.inputs = None, None
         self.goto_btn.setEnabled(False)
 
+    @property
+    def busy(self) -> bool:
+        """Whether a margin is being computed."""
+        return self.worker is not None
+
     def compute(self) -> Any:
-        """Compute and show the selected lesion's margin; a reason is shown when it cannot be.
+        """Start computing the selected lesion's margin; a reason is shown when it cannot be.
+
+        The computation (surfaces, distances: seconds on a fine grid) runs in a worker thread,
+        so the viewer stays usable; the result is shown when it arrives (``result``), unless
+        the case or the lesion's masks changed meanwhile -- then the reader is asked to press
+        Margin again rather than shown a margin of masks that are no longer there.
 
         Returns
         -------
-        mrecist_tool.geometry.margin.MarginResult or None
-            The margin, or None when it could not be computed.
+        napari worker or None
+            The running worker, or None when the margin cannot be computed (the reason is on
+            screen) or one is already being computed.
         """
-        from mrecist_tool.margin import margin_from_images
+        from napari.qt.threading import create_worker
 
         s = self.owner.session
         if s is None:
             self._say("Open a case first.", warn=True)
+            return None
+        if self.busy:
             return None
         self._clear()
         try:
@@ -293,16 +315,47 @@ class MarginPanel(Panel):
             self._say(str(exc), warn=True)
             return None
         try:
-            report = margin_from_images(mask_image(inputs.tumour), mask_image(inputs.zone),
-                                        liver_post=mask_image(inputs.liver) if inputs.liver is not None else None,
-                                        method="none")
+            images = (mask_image(inputs.tumour), mask_image(inputs.zone),
+                      mask_image(inputs.liver) if inputs.liver is not None else None)
         except Exception as exc:  # a reason on screen, never a traceback (issue 10)
             self._say(f"The margin of {inputs.lesion} could not be computed: {exc}", warn=True)
             return None
+        worker = create_worker(_margin_report, *images, _ignore_errors=True)
+        # Bound methods, not lambdas: Qt drops them if the panel is gone when the worker ends.
+        worker.returned.connect(self._returned)
+        worker.errored.connect(self._errored)
+        worker.finished.connect(self._finished)
+        self.worker, self._pending = worker, (s, inputs)
+        self.compute_btn.setEnabled(False)
+        self._say(f"Computing the margin of {inputs.lesion}…")
+        worker.start()
+        return worker
+
+    def _finished(self) -> None:
+        self.worker, self._pending = None, None
+        self.compute_btn.setEnabled(self.owner.session is not None)
+
+    def _errored(self, exc: Exception) -> None:
+        if self._pending is not None:
+            self._say(f"The margin of {self._pending[1].lesion} could not be computed: {exc}", warn=True)
+
+    def _returned(self, report: Any) -> None:
+        """Show a margin computed in the worker (in the UI thread)."""
+        if self._pending is None:
+            return
+        session, inputs = self._pending
+        s = self.owner.session
+        if s is not session:
+            return  # another case was opened meanwhile: this margin is not of it
+        if (s.masks.get((inputs.lesion, inputs.tumour_tp, MASK_VIABLE)) is not inputs.tumour
+                or s.masks.get((inputs.lesion, inputs.zone_tp, MASK_ZONE)) is not inputs.zone):
+            self._say(f"The masks of {inputs.lesion} changed while its margin was computed: press Margin again.",
+                      warn=True)
+            return
         m = report.margin
         if len(m.surface_vertices) == 0:
             self._say(f"The margin of {inputs.lesion} could not be computed: no tumour surface.", warn=True)
-            return None
+            return
         self.result, self.inputs = m, inputs
         self._show_layers(inputs, m)
         if self.owner.current_tp != inputs.zone_tp:
@@ -317,7 +370,6 @@ class MarginPanel(Panel):
         if report.flags:
             lines.append("check: " + "; ".join(report.flags))
         self._say("\n".join(lines))
-        return m
 
     def _placement(self, inputs: MarginInputs) -> dict[str, Any]:
         """scale/translate of the zone's timepoint: the layers sit where its image sits."""

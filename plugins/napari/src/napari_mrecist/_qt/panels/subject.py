@@ -80,9 +80,9 @@ class SubjectPanel(Panel):
         self.window_slider.setToolTip("Display range of the image (works whichever layer is active)")
         self.window_slider.valueChanged.connect(self._on_window_slider)
         row.addWidget(QLabel("Window"))
-        row.addWidget(self.window_combo)
-        row.addWidget(self.window_slider, 1)
+        row.addWidget(self.window_combo, 1)
         lay.addLayout(row)
+        lay.addWidget(self.window_slider)  # its own line: the dock is narrow
 
         self.criteria_combo = QComboBox()
         self.criteria_combo.addItems(["mRECIST", "RECIST1.1"])
