@@ -19,8 +19,10 @@ SLICE_MM = 2.5
 PIXEL_MM = 0.7
 
 
-def write_subject(folder: Path, n_slices: int = 8, dates: tuple[date, ...] = STUDY_DATES) -> Path:
-    """Write one subject's studies under ``folder`` (one sub-folder per study); returns it."""
+def write_subject(folder: Path, n_slices: int = 8, dates: tuple[date, ...] = STUDY_DATES,
+                  coronal: bool = False) -> Path:
+    """Write one subject's studies under ``folder`` (one sub-folder per study); returns it.
+    ``coronal``: the slices are coronal (rows run head to foot, slices step posterior)."""
     src = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
     for k, when in enumerate(dates):
         study_uid, series_uid, frame_uid = generate_uid(), generate_uid(), generate_uid()
@@ -40,8 +42,12 @@ def write_subject(folder: Path, n_slices: int = 8, dates: tuple[date, ...] = STU
             ds.SeriesDescription = "LIVER ARTERIAL"
             ds.SeriesNumber = 2
             ds.InstanceNumber = z + 1
-            ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
-            ds.ImagePositionPatient = [-40.0, -40.0, -100.0 + z * SLICE_MM]
+            if coronal:
+                ds.ImageOrientationPatient = [1, 0, 0, 0, 0, -1]
+                ds.ImagePositionPatient = [-40.0, -100.0 + z * SLICE_MM, 40.0]
+            else:
+                ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+                ds.ImagePositionPatient = [-40.0, -40.0, -100.0 + z * SLICE_MM]
             ds.PixelSpacing = [PIXEL_MM, PIXEL_MM]
             ds.SliceThickness = SLICE_MM
             ds.save_as(out / f"IM{z:04d}.dcm")

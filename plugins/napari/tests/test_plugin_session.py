@@ -230,3 +230,22 @@ def test_mask_on_an_oblique_series_is_refused_with_a_located_message_not_measure
     zone[5, 30:50, 10:30] = True
     s.set_mask("T1", "FU2", "zone", zone, vol)
     assert s.gap_from_masks("T1", "FU2").gap_to_ablation_zone_mm == Decimal("7.0")  # 3-D: any orientation
+
+
+def test_line_on_an_oblique_series_is_refused_with_a_located_message_not_measured() -> None:
+    """A line drawn on an oblique series is a length in the wrong plane: refused like a mask,
+    naming lesion, timepoint, series and orientation; nothing is recorded."""
+    from napari_mrecist._session import NonAxialSeries
+
+    a = np.radians(30.0)
+    tilted = np.array([[1.0, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+    vol = Volume(np.zeros((10, 60, 60), np.int16), (2.5, 0.7, 0.7), (-40.0, -40.0, -100.0), tilted,
+                 series_uid="1.2.3.9")
+    s = _session()
+    s.add_lesion("target")
+    with pytest.raises(NonAxialSeries) as err:
+        s.measure_line("T1", "FU2", (5, 10, 10), (5, 10, 40), vol)
+    msg = str(err.value)
+    assert msg.startswith("T1 at FU2: the line was not kept and no viable diameter was recorded (series 1.2.3.9)")
+    assert "the slices are oblique" in msg and "wrong plane" in msg
+    assert s.observation("T1", "FU2") is None and s.line_lps("T1", "FU2") is None

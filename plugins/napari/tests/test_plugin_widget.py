@@ -300,6 +300,42 @@ def test_visit_without_imaging_is_ne_and_the_criteria_switch_says_why(widget, qt
     assert any("viable" in str(n.message) and "NE" in str(n.message) for n in notifications)
 
 
+def test_a_line_or_paint_on_a_coronal_series_gives_no_diameter_and_says_why(make_napari_viewer, qtbot, tmp_path: Path,
+                                                                        notifications) -> None:
+    """On a coronal series an in-plane length is not an axial diameter: a drawn line is refused
+    (not kept on the canvas, nothing recorded) and painted viable tissue is kept without a
+    diameter -- each with a warning naming lesion, timepoint, series and orientation."""
+    from _studies_fixture import write_subject
+
+    folder = write_subject(tmp_path / "dicom", coronal=True)
+    viewer = make_napari_viewer(show=True)
+    access.main_window(viewer).resize(1280, 900)
+    w = assessment_widget(viewer)
+    assert w.open_dicom(folder)
+    qtbot.waitUntil(lambda: w.lesion_panel.table.isVisible() and canvas(viewer).width() > 100, timeout=15000)
+    settled(qtbot, viewer)
+    uid = w.series_uid("BL")
+    _click(qtbot, w.lesion_panel.add_btn)
+    assert w.selected_lesion() == "T1"
+    _click(qtbot, w.measure_panel.buttons["draw_line"])
+    _draw(qtbot, w, "BL", (4, 20, 20), (4, 20, 60))
+    qtbot.waitUntil(lambda: len(w.layers_for("BL")["lines"].data) == 0, timeout=5000)  # not kept
+    assert w.session.observation("T1", "BL") is None
+    said = [str(n.message) for n in notifications]
+    assert any(m.startswith(f"T1 at BL: the line was not kept and no viable diameter was recorded (series {uid})")
+               and "coronal" in m for m in said), said
+
+    _click(qtbot, w.measure_panel.buttons["paint_viable"])
+    w.layers_for("BL")["viable"].brush_size = 10
+    _paint(qtbot, w, "BL", (4, 60, 60), (4, 60, 72))
+    assert w.session.mask("T1", "BL") is not None and w.session.mask("T1", "BL").any()  # the paint is kept
+    obs = w.session.observation("T1", "BL")
+    assert obs is None or obs.viable_diameter_mm is None
+    said = [str(n.message) for n in notifications]
+    assert any(m.startswith(f"T1 at BL: the viable diameter was not taken from the mask (series {uid})")
+               and "coronal" in m for m in said), said
+
+
 def test_sample_subject_round_trip_same_assessment(make_napari_viewer, qtbot, tmp_path: Path) -> None:
     """File ▸ Open Sample: the generated subject's ground-truth case file opens with its studies,
     lines and masks; saved again it is the same case (same assessment)."""

@@ -583,14 +583,19 @@ class Session:
         """A line drawn on the volume (index space z, y, x) → LPS end points and its length.
 
         The length is measured between the LPS points, so anisotropic voxels count correctly.
+        On a coronal, sagittal or oblique series the line is refused (:class:`NonAxialSeries`,
+        naming lesion, timepoint, series and orientation): its length would be a diameter taken
+        in the wrong plane, as for a mask (:meth:`measure_mask`).
         """
+        fname = self.measure_field(lesion)
+        _check_axial(lesion, tp, f"the line was not kept and no {_field_words(fname)} was recorded", volume,
+                     volume.direction)
         pts = volume.index_to_lps(np.asarray([p0_index, p1_index], dtype=float))
         length = _line_length(pts[0], pts[1])
         line = (tuple(_coord(v) for v in pts[0]), tuple(_coord(v) for v in pts[1]))
         obs = self._base(lesion, tp)
         geo = obs.geometry or Geometry()
         geo = dataclasses.replace(geo, line=line, series_uid=volume.series_uid or geo.series_uid)  # type: ignore[arg-type]
-        fname = self.measure_field(lesion)
         return self._put(dataclasses.replace(obs, status="measured", geometry=geo, **{fname: mm(length)}))  # type: ignore[arg-type]
 
     @_edit("remove line")
@@ -644,12 +649,8 @@ class Session:
         if entry is None or not entry.array.any():
             return self.set_status(lesion, tp, "absent")
         fname = self.measure_field(lesion)
-        try:  # in-plane diameters of a non-axial series would come from the wrong plane
-            geom.check_axial(geom.Grid(entry.spacing, None, np.asarray(entry.direction, float).reshape(3, 3)))
-        except geom.NonAxialError as exc:
-            series = f" (series {volume.series_uid})" if volume is not None and volume.series_uid else ""
-            raise NonAxialSeries(f"{lesion} at {tp}: the {fname.removesuffix('_mm').replace('_', ' ')} was not "
-                                 f"taken from the mask{series}: {exc}") from None
+        # in-plane diameters of a non-axial series would come from the wrong plane
+        _check_axial(lesion, tp, f"the {_field_words(fname)} was not taken from the mask", volume, entry.direction)
         sub, offset = _crop([entry.array])
         seg: Any
         if fname == "short_axis_mm":
@@ -763,6 +764,26 @@ class Session:
     def set_reader(self, reader: str) -> None:
         """The id stamped on observations recorded from now on."""
         self.reader = reader.strip()
+
+
+def _field_words(fname: str) -> str:
+    """'viable_diameter_mm' → 'viable diameter' (for messages)."""
+    return fname.removesuffix("_mm").replace("_", " ")
+
+
+def _check_axial(lesion: str, tp: str, what: str, volume: VolumeGeometry | None, direction: Any) -> None:
+    """Raise :class:`NonAxialSeries` (``"<lesion> at <tp>: <what> (series …): <orientation>"``)
+    when the slices of ``direction`` are not axial; a missing direction counts as axial."""
+    from mrecist_tool import geometry as geom
+
+    if direction is None:
+        return
+    try:
+        geom.check_axial(geom.Grid((1.0, 1.0, 1.0), None, np.asarray(direction, float).reshape(3, 3)))
+    except geom.NonAxialError as exc:
+        uid = getattr(volume, "series_uid", None) if volume is not None else None
+        series = f" (series {uid})" if uid else ""
+        raise NonAxialSeries(f"{lesion} at {tp}: {what}{series}: {exc}") from None
 
 
 def _line_length(p0: np.ndarray, p1: np.ndarray) -> float:

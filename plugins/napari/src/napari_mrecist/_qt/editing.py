@@ -87,7 +87,10 @@ class Editing:
                     if lid not in found and s.line_lps(lid, tp) is not None:
                         s.remove_line(lid, tp)
         except SessionError as exc:
+            # Nothing was recorded (the transaction is undone): the refused line (e.g. drawn on
+            # a coronal series, NonAxialSeries) must not stay on the canvas either.
             show_warning(str(exc))
+            o.layer_set.forget_lines(tp)
         if stray:
             show_warning("select a lesion in the table before drawing its line: the line was not kept")
             o.layer_set.forget_lines(tp)  # redraw from the session: the stray line goes
