@@ -251,6 +251,74 @@ def test_site_is_edited_in_the_table(widget, qtbot) -> None:
     assert w.session.lesions["T1"].site == "segment VIII"
 
 
+def test_role_and_site_edited_with_mouse_and_keys_undone_removed_ids_never_reused(
+        make_napari_viewer, widget, qtbot, case_dir: Path) -> None:
+    """In the lesion table a double-click opens the role's choice list and the site's text field;
+    Ctrl+Z undoes each edit; Remove asks first; a removed lesion's id is not given again, after
+    saving and reopening too."""
+    w = widget
+    lp = w.lesion_panel
+    t = lp.table
+    _click(qtbot, lp.add_btn)  # T1
+    _click(qtbot, lp.add_btn)  # T2
+
+    def edit_cell(row: int, column: int) -> None:
+        rect = t.visualItemRect(t.item(row, column))
+        qtbot.mouseClick(t.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        qtbot.mouseDClick(t.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        pump(qtbot)
+
+    edit_cell(lp.row_of("T2"), 1)
+    combo = t.findChild(type(lp.role_combo))
+    assert combo is not None and combo.currentText() == "target"
+    qtbot.keyClick(combo, Qt.Key.Key_Down)  # target → non-target
+    qtbot.keyClick(combo, Qt.Key.Key_Return)
+    pump(qtbot)
+    assert w.session.lesions["T2"].role == "non-target"
+    assert t.item(lp.row_of("T2"), 1).text() == "non-target"
+
+    edit_cell(lp.row_of("T2"), 4)
+    editor = next(e for e in t.findChildren(QLineEdit) if e.isVisible())
+    qtbot.keyClicks(editor, "segment IVa")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    pump(qtbot)
+    assert w.session.lesions["T2"].site == "segment IVa"
+    assert t.item(lp.row_of("T2"), 4).text() == "segment IVa"
+
+    c = canvas(w.viewer)
+    key(qtbot, c, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert w.session.lesions["T2"].site is None and t.item(lp.row_of("T2"), 4).text() == ""
+    _click(qtbot, w.undo_btn)
+    assert w.session.lesions["T2"].role == "target" and t.item(lp.row_of("T2"), 1).text() == "target"
+    _click(qtbot, w.redo_btn)
+    key(qtbot, c, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert (w.session.lesions["T2"].role, w.session.lesions["T2"].site) == ("non-target", "segment IVa")
+
+    w.select_lesion("T1")
+    assert lp.selected_lesions() == ["T1"]
+    asked: list[str] = []
+
+    def answer(dialog, button) -> None:  # type: ignore[no-untyped-def]
+        asked.append(dialog.text())
+        qtbot.mouseClick(dialog.button(button), Qt.MouseButton.LeftButton)
+
+    when_dialog(lambda d: answer(d, QMessageBox.StandardButton.No))
+    _click(qtbot, lp.remove_btn)
+    assert "T1" in w.session.lesions and asked and "Remove T1" in asked[-1]
+    when_dialog(lambda d: answer(d, QMessageBox.StandardButton.Yes))
+    _click(qtbot, lp.remove_btn)
+    assert list(w.session.lesions) == ["T2"], asked
+    path = case_dir / "ids.json"
+    assert w.save(path)
+
+    w2 = assessment_widget(make_napari_viewer())
+    assert w2.open_case(path, use_autosave=False)
+    lp2 = w2.lesion_panel
+    lp2.role_combo.setCurrentText("target")
+    _click(qtbot, lp2.add_btn)
+    assert set(w2.session.lesions) == {"T2", "T3"}  # T1 is not given again after reopening
+
+
 def test_keys_on_the_canvas_and_in_the_dock(widget, qtbot) -> None:
     """The action keys work on the image (whatever layer is active) and in the dock."""
     w = widget

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from qtpy.QtCore import QItemSelectionModel
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -120,7 +121,10 @@ class LesionPanel(Panel):
         for r in range(self.table.rowCount()):
             it = self.table.item(r, 0)
             if it is not None and it.text() == lesion:
-                self.table.selectRow(r)
+                # Only this row, whatever modifier keys Qt believes are held (selectRow adds to
+                # the selection while Shift or Ctrl is down, and Remove would take both).
+                self.table.setCurrentCell(r, 0, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                                          | QItemSelectionModel.SelectionFlag.Rows)
                 return
 
     def row_of(self, lesion: str) -> int:
