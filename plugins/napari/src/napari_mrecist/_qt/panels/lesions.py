@@ -123,7 +123,7 @@ class LesionPanel(Panel):
             if it is not None and it.text() == lesion:
                 # Only this row, whatever modifier keys Qt believes are held (selectRow adds to
                 # the selection while Shift or Ctrl is down, and Remove would take both).
-                self.table.setCurrentCell(r, 0, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                self.table.setCurrentCell(r, 0, QItemSelectionModel.SelectionFlag.ClearAndSelect  # type: ignore[call-overload]
                                           | QItemSelectionModel.SelectionFlag.Rows)
                 return
 
