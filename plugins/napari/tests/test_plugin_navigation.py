@@ -167,6 +167,42 @@ def test_prior_compared_in_an_equal_canvas_linked_both_ways(make_napari_viewer, 
     assert all(d.isVisible() for d in access.side_docks(viewer))
 
 
+def test_an_mr_beside_a_ct_prior_keeps_each_its_own_window(make_napari_viewer, qtbot, sample_studies: Path) -> None:
+    """SYN-001: the MR follow-up compared with the CT before it.  MR values are no Hounsfield
+    units: windowing the MR (drag, keys) leaves the CT prior in a CT window and the reverse; the
+    CT prior still follows a CT preset by name."""
+    viewer, w = _open(make_napari_viewer, qtbot, sample_studies / "SYN-001" / "SYN-001.json")
+    ids = w.timepoint_ids()
+    mr = next(tp for tp in ids if w.volume_for(tp).modality == "MR")
+    ct = ids[ids.index(mr) - 1]
+    assert w.volume_for(ct).modality == "CT"
+    key(qtbot, canvas(viewer), Qt.Key.Key_2)  # soft tissue, on the CT
+    w.show_timepoint(mr)
+    combo = w.subject_panel.compare_combo
+    index = combo.findData(ct)
+    combo.setCurrentIndex(index)
+    combo.activated.emit(index)
+    view = w.compare_view
+    assert view is not None and w.compare_tp == ct
+    prior = view.layers.image
+    soft = pytest.approx(_window(*WINDOWS["soft tissue"]))
+    assert tuple(prior.contrast_limits) == soft
+    main_canvas, prior_canvas = canvas(viewer), access.canvas_widget(view.qt_viewer)
+    qtbot.waitUntil(lambda: prior_canvas.width() > 100, timeout=15000)
+
+    mr_image = w.current_image_layer()
+    key(qtbot, main_canvas, Qt.Key.Key_2)  # the MR's second preset, from its own data
+    assert tuple(mr_image.contrast_limits) == pytest.approx(w.layer_set.presets_of(mr, w.volume_for(mr))["MR high contrast"])
+    drag(qtbot, main_canvas, centre(main_canvas), centre(main_canvas) + QPointF(80, 20), button=Qt.MouseButton.RightButton)
+    assert tuple(prior.contrast_limits) == soft  # the CT keeps its HU window
+    mr_limits = tuple(mr_image.contrast_limits)
+    drag(qtbot, prior_canvas, centre(prior_canvas), centre(prior_canvas) + QPointF(-60, 0), button=Qt.MouseButton.RightButton)
+    assert tuple(prior.contrast_limits) != soft  # the prior was windowed ...
+    assert tuple(mr_image.contrast_limits) == pytest.approx(mr_limits)  # ... and the MR kept its own
+    combo.setCurrentIndex(0)
+    combo.activated.emit(0)
+
+
 def test_a_slice_step_recompiles_no_shader(make_napari_viewer, qtbot, sample_studies: Path, monkeypatch) -> None:
     """A wheel notch only redraws: napari hands the new slice's lines and calliper boxes to
     vispy meshes, which rebuilt and relinked their shader programs on each step (most of the

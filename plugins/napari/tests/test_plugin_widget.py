@@ -437,6 +437,30 @@ def test_reopening_shows_each_measurement_on_its_phase(make_napari_viewer, sampl
     assert w.volume_for("BL").phase == "portal-venous"
 
 
+def test_clicking_a_lesion_shows_the_phase_it_was_measured_on(make_napari_viewer, qtbot, sample_studies: Path) -> None:
+    """SYN-003 at FU2: L1 was measured on the portal-venous series, the new lesion N1 on the
+    arterial one.  Reopened, a click on each lesion's row shows (and offers in the series box)
+    the phase its measurement was made on, and its line is on the canvas."""
+    viewer = make_napari_viewer(show=True)
+    access.main_window(viewer).resize(1280, 900)
+    w = assessment_widget(viewer)
+    assert w.open_case(sample_studies / "SYN-003" / "SYN-003.json", use_autosave=False)
+    qtbot.waitUntil(lambda: w.lesion_panel.table.isVisible() and canvas(viewer).width() > 100, timeout=15000)
+    settled(qtbot, viewer)
+    w.show_timepoint("FU2")
+    t = w.lesion_panel.table
+    combo = w.subject_panel.series_combo
+    for lesion, phase in (("N1", "arterial"), ("L1", "portal-venous"), ("N1", "arterial")):
+        rect = t.visualItemRect(t.item(w.lesion_panel.row_of(lesion), 0))
+        qtbot.mouseClick(t.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        pump(qtbot)
+        obs = w.session.observation(lesion, "FU2")
+        assert w.selected_lesion() == lesion
+        assert w.series_uid("FU2") == obs.geometry.series_uid and w.volume_for("FU2").phase == phase
+        assert combo.currentText().startswith(phase)
+        assert len(w.layers_for("FU2")["lines"].data) == 2  # both lines, whichever phase is shown
+
+
 def test_mrecist_view_opens_a_case_with_the_widget(case_dir: Path, monkeypatch, own_napari_app) -> None:
     import napari
 

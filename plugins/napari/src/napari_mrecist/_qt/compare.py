@@ -1,6 +1,9 @@
 """An earlier timepoint beside the current one, in a second canvas of the same size, linked both
 ways: slice position (world mm along the slice axis, i.e. patient coordinates), zoom, pan and
-window.  Either canvas leads; the other follows.
+window.  Either canvas leads; the other follows.  The window is copied as numbers only between
+two CT series (Hounsfield units mean the same on both); an MR beside a CT, or two MR series
+(whose signal has no absolute scale), share the preset by name, each from its own data -- an
+MR window of 2-725 copied onto a CT in HU would show it washed out.
 
 napari has one canvas per viewer, so the prior is a second ``ViewerModel`` with its own
 ``QtViewer`` in a dock placed between the main canvas and the assessment dock (napari's
@@ -21,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from qtpy.QtCore import QEvent, QObject, Qt, QTimer
 from qtpy.QtWidgets import QWidget
 
-from .._layers import image_layer_data
+from .._layers import image_layer_data, window_presets
 from . import access
 from .actions import key_table
 from .canvas_input import CanvasInput
@@ -63,6 +66,8 @@ class CompareView:
         self.model = ViewerModel(title="prior")
         self.qt_viewer = access.new_qt_viewer(self.model)
         self.layers: TimepointLayers | None = None
+        self._presets: dict[str, tuple[float, float]] = {}
+        self._modality = ""
         self._linking = False
         window = access.main_window(owner.viewer)
         self._hidden_docks = [d for d in access.side_docks(owner.viewer) if d.isVisible()]
@@ -109,6 +114,8 @@ class CompareView:
         vol = o.volume_for(tp)
         if vol is None:
             return
+        self._presets = window_presets(vol)
+        self._modality = vol.modality.upper()
         data, kwargs, _ = image_layer_data(vol, f"{tp} {vol.phase}", o.window_preset)
         image = self.model.add_image(data, **kwargs)
         overlay = access.text_overlay(self.model)
@@ -178,11 +185,23 @@ class CompareView:
     def _to_main_camera(self, *_: Any) -> None:
         self._guard(lambda: self._copy_camera(self.model, self.owner.viewer))
 
+    def same_units(self) -> bool:
+        """Whether a window can be copied as numbers: both series CT (see the module docstring)."""
+        o = self.owner
+        main = o.volume_for(o.current_tp) if o.current_tp is not None else None
+        return main is not None and main.modality.upper() == "CT" and self._modality == "CT"
+
     def follow_window(self) -> None:
-        """The main image's window, applied to the prior."""
+        """The main image's window, applied to the prior (by preset name across MR / CT)."""
         main = self.owner.current_image_layer()
-        if main is not None and self.layers is not None:
-            self._guard(lambda: setattr(self.layers.image, "contrast_limits", tuple(main.contrast_limits)))
+        if main is None or self.layers is None:
+            return
+        image = self.layers.image
+        if self.same_units():
+            self._guard(lambda: setattr(image, "contrast_limits", tuple(main.contrast_limits)))
+        elif self.owner.window_preset in self._presets:
+            limits = self._presets[self.owner.window_preset]
+            self._guard(lambda: setattr(image, "contrast_limits", limits))
 
     # -- canvas host (PACS mouse and keys on the prior's canvas) ---------------------------------
     def image_layer_of(self, model: Any) -> Any:
@@ -190,7 +209,7 @@ class CompareView:
 
     def window_changed(self, model: Any) -> None:
         main = self.owner.current_image_layer()
-        if main is not None and self.layers is not None:
+        if main is not None and self.layers is not None and self.same_units():
             limits = tuple(self.layers.image.contrast_limits)
             self._guard(lambda: setattr(main, "contrast_limits", limits))
             self.owner.window_changed(self.owner.viewer)
