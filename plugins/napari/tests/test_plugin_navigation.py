@@ -148,6 +148,10 @@ def test_prior_compared_in_an_equal_canvas_linked_both_ways(make_napari_viewer, 
     centre_now[-1] += 12.0
     cam.center = tuple(centre_now)  # a pan of the main canvas
     np.testing.assert_allclose(pcam.center[-2:], cam.center[-2:])
+    before = np.array(cam.center[-2:])
+    drag(qtbot, prior_canvas, centre(prior_canvas), centre(prior_canvas) + QPointF(60, 40))  # a hand's pan of the prior
+    assert np.linalg.norm(np.array(pcam.center[-2:]) - before) > 1.0
+    np.testing.assert_allclose(cam.center[-2:], pcam.center[-2:])
 
     drag(qtbot, main_canvas, centre(main_canvas), centre(main_canvas) + QPointF(100, 30),
          button=Qt.MouseButton.RightButton)
