@@ -39,6 +39,11 @@ def test_overlays_are_readable_and_the_dock_fits_1366x768(make_napari_viewer, qt
     row = [t.item(0, c).text() for c in range(t.columnCount())]
     gap = w.session.observation("L1", "FU2").gap_to_ablation_zone_mm
     assert row[0] == "L1" and gap is not None and row[-1].startswith(f"{gap} mm")  # the gap, in the row
+    # ... and on screen in the ~360 px dock, beside the id and what counted, without scrolling
+    t.horizontalScrollBar().setValue(0)
+    for column in (0, t.columnCount() - 1):
+        assert t.viewport().rect().contains(t.visualItemRect(t.item(0, column))), t.horizontalHeaderItem(column).text()
+    assert t.viewport().rect().contains(t.visualItemRect(t.item(0, 5)).topLeft())  # "this timepoint" starts
 
     zoom = access.camera(viewer).zoom
     width = np.ptp(callipers.data[0][:, 2])

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 COLUMNS = ("id", "role", "kind", "organ", "site", "this timepoint", "gap")
 EDITABLE = {"role": "role", "kind": "kind", "organ": "organ", "site": "site"}
 CHOICES = {"role": ROLES, "kind": KINDS}
+SHOWN_FIRST = ("id", "gap", "this timepoint")
+GAP_TIP = "gap from the focus to the ablation zone (0 = contiguous)"
 
 
 class _ChoiceDelegate(QStyledItemDelegate):
@@ -73,6 +75,14 @@ class LesionPanel(Panel):
         t.setToolTip("Double-click a role, kind, organ or site to change it")
         for name, choices in CHOICES.items():
             t.setItemDelegateForColumn(COLUMNS.index(name), _ChoiceDelegate(choices, t))
+        # Shown first, beside the id: the gap and what counted now.  The dock is ~360 px wide,
+        # and the table scrolls sideways; the gap (the LTP number, ABL-6) must not be the
+        # column scrolled out of sight.  Only the visual order changes (COLUMNS stays the model's).
+        for visual, name in enumerate(SHOWN_FIRST):
+            header(t).moveSection(header(t).visualIndex(COLUMNS.index(name)), visual)
+        gap_header = t.horizontalHeaderItem(COLUMNS.index("gap"))
+        if gap_header is not None:
+            gap_header.setToolTip(GAP_TIP)
         t.itemSelectionChanged.connect(lambda: owner.on_lesion_selected())
         t.itemChanged.connect(self._on_item_changed)
         lay.addWidget(t)
@@ -169,7 +179,7 @@ class LesionPanel(Panel):
                     item(les.site or "", editable=True),
                     item(cell.text, cell.tooltip),
                     item(f"{gap} mm{near}" if gap is not None else "",
-                         "gap from the focus to the ablation zone (0 = contiguous)"),
+                         GAP_TIP),
                 ]
                 for c, it in enumerate(cells):
                     t.setItem(r, c, it)
