@@ -60,3 +60,40 @@ def test_worklist_status_next_previous_done_and_resume(make_napari_viewer, qtbot
     w3 = assessment_widget(make_napari_viewer())
     assert w3.open_worklist(export)
     assert w3.worklist_index == 1
+
+
+def test_after_a_crash_the_worklist_resumes_at_the_subject_timepoint_and_lesion(make_napari_viewer, qtbot,
+                                                                              tmp_path: Path) -> None:
+    """The reader moves on to the second subject, reads at FU2 and napari dies before any save:
+    opening the export again lands on that subject (in progress beats not started), at FU2,
+    with the lesion selected, the work restored from its autosave."""
+    from _gui import canvas, key
+
+    export = tmp_path / "export"
+    for name in ("CRLM-001", "CRLM-002", "CRLM-003"):
+        write_subject(export / name, n_slices=4)
+    viewer = make_napari_viewer(show=True)
+    w = assessment_widget(viewer)
+    assert w.open_worklist(export)
+    qtbot.waitUntil(lambda: w.worklist_panel.isVisible() and canvas(viewer).width() > 100, timeout=15000)
+    qtbot.mouseClick(w.worklist_panel.next_btn, Qt.MouseButton.LeftButton)
+    pump(qtbot)
+    assert w.worklist_index == 1
+    qtbot.mouseClick(w.lesion_panel.add_btn, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(w.lesion_panel.add_btn, Qt.MouseButton.LeftButton)  # T1, T2
+    w.select_lesion("T1")
+    c = canvas(viewer)
+    key(qtbot, c, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
+    key(qtbot, c, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
+    assert w.current_tp == "FU2"
+    key(qtbot, c, Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier)  # present
+    autosave = export / "readings" / "test-reader" / "CRLM-002.autosave.json"
+    qtbot.waitUntil(autosave.exists, timeout=5000)  # the debounced autosave; then napari "dies"
+    assert not (export / "readings" / "test-reader" / "CRLM-002.json").exists()
+
+    w2 = assessment_widget(make_napari_viewer())
+    assert w2.open_worklist(export)
+    assert w2.worklist_index == 1
+    assert _statuses(w2)[1][:2] == ("CRLM-002", IN_PROGRESS)
+    assert w2.current_tp == "FU2" and w2.selected_lesion() == "T1"
+    assert w2.session.observation("T1", "FU2").status == "present"
