@@ -235,6 +235,33 @@ def test_undo_redo_every_edit_including_from_the_dock(widget, qtbot) -> None:
     assert w.session.lesions["T2"].role == "target"
 
 
+def test_a_drawn_line_is_undone_and_redone_on_the_canvas_too(widget, qtbot) -> None:
+    """A line drawn with the mouse, then Ctrl+Z: the diameter and the line on the canvas go;
+    Ctrl+Shift+Z brings both back; a second line replacing the first is undone to the first."""
+    w = widget
+    c = canvas(w.viewer)
+    _click(qtbot, w.lesion_panel.add_btn)
+    _click(qtbot, w.measure_panel.buttons["draw_line"])
+    lines = w.layers_for("BL")["lines"]
+    _draw(qtbot, w, "BL", (4, 20, 20), (4, 20, 60))  # 40 px × 0.7 mm
+    assert abs(float(w.session.observation("T1", "BL").viable_diameter_mm) - 28.0) <= 0.4
+    key(qtbot, c, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert w.session.observation("T1", "BL") is None
+    qtbot.waitUntil(lambda: len(lines.data) == 0, timeout=5000)
+    key(qtbot, c, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert abs(float(w.session.observation("T1", "BL").viable_diameter_mm) - 28.0) <= 0.4
+    qtbot.waitUntil(lambda: len(lines.data) == 1, timeout=5000)
+
+    _click(qtbot, w.measure_panel.buttons["draw_line"])
+    _draw(qtbot, w, "BL", (4, 30, 20), (4, 30, 40))  # a shorter line replaces it: 14 mm
+    qtbot.waitUntil(lambda: len(lines.data) == 1, timeout=5000)
+    assert abs(float(w.session.observation("T1", "BL").viable_diameter_mm) - 14.0) <= 0.4
+    _click(qtbot, w.undo_btn)
+    assert abs(float(w.session.observation("T1", "BL").viable_diameter_mm) - 28.0) <= 0.4
+    qtbot.waitUntil(lambda: len(lines.data) == 1 and abs(float(np.ptp(lines.data[0][:, 2])) - 40) < 0.5,
+                    timeout=5000)
+
+
 def test_site_is_edited_in_the_table(widget, qtbot) -> None:
     w = widget
     _click(qtbot, w.lesion_panel.add_btn)
