@@ -88,11 +88,26 @@ def test_scroll_zoom_window_and_presets_like_a_pacs(make_napari_viewer, qtbot, s
     key(qtbot, c, Qt.Key.Key_3)
     assert tuple(image.contrast_limits) == pytest.approx(_window(*WINDOWS["lung"]))
     assert w.layers_for(w.current_tp)["viable"].mode == "paint"
+    # a right-drag while the brush is out windows the image and paints nothing
+    viable = w.layers_for(w.current_tp)["viable"]
+    painted = int((viable.data > 0).sum())
+    lo, hi = image.contrast_limits
+    drag(qtbot, c, centre(c), centre(c) + QPointF(100, 0), button=Qt.MouseButton.RightButton)
+    assert image.contrast_limits[1] - image.contrast_limits[0] == pytest.approx(2 ** 0.5 * (hi - lo), rel=0.05)
+    w.sync_masks_now()
+    assert int((viable.data > 0).sum()) == painted and viable.mode == "paint"
     key(qtbot, c, Qt.Key.Key_1)
     assert tuple(image.contrast_limits) == pytest.approx(_window(*WINDOWS["liver"]))
-    # ... and so does the dock's range slider.
+    # ... and so do the dock's range slider and preset box (keys on the box: Down = next preset).
     w.subject_panel.window_slider.setValue((-50.0, 250.0))
     assert tuple(image.contrast_limits) == pytest.approx((-50.0, 250.0))
+    box = w.subject_panel.window_combo
+    assert box.isVisible() and box.isEnabled() and w.subject_panel.window_slider.isVisible()
+    box.setFocus()
+    key(qtbot, box, Qt.Key.Key_Down)
+    assert box.currentText() == "soft tissue"
+    assert tuple(image.contrast_limits) == pytest.approx(_window(*WINDOWS["soft tissue"]))
+    assert viewer.layers.selection.active.name.startswith("viable")  # the brush is still out
 
 
 def test_mr_presets_come_from_the_data(make_napari_viewer, qtbot, sample_studies: Path) -> None:

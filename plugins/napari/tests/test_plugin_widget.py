@@ -386,8 +386,8 @@ def test_visit_without_imaging_is_ne_and_the_criteria_switch_says_why(widget, qt
     assert w.session.timepoints["FU1"].imaging == "not-done"
     assert _categories_on_screen(w)["FU1"][9] == "NE"
     assert _categories_on_screen(w) == _categories_from_engine(w.session.to_case())
-    sp.criteria_combo.setCurrentIndex(1)
-    sp.criteria_combo.activated.emit(1)
+    sp.criteria_combo.setFocus()
+    key(qtbot, sp.criteria_combo, Qt.Key.Key_Down)  # mRECIST → RECIST1.1, by key on the box
     assert w.session.criteria == "RECIST1.1"
     assert w.session.measure_field("T1") == "longest_diameter_mm"
     note = w.results_panel.criteria_note.text()
