@@ -32,6 +32,7 @@ def test_overlays_are_readable_and_the_dock_fits_1366x768(make_napari_viewer, qt
     assert list(callipers.features["label"]) == ["L1 11.8 mm", "N1 14.4 mm"]
     assert np.all(callipers.face_color[:, 3] > 0.6) and np.all(callipers.face_color[:, :3] < 0.1)  # dark box
     np.testing.assert_allclose(layers["lines"].edge_color, [rgba(lesion_color(1)), rgba(lesion_color(2))])
+    assert max(layers["lines"].edge_width) <= 1.0  # thin: at most a voxel wide, the ends stay visible
     t = w.lesion_panel.table
     legend = [t.item(r, 0).background().color().name() for r in range(t.rowCount())]
     assert legend == [lesion_color(1), lesion_color(2)]
