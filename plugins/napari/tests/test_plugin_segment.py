@@ -153,3 +153,47 @@ def test_a_click_on_the_image_grows_a_mask_and_measures_it(make_napari_viewer, q
     qtbot.waitUntil(lambda: int(w.session.mask("L1", "FU2", "zone").sum()) != before, timeout=15000)
     w.undo()
     assert int(w.session.mask("L1", "FU2", "zone").sum()) == before
+
+
+@pytest.mark.gui
+def test_a_brush_edit_of_a_mask_updates_the_gap(make_napari_viewer, qtbot, sample_studies: Path) -> None:
+    """SYN-003 at FU2: the LTP focus of L1 lies 2.6 mm from its ablation zone (both masks from
+    the case).  A brush stroke that carries the zone onto the focus makes the gap 0 mm at once,
+    in the session and in the lesion's row; Ctrl+Z brings back the 2.6 mm."""
+    from _gui import canvas, data_to_canvas, drag, key, settled
+    from qtpy.QtCore import Qt
+
+    from napari_mrecist import assessment_widget
+    from napari_mrecist._qt import access
+
+    viewer = make_napari_viewer(show=True)
+    access.main_window(viewer).resize(1280, 900)
+    w = assessment_widget(viewer)
+    assert w.open_case(sample_studies / "SYN-003" / "SYN-003.json", use_autosave=False)
+    qtbot.waitUntil(lambda: canvas(viewer).width() > 100, timeout=15000)
+    settled(qtbot, viewer)
+    w.show_timepoint("FU2")
+    w.select_lesion("L1")
+    gap = w.session.observation("L1", "FU2").gap_to_ablation_zone_mm
+    assert gap is not None and gap > 0
+    focus, zone = w.session.mask("L1", "FU2", "viable"), w.session.mask("L1", "FU2", "zone")
+    # the closest focus and zone voxels on a slice holding both
+    z = next(k for k in range(focus.shape[0]) if focus[k].any() and zone[k].any())
+    f = np.argwhere(focus[z])
+    zv = np.argwhere(zone[z])
+    d = ((f[:, None, :] - zv[None, :, :]) ** 2).sum(axis=2)
+    i, j = np.unravel_index(int(d.argmin()), d.shape)
+    qtbot.mouseClick(w.measure_panel.buttons["paint_zone"], Qt.MouseButton.LeftButton)
+    layer = w.layers_for("FU2")["zone"]
+    layer.brush_size = 3
+    viewer.dims.set_current_step(0, z)
+    image = w.layers_for("FU2")["image"]
+    c = canvas(viewer)
+    inside = zv[j] + np.sign(zv[j] - f[i]) * 2  # from inside the zone across to the focus
+    drag(qtbot, c, data_to_canvas(viewer, c, image, (z, *inside)), data_to_canvas(viewer, c, image, (z, *f[i])))
+    w.sync_masks_now()
+    assert w.session.observation("L1", "FU2").gap_to_ablation_zone_mm == 0
+    row = w.lesion_panel.row_of("L1")
+    assert w.lesion_panel.table.item(row, 6).text().startswith("0.0 mm")
+    key(qtbot, c, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert w.session.observation("L1", "FU2").gap_to_ablation_zone_mm == gap

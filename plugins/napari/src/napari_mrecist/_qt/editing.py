@@ -158,9 +158,14 @@ class Editing:
                             continue
                         before = s.masks.get((lid, tp, kind))
                         s.set_mask(lid, tp, kind, layer.data == lab, layers.volume)
-                        if kind == MASK_VIABLE and s.masks.get((lid, tp, kind)) is not before:
+                        if s.masks.get((lid, tp, kind)) is before:
+                            continue
+                        if kind == MASK_VIABLE:
                             # The diameter follows the painted viable tissue at once (MR-V1).
                             _measure_keeping_mask(s, lid, tp, layers.volume)
+                        # ... and so does the gap between a focus and its zone (a brush edit of
+                        # a grown mask must not leave the gap of the mask before it).
+                        self._update_gaps(tp, lid)
             except SessionError as exc:
                 show_warning(str(exc))
             o.layer_set.mask_versions[(tp, kind)] = o.layer_set.mask_identity(tp, kind)
@@ -246,7 +251,10 @@ class Editing:
             zone_of = (obs.near_lesion if obs is not None and obs.near_lesion else None) or lid
             zone = s.mask(zone_of, tp, MASK_ZONE)
             if zone is not None and zone.any() and lesion in (lid, zone_of):
-                s.gap_from_masks(lid, tp, zone_of)
+                try:
+                    s.gap_from_masks(lid, tp, zone_of)
+                except SessionError as exc:  # e.g. painted on different grids: keep the mask
+                    show_warning(f"the gap of {lid} at {tp} was not updated: {exc}")
 
     def regrow(self) -> None:
         """Grow the last grown structure again with the tolerance now set."""
