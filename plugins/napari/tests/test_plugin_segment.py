@@ -113,7 +113,7 @@ def test_a_click_on_the_image_grows_a_mask_and_measures_it(make_napari_viewer, q
     """Grow zone, click inside the zone; grow viable on the LTP focus, click inside it: the 3D
     masks are made, the focus's diameter and its gap to the zone are computed, the mask can be
     painted on at once, and the tolerance slider grows it again."""
-    from _gui import canvas, click, data_to_canvas, settled
+    from _gui import canvas, click, data_to_canvas, drag, settled
     from qtpy.QtCore import Qt
 
     from napari_mrecist import assessment_widget
@@ -148,11 +148,37 @@ def test_a_click_on_the_image_grows_a_mask_and_measures_it(make_napari_viewer, q
     qtbot.waitUntil(lambda: layer.mode == "paint", timeout=15000)  # editable with the brush at once
     np.testing.assert_array_equal(layer.data == w.session.lesion_index("L1"), grown)
     before = int(grown.sum())
+    default_tolerance = w.measure_panel.tolerance.value()
     w.measure_panel.tolerance.setValue(80)
     w.measure_panel.tolerance.sliderReleased.emit()
     qtbot.waitUntil(lambda: int(w.session.mask("L1", "FU2", "zone").sum()) != before, timeout=15000)
     w.undo()
     assert int(w.session.mask("L1", "FU2", "zone").sum()) == before
+
+    # The new lesion N1 (arterial, hypervascular): one click grows its focus and gives its
+    # diameter; a brush stroke on the grown mask changes the diameter at once.
+    n1_truth = sitk.GetArrayFromImage(sitk.ReadImage(str(case.parent / "masks/FU2_N1.nii.gz"))) > 0
+    truth_mm = float(w.session.observation("N1", "FU2").viable_diameter_mm)
+    w.measure_panel.tolerance.setValue(default_tolerance)  # back to the default before a new growth
+    w.select_lesion("N1")
+    assert w.volume_for("FU2").phase == "arterial"  # the phase N1 was measured on
+    depth = ndi.distance_transform_edt(n1_truth)
+    z, y, x = (int(v) for v in np.unravel_index(int(depth.argmax()), n1_truth.shape))
+    viewer.dims.set_current_step(0, z)
+    qtbot.mouseClick(w.measure_panel.buttons["grow_viable"], Qt.MouseButton.LeftButton)
+    image = w.layers_for("FU2")["image"]
+    click(qtbot, c, data_to_canvas(viewer, c, image, (z, y, x)))
+    qtbot.waitUntil(lambda: w.session.mask("N1", "FU2") is not None
+                    and _dice(w.session.mask("N1", "FU2"), n1_truth) >= TUMOUR_DICE, timeout=15000)
+    grown_mm = float(w.session.observation("N1", "FU2").viable_diameter_mm)
+    assert abs(grown_mm - truth_mm) <= 3.0, (grown_mm, truth_mm)
+    viable = w.layers_for("FU2")["viable"]
+    qtbot.waitUntil(lambda: viable.mode == "paint", timeout=15000)
+    viable.brush_size = 3
+    far = np.argwhere(n1_truth[z])[:, 1].max() + 8  # a stroke beyond the focus's right edge
+    drag(qtbot, c, data_to_canvas(viewer, c, image, (z, y, x)), data_to_canvas(viewer, c, image, (z, y, far)))
+    w.sync_masks_now()
+    assert float(w.session.observation("N1", "FU2").viable_diameter_mm) > grown_mm + 5
 
 
 @pytest.mark.gui
