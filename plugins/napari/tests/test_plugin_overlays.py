@@ -46,6 +46,25 @@ def test_overlays_are_readable_and_the_dock_fits_1366x768(make_napari_viewer, qt
         assert t.viewport().rect().contains(t.visualItemRect(t.item(0, column))), t.horizontalHeaderItem(column).text()
     assert t.viewport().rect().contains(t.visualItemRect(t.item(0, 5)).topLeft())  # "this timepoint" starts
 
+    # The label's text is drawn inside its dark box (rendered, on a black canvas: white pixels).
+    from _gui import data_to_canvas
+
+    c = canvas(viewer)
+    viewer.dims.set_current_step(0, round(float(callipers.data[0][0, 0])))
+    hidden = [layer for layer in viewer.layers if layer is not callipers and layer.visible]
+    for layer in hidden:
+        layer.visible = False
+    shot = viewer.screenshot(canvas_only=True, flash=False)[..., :3].astype(int)
+    for layer in hidden:
+        layer.visible = True
+    scale = shot.shape[1] / c.width()
+    top_left = data_to_canvas(viewer, c, callipers, tuple(callipers.data[0][0]))
+    bottom_right = data_to_canvas(viewer, c, callipers, tuple(callipers.data[0][2]))
+    band = shot[int((top_left.y() + 3) * scale):int((bottom_right.y() - 3) * scale)]
+    text = np.flatnonzero((band.min(axis=2) > 150).any(axis=0)) / scale
+    assert len(text) and text.min() >= top_left.x() and text.max() <= bottom_right.x(), (
+        text.min(), text.max(), top_left.x(), bottom_right.x())
+
     zoom = access.camera(viewer).zoom
     width = np.ptp(callipers.data[0][:, 2])
     access.camera(viewer).zoom = zoom * 2
