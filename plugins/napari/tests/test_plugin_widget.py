@@ -235,7 +235,7 @@ def test_undo_redo_every_edit_including_from_the_dock(widget, qtbot) -> None:
     assert w.session.lesions["T2"].role == "target"
 
 
-def test_a_drawn_line_is_undone_and_redone_on_the_canvas_too(widget, qtbot) -> None:
+def test_a_drawn_line_is_undone_and_redone_on_the_canvas_too(widget, qtbot, notifications) -> None:
     """A line drawn with the mouse, then Ctrl+Z: the diameter and the line on the canvas go;
     Ctrl+Shift+Z brings both back; a second line replacing the first is undone to the first."""
     w = widget
@@ -260,6 +260,16 @@ def test_a_drawn_line_is_undone_and_redone_on_the_canvas_too(widget, qtbot) -> N
     assert abs(float(w.session.observation("T1", "BL").viable_diameter_mm) - 28.0) <= 0.4
     qtbot.waitUntil(lambda: len(lines.data) == 1 and abs(float(np.ptp(lines.data[0][:, 2])) - 40) < 0.5,
                     timeout=5000)
+
+    # The line deleted on the canvas (napari's select tool, Delete): the number stays, and the
+    # reader is told so rather than left with a diameter and no line.
+    lines.mode = "select"
+    lines.selected_data = {0}
+    key(qtbot, c, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: len(lines.data) == 0, timeout=5000)
+    assert w.session.line_lps("T1", "BL") is None
+    assert any(str(n.message).startswith("T1 at BL: its line was deleted; the diameter 28.0 mm is kept")
+               for n in notifications)
 
 
 def test_site_is_edited_in_the_table(widget, qtbot) -> None:

@@ -76,6 +76,7 @@ class Editing:
                 continue
             if len(verts) >= 2:
                 found[lid] = np.asarray(verts)[[0, -1]]  # a later line replaces an earlier one
+        kept: list[str] = []
         try:
             with s.transaction("line"):
                 for lid, verts in found.items():
@@ -86,6 +87,13 @@ class Editing:
                 for lid in list(s.lesions):
                     if lid not in found and s.line_lps(lid, tp) is not None:
                         s.remove_line(lid, tp)
+                        obs = s.observation(lid, tp)
+                        value = getattr(obs, s.measure_field(lid)) if obs is not None else None
+                        if value is not None:
+                            kept.append(f"{lid} at {tp}: its line was deleted; the diameter {value} mm is "
+                                        "kept (draw or type another, mark a status, or Ctrl+Z)")
+            for message in kept:  # the row still shows the number: say why
+                show_info(message)
         except SessionError as exc:
             # Nothing was recorded (the transaction is undone): the refused line (e.g. drawn on
             # a coronal series, NonAxialSeries) must not stay on the canvas either.
