@@ -184,6 +184,9 @@ def test_prior_compared_in_an_equal_canvas_linked_both_ways(make_napari_viewer, 
     combo.activated.emit(0)
     assert w.compare_view is None
     assert all(d.isVisible() for d in access.side_docks(viewer))
+    # the assessment dock gives the prior's share back to the main canvas (it kept ~740 px)
+    dock = w.dock_widget()
+    qtbot.waitUntil(lambda: dock.width() <= 380 and main_canvas.width() > dock.width(), timeout=5000)
 
 
 def test_an_mr_beside_a_ct_prior_keeps_each_its_own_window(make_napari_viewer, qtbot, sample_studies: Path) -> None:

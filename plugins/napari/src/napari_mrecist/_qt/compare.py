@@ -73,8 +73,11 @@ class CompareView:
         self._hidden_docks = [d for d in access.side_docks(owner.viewer) if d.isVisible()]
         for d in self._hidden_docks:
             d.hide()
-        self.dock = owner.viewer.window.add_dock_widget(self.qt_viewer, name=DOCK_NAME, area="right")
         own = owner.dock_widget()
+        # The assessment dock's width, given back when the comparison closes (else it keeps the
+        # prior's share too and the main canvas is left a third of its width).
+        self._own_width = own.width() if own is not None else None
+        self.dock = owner.viewer.window.add_dock_widget(self.qt_viewer, name=DOCK_NAME, area="right")
         if own is not None:
             # [main canvas | prior | assessment]: the two canvases side by side.
             window.splitDockWidget(self.dock, own, Qt.Orientation.Horizontal)
@@ -234,6 +237,12 @@ class CompareView:
         for d in self._hidden_docks:
             with contextlib.suppress(RuntimeError):
                 d.show()
+        own = self.owner.dock_widget()
+        if own is not None and self._own_width:
+            window = access.main_window(self.owner.viewer)
+            width = self._own_width
+            with contextlib.suppress(RuntimeError):
+                window.resizeDocks([own], [width], Qt.Orientation.Horizontal)
         with contextlib.suppress(Exception):
             self.qt_viewer.close()
         self.model.layers.clear()
