@@ -110,3 +110,24 @@ def test_view_without_a_display_says_so_instead_of_a_qt_abort() -> None:
     assert proc.returncode == 1
     assert "no display" in proc.stderr and "xvfb-run" in proc.stderr
     assert "xcb" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_generated_subjects_and_the_cohort_are_mrecist_only_as_the_readmes_say(
+        generated_subject: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The hand-written cases carry both diameters; the generated SYN-* subjects and the simulated
+    cohort carry viable diameters only.  RECIST 1.1 refuses those with the located message, and
+    both READMEs say which samples are mRECIST only."""
+    from mrecist_tool.sample.cohort import write_cohort
+
+    (cohort_case,) = write_cohort(tmp_path / "cohort", 1, seed=0)
+    for case in (generated_subject, cohort_case):
+        assert main(["assess", str(case), "--out", str(tmp_path / "m"), "--print", "never"]) == 0
+        assert main(["assess", str(case), "--criteria", "RECIST1.1", "--out", str(tmp_path / "r"),
+                     "--print", "never"]) == 1
+        err = capsys.readouterr().err
+        assert f"{case}: $.observations[" in err and "longest_diameter_mm: missing" in err
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert "`SYN-*`) and the simulated cohort (`--cohort N`) are mRECIST only" in readme
+    samples = " ".join((ROOT / "sample_data" / "README.md").read_text().split())
+    assert "**mRECIST only**" in samples and "refuses the three `SYN-*` subjects" in samples
+    assert "(`mrecist sample-data OUT --cohort N`) is mRECIST only" in samples
