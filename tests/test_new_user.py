@@ -101,6 +101,13 @@ def test_the_hand_written_samples_are_marked_simulated() -> None:
         assert json.loads(path.read_text())["simulated"] is True, path.name
 
 
+def test_an_analysis_of_the_hand_written_samples_carries_the_simulated_banner(tmp_path: Path) -> None:
+    """The marker is not enough by itself: the report of `analyze sample_data/cases` says so."""
+    assert main(["analyze", str(SAMPLES), "--out", str(tmp_path), "-q", "--jobs", "1"]) == 0
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "SIMULATED DATA" in page and "hand-written sample cases" in page
+
+
 def test_view_without_a_display_says_so_instead_of_a_qt_abort() -> None:
     env = {k: v for k, v in os.environ.items()
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
