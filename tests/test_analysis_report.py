@@ -90,6 +90,68 @@ def test_report_links_every_rule_id_to_its_glossary_entry(analysis: Path) -> Non
     assert '<h2 id="sec-rules">' in page
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _text(page: str) -> str:
+    """The report's visible words, tags dropped (a linked rule ID reads as plain text) and white
+    space collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", page)).split())
+
+
+def test_END_LTP_5_local_control_is_computed_and_no_longer_listed_as_not_computed(analysis: Path) -> None:
+    """LOCAL_CONTROL_TUMOUR (END-LTP-5) is estimated; the report and the README used to list
+    "local control after repeat treatment" among what is not computed."""
+    assert any(r["endpoint"] == "LOCAL_CONTROL_TUMOUR" for r in _rows(analysis / "survival.csv"))
+    page = _text((analysis / "report.html").read_text(encoding="utf-8"))
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    for text in (page, readme):
+        not_computed = re.findall(r"Not computed:([^.]*)", text)
+        assert not_computed and all("STAT-7" in s and "END-LTP-5" not in s for s in not_computed), not_computed
+        assert "END-LTP-5) is the per-tumour endpoint" in text
+
+
+def test_11_9_event_codes_are_documented_as_each_table_writes_them(analysis: Path) -> None:
+    """endpoints.csv: 0 censored, 1 event, 2 competing, empty (with the reason in event_type) for
+    a row left out; ADTTE: CDISC's CNSR (0 event, 1 censored), a competing event CNSR 1 with
+    CMPEVFL Y.  docs/rules.md, the README and the report say both, as written."""
+    endpoints = _rows(analysis / "endpoints.csv")
+    assert {r["event"] for r in endpoints} == {"0", "1", "2", ""}
+    assert all(r["event_type"] for r in endpoints if r["event"] == "")
+    adtte = _rows(analysis / "adam" / "adtte.csv")
+    assert {r["CNSR"] for r in adtte} == {"0", "1"}
+    assert all(r["CNSR"] == "1" for r in adtte if r["CMPEVFL"] == "Y")
+    for code, cnsr, flag in (("1", "0", ""), ("2", "1", "Y")):
+        for paramcd in ("DFS", "LTP"):
+            assert (sum(r["endpoint"] == paramcd and r["event"] == code for r in endpoints)
+                    == sum(r["PARAMCD"] == paramcd and r["CNSR"] == cnsr and r["CMPEVFL"] == flag
+                           for r in adtte)), (paramcd, code)
+    rules = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert "**0** censored, **1** event, **2** competing event" in rules
+    assert "`CNSR` **0** event, **1** censored, and a competing event is `CNSR` 1 with `CMPEVFL` = Y" in rules
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert "event code 0 censored, 1 event, 2 competing; empty for a row left out" in readme
+    assert "`CNSR` 0 event, 1 censored, and a competing event is `CNSR` 1 with `CMPEVFL` Y" in readme
+    page = _text((analysis / "report.html").read_text(encoding="utf-8"))
+    assert "event 0 censored, 1 event, 2 competing; empty for a row left out" in page
+    assert "CNSR 0 event, 1 censored, a competing event CNSR 1 with CMPEVFL Y" in page
+
+
+def test_PRE_2_PRE_3_readme_names_every_table_assess_and_analyze_write(analysis: Path, tmp_path: Path) -> None:
+    """A user reading the README finds every file: dlm.csv of assess, orr_preop.csv and dlm.csv
+    of analyze were missing from it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert main(["assess", str(ROOT / "sample_data" / "cases"), "--out", str(tmp_path / "a"),
+                 "--print", "never"]) == 0
+    written = {p.name for p in (tmp_path / "a").iterdir()}
+    written |= {p.name for p in analysis.glob("*.csv")} | {"report.html"}
+    assert {"dlm.csv", "orr_preop.csv", "margin_ltp.csv"} <= written
+    assert [name for name in sorted(written) if f"`{name}`" not in readme] == []
+    for column in ("pre_ablation_best_response", "pre_ablation_responder", "dlm_lesions",
+                   "recurrence_kind"):
+        assert column in readme, column
+
+
 _CHECK = """<script>
 window.__errors = [];
 window.addEventListener("error", function (e) {

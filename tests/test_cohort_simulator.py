@@ -163,3 +163,12 @@ def test_sample_data_prints_the_PRE_5_summary(tmp_path: Path, capsys: pytest.Cap
     assert "SIMULATED cohort of 24 subjects" in out and "ORR to preoperative chemotherapy" in out
     assert main(["sample-data", str(tmp_path), "--cohort", "24", "--no-studies", "--no-summary"]) == 0
     assert "ORR to preoperative" not in capsys.readouterr().out
+
+
+def test_PRE_5_make_demo_prints_the_summary_as_the_readme_says() -> None:
+    root = Path(__file__).resolve().parent.parent
+    demo = (root / "Makefile").read_text().split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    assert "sample-data demo_output --cohort 668" in demo and "--no-summary" not in demo
+    readme = " ".join((root / "README.md").read_text().split())
+    assert ("the simulated cohort's summary beside the published ranges it follows (PRE-5: ORR to "
+            "preoperative chemotherapy") in readme

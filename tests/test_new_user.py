@@ -101,6 +101,13 @@ def test_the_hand_written_samples_are_marked_simulated() -> None:
         assert json.loads(path.read_text())["simulated"] is True, path.name
 
 
+def test_an_analysis_of_the_hand_written_samples_carries_the_simulated_banner(tmp_path: Path) -> None:
+    """The marker is not enough by itself: the report of `analyze sample_data/cases` says so."""
+    assert main(["analyze", str(SAMPLES), "--out", str(tmp_path), "-q", "--jobs", "1"]) == 0
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "SIMULATED DATA" in page and "hand-written sample cases" in page
+
+
 def test_view_without_a_display_says_so_instead_of_a_qt_abort() -> None:
     env = {k: v for k, v in os.environ.items()
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
@@ -110,3 +117,24 @@ def test_view_without_a_display_says_so_instead_of_a_qt_abort() -> None:
     assert proc.returncode == 1
     assert "no display" in proc.stderr and "xvfb-run" in proc.stderr
     assert "xcb" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_generated_subjects_and_the_cohort_are_mrecist_only_as_the_readmes_say(
+        generated_subject: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The hand-written cases carry both diameters; the generated SYN-* subjects and the simulated
+    cohort carry viable diameters only.  RECIST 1.1 refuses those with the located message, and
+    both READMEs say which samples are mRECIST only."""
+    from mrecist_tool.sample.cohort import write_cohort
+
+    (cohort_case,) = write_cohort(tmp_path / "cohort", 1, seed=0)
+    for case in (generated_subject, cohort_case):
+        assert main(["assess", str(case), "--out", str(tmp_path / "m"), "--print", "never"]) == 0
+        assert main(["assess", str(case), "--criteria", "RECIST1.1", "--out", str(tmp_path / "r"),
+                     "--print", "never"]) == 1
+        err = capsys.readouterr().err
+        assert f"{case}: $.observations[" in err and "longest_diameter_mm: missing" in err
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert "`SYN-*`) and the simulated cohort (`--cohort N`) are mRECIST only" in readme
+    samples = " ".join((ROOT / "sample_data" / "README.md").read_text().split())
+    assert "**mRECIST only**" in samples and "refuses the three `SYN-*` subjects" in samples
+    assert "(`mrecist sample-data OUT --cohort N`) is mRECIST only" in samples

@@ -212,3 +212,25 @@ def test_PRE_4_recurrence_dated_to_the_first_study_showing_it() -> None:
     )
     (row,) = dlm_rows(a)
     assert row["recurrence_date"] == day(200)
+
+
+# -- explain ------------------------------------------------------------------------------------------
+
+
+def test_PRE_1_PRE_2_PRE_3_explain_shows_the_window_the_response_and_the_DLM() -> None:
+    """`mrecist explain` at a study in the pre-ablation window (and for the whole case) says so,
+    with the response to preoperative chemotherapy and each disappearing metastasis; a follow-up
+    after the ablation and a case without a window say nothing of it."""
+    from mrecist_tool.rules.explain import explain_timepoint, pre_ablation_lines
+
+    a = course({60: {"L1": "18", "L2": "absent"}, 110: GONE, 200: {"L1": "absent", "L2": "6"}}, ablated=("L1",))
+    text = explain_timepoint(a, "T60")
+    assert ("Pre-ablation window: T60, before the first ablation on 2021-03-15 (PRE-1); best response PR "
+            "at T60, a responder (PRE-2") in text
+    assert "  L2: disappearing liver metastasis at T60, site observed, not ablated; tumour back at T200 (2021-07-23): IDP" in text
+    assert all(f"docs/rules.md#rule-PRE-{n}" in text for n in (1, 2, 3, 4))
+    assert "Pre-ablation" not in explain_timepoint(a, "T110")
+    whole = "\n".join(pre_ablation_lines(a))
+    assert "Response to preoperative chemotherapy: T60" in whole and "L2: disappearing" in whole
+    post = course({110: GONE}, arm="postoperative")
+    assert pre_ablation_lines(post) == [] and "Pre-ablation" not in explain_timepoint(post, "T110")

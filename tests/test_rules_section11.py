@@ -132,6 +132,38 @@ def test_11_2_excess_targets_in_total(n_targets: int, warned: bool) -> None:
     assert any("more than the maximum of 5" in m for m in messages) is warned
 
 
+@pytest.mark.parametrize(("n_liver", "warned"), [(2, False), (3, True)])
+def test_11_2_validate_prints_the_excess_targets_warning_and_accepts_the_case(
+    n_liver: int, warned: bool, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """§11.2 through the command line: `mrecist validate` shows the warning (exit 0, the case is
+    valid), and `assess` assesses every target."""
+    import copy
+    import json
+    from pathlib import Path
+
+    from mrecist_tool.cli.main import main
+
+    data = json.loads((Path(__file__).resolve().parent.parent / "sample_data" / "cases" / "CRLM-S001.json").read_text())
+    assert [les["id"] for les in data["lesions"] if les["role"] == "target" and les["organ"] == "liver"] == ["L1", "L2"]
+    if n_liver == 3:
+        extra = copy.deepcopy(next(les for les in data["lesions"] if les["id"] == "L1"))
+        extra["id"] = "L9"
+        data["lesions"].append(extra)
+        for obs in [o for o in data["observations"] if o["lesion"] == "L1"]:
+            data["observations"].append({**copy.deepcopy(obs), "lesion": "L9"})
+        for proc in data["procedures"]:
+            if "L1" in proc.get("lesions", []):
+                proc["lesions"].append("L9")
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(data))
+    assert main(["validate", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert ("3 target lesions in liver (L1, L2, L9), more than 2 per organ" in out + err) is warned
+    assert ("[MR-B3]" in out + err) is warned
+    assert main(["assess", str(path), "--out", str(tmp_path / "out"), "--print", "never"]) == 0
+
+
 # -- §11.3 confirmed CR for REC-N5 / APP-4 without confirmation ---------------------------------------
 
 
@@ -307,6 +339,28 @@ def test_11_13_assessment_schedule_setting() -> None:
 def test_11_13_due_dates_of_the_default_schedule() -> None:
     due = [(d - ORIGIN).days for d, _ in ep.due_assessments(ORIGIN, ((90, 730), (180, None)), ORIGIN + timedelta(days=1300))]
     assert due == [90, 180, 270, 360, 450, 540, 630, 720, 910, 1090, 1270]
+
+
+def test_11_13_a_schedule_ending_on_day_720_starts_the_six_monthly_visits_from_there() -> None:
+    """The project's reading of §11.13 (docs/rules.md): a segment's visits are due at multiples
+    of its interval from the end of the previous segment, so the default's six-monthly visits
+    start from day 730 (910, 1090, …) and not from the last 90-day visit on day 720; a protocol
+    that means day 720 says so, and gets 900, 1080, …"""
+    due = [(d - ORIGIN).days for d, _ in ep.due_assessments(ORIGIN, ((90, 720), (180, None)), ORIGIN + timedelta(days=1300))]
+    assert due == [90, 180, 270, 360, 450, 540, 630, 720, 900, 1080, 1260]
+    from mrecist_tool.rules.reference import DECISIONS
+
+    text = DECISIONS[13]
+    assert "910, 1090" in text and "[[90, 720], [180, null]]" in text and "900, 1080" in text
+
+
+@pytest.mark.parametrize(("death_day", "censored"), [(1169, False), (1170, False), (1171, True)])
+def test_11_13_schedule_ending_on_day_720_at_its_boundary(death_day: int, censored: bool) -> None:
+    """Last study on day 720 under [[90, 720], [180, null]]: visits due on days 900 and 1080; day
+    1080's window closes on day 1170 (1080 + 90), so a death on day 1171 follows two missed visits."""
+    case = course({50: CLEAN, 720: CLEAN}, subject={"death": (day(death_day), "other")})
+    dfs = endpoints(case, assessment_schedule=[[90, 720], [180, None]], **SENSITIVITY)["DFS"]
+    assert coded(dfs) == ((720, 0) if censored else (death_day, 2))
 
 
 @pytest.mark.parametrize(

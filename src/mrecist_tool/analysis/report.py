@@ -750,8 +750,9 @@ response</a> · <a href="#sec-subgroups">Subgroups</a> · <a href="#sec-plots">P
 Times in months (days / 30.4375). {_esc(_dfs_wording(data.settings))} Competing-risk endpoints
 are compared by Gray's test and Fine–Gray regression beside the cause-specific log-rank and Cox
 model. Every estimate follows R's survival and cmprsk packages (checked figure by figure in the
-test suite). Not computed: interval-censored sensitivity analyses (STAT-7), local control after
-repeat treatment (END-LTP-5).</p>
+test suite). Local control after repeat treatment (END-LTP-5) is the per-tumour endpoint
+LOCAL_CONTROL_TUMOUR, from the last ablation of the site. Not computed: interval-censored
+sensitivity analyses (STAT-7).</p>
 {survival_section(survival_rows, arms)}
 {margin_section(tables.get("margin_ltp"))}
 <h2 id="sec-response">Tumour response (mRECIST)</h2>
@@ -778,7 +779,8 @@ non-target disease only are excluded (END-ORR-3). Confidence intervals: Clopper�
 <p>Rules version: <strong>{_esc(RULES_VERSION)}</strong>; mrecist-tool {_esc(__version__)}.</p>
 {settings_section(data)}
 <p class="note">Tables for R or pandas: <code>endpoints.csv</code> (long format: one row per
-subject or tumour and endpoint; event 0 censored, 1 event, 2 competing), <code>orr.csv</code>,
+subject or tumour and endpoint; event 0 censored, 1 event, 2 competing; empty for a row left
+out of the analysis, the reason in event_type), <code>orr.csv</code>,
 <code>dcr.csv</code>, <code>bor.csv</code>, <code>technique_efficacy.csv</code>,
 <code>survival.csv</code>, <code>at_risk.csv</code>, <code>disposition.csv</code>,
 <code>review_flags.csv</code>, <code>subgroups.csv</code>, <code>margin_ltp.csv</code> (LTP by
@@ -786,6 +788,7 @@ ablative margin band and the hazard ratio per mm of MAM), <code>orr_preop.csv</c
 preoperative chemotherapy, PRE-2), <code>dlm.csv</code> (disappearing liver metastases, PRE-3,
 PRE-4); ADaM datasets for SAS or admiralonco in <code>adam/</code> (<code>adsl</code>,
 <code>adrs</code>, <code>adtte</code>, each as <code>.csv</code> and SAS transport
-<code>.xpt</code>).</p>
+<code>.xpt</code>; ADTTE keeps CDISC's convention: CNSR 0 event, 1 censored, a competing event
+CNSR 1 with CMPEVFL Y).</p>
 </body></html>
 """)

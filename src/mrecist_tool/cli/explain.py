@@ -20,7 +20,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..pipeline.case import assess_file
-    from ..rules.explain import explain_timepoint, rules_used
+    from ..rules.explain import explain_timepoint, pre_ablation_lines, rules_used
     from ._settings_options import settings_or_usage_error
 
     cli = settings_or_usage_error(args, "explain")
@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
                  + (f" (confirmed: {b.confirmed})" if b.confirmed is not None else "")
                  + f"    [{', '.join(b.rules)}]")
     parts += [f"    - {n}" for n in (*b.notes, *b.flags)]
+    parts += pre_ablation_lines(a)
     never = [f for f in a.flags if f.startswith("never disease-free")]
     if never:
         parts.append("\nDisease-free survival:")

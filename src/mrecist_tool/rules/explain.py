@@ -68,11 +68,37 @@ def explain_timepoint(a: CaseAssessment, timepoint: str, *, with_rules: bool = T
         for ab, st in local:
             out.append(f"  {ab.lesion}: {st.status}    [{', '.join(st.rules)}]")
             out += [f"    ! {f}" for f in st.flags]
+    out += pre_ablation_lines(a, r.timepoint)
     if r.flags:
         out.append("")
         out.append("Review flags:")
         out += [f"  ! {f}" for f in r.flags]
     return _finish(out, with_rules)
+
+
+def pre_ablation_lines(a: CaseAssessment, timepoint: str | None = None) -> list[str]:
+    """PRE-1 to PRE-3: the response to preoperative chemotherapy and the disappearing liver
+    metastases, for a study in the pre-ablation window (``timepoint``) or the whole case (None).
+    Empty when the case has no pre-ablation window (no study between baseline and ablation)."""
+    pre = a.pre_ablation
+    if pre is None or not pre.timepoints or (timepoint is not None and timepoint not in pre.timepoints):
+        return []
+    first = pre.first_ablation_date.isoformat() if pre.first_ablation_date else "—"
+    best = f"{pre.best} at {pre.best_timepoint}" if pre.best and pre.best_timepoint else pre.best or "none"
+    head = ("Pre-ablation window" if timepoint is not None else "Response to preoperative chemotherapy")
+    out = ["", f"{head}: {', '.join(pre.timepoints)}, before the first ablation on {first} (PRE-1); "
+               f"best response {best}, {'a responder' if pre.responder else 'a non-responder'} (PRE-2, "
+               "unconfirmed, reported beside the whole-course best response)."]
+    for d in pre.dlm:
+        if timepoint is not None and d.last_pre_ablation_timepoint != timepoint:
+            continue
+        site = {"ablated": f"site ablated on {d.site_treated_date}" if d.site_treated_date else "site ablated",
+                "resected": "site resected", "observed": "site observed, not ablated"}.get(d.site, d.site)
+        back = (f"; tumour back at {d.recurrence_timepoint} ({d.recurrence_date}): {d.recurrence_kind}"
+                if d.recurrence_date else "")
+        out.append(f"  {d.lesion}: disappearing liver metastasis at {d.last_pre_ablation_timepoint}, "
+                   f"{site}{back}    [{', '.join(d.rules)}]")
+    return out
 
 
 def _finish(out: list[str], with_rules: bool) -> str:

@@ -531,10 +531,14 @@ def rules_markdown(tests: Mapping[str, Iterable[str]] | None = None) -> str:
         "the case's `\"profile\"`), or on the command line (`--set NAME=VALUE`); the full list "
         "is in [Settings](#settings).",
         "",
-        "Event codes in every long-format endpoint table (`endpoints.csv`, `tumour_endpoints`, "
-        "ADTTE's CNSR as its own convention): "
+        # ADTTE's CNSR runs the other way (CDISC: 0 event), so it is spelt out rather than
+        # lumped in with the 0/1/2 codes, which a reader could then apply to CNSR.
+        "Event codes, in every long-format endpoint table (the `event` column of `endpoints.csv`, "
+        "patient and tumour rows alike) and in the `*_event` columns of `subjects.csv`: "
         + ", ".join(f"**{k}** {v}" for k, v in EVENT_CODES.items())
-        + " ([§11.9](#rule-s11-9)).",
+        + " ([§11.9](#rule-s11-9)); empty where a row is left out of the analysis, with the "
+        "reason in `event_type`. ADaM ADTTE keeps CDISC's own convention: `CNSR` **0** event, "
+        "**1** censored, and a competing event is `CNSR` 1 with `CMPEVFL` = Y.",
         "",
     ]
     section = None
