@@ -228,6 +228,33 @@ def test_defect6_broken_dicom_is_explained_never_silently_incomplete(make_napari
     assert "pass patient" not in text
 
 
+def test_the_gap_of_a_broken_series_is_told_with_what_the_reader_can_do(make_napari_viewer, qtbot, tmp_path: Path,
+                                                                        notifications) -> None:
+    """The core refuses a series with a gap and, for API users, ends its reason with "pass
+    missing_slices='fill'".  In the viewer there is no such argument: the reader sees the
+    located gap (which files, how many slices) and what to do in the viewer's terms, from the
+    Open button as from napari's File > Open; the core's own message is unchanged."""
+    from mrecist_tool.dicom import scan
+
+    folder = _broken_series(tmp_path / "broken")
+    viewer, w = _viewer(make_napari_viewer, qtbot)
+
+    def no_case_file(dialog) -> None:  # type: ignore[no-untyped-def]
+        dialog.reject()  # then the folder is asked for
+        when_dialog(lambda d: choose_folder(d, folder))
+
+    when_dialog(no_case_file)
+    _click(qtbot, w.open_btn)
+    qtbot.waitUntil(lambda: "missing slices" in _messages(notifications), timeout=15000)
+    viewer.open(str(folder), plugin="napari-mrecist")  # napari's own reader
+    text = _messages(notifications)
+    assert "missing slices: gap of 15.00 mm between IM0009.dcm" in text  # the gap, located
+    assert "5 slice(s) missing" in text and "IM0010.dcm" in text  # and the unreadable files named
+    assert "missing_slices=" not in text and "pass " not in text
+    assert "add the missing slices to the folder" in text
+    assert "pass missing_slices='fill'" in scan(folder).series[0].reason  # CLI / API: as before
+
+
 def test_defect7_the_reader_is_the_person_at_the_keyboard(make_napari_viewer, qtbot, sample_studies: Path,
                                                           _isolated_user: Path) -> None:
     """Opening a prepared case used to stamp edits with the case's reader ("ground-truth").

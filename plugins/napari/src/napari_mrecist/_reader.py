@@ -100,6 +100,7 @@ def read_case_file(path: Any) -> list[LayerData]:
     from mrecist_tool.errors import MrecistError
 
     from . import assessment_widget
+    from ._studies import for_reader
 
     p = _single(path)
     assert p is not None
@@ -125,7 +126,7 @@ def read_case_file(path: Any) -> list[LayerData]:
                 out.append(image_layer_data(vol, f"{tp.id} {vol.phase}", timepoint=tp.id))
         return out or NOTHING
     except (MrecistError, OSError, ValueError) as exc:
-        show_error(f"Cannot open {p.name}: {exc}")
+        show_error(f"Cannot open {p.name}: {for_reader(str(exc))}")
         return NOTHING
 
 
@@ -137,7 +138,7 @@ def read_dicom(path: Any) -> list[LayerData]:
     from mrecist_tool.errors import MrecistError
 
     from ._layers import image_layer_data
-    from ._studies import StudySet
+    from ._studies import StudySet, for_reader
 
     p = _single(path)
     assert p is not None
@@ -175,5 +176,5 @@ def read_dicom(path: Any) -> list[LayerData]:
                 show_warning(f"{info.description or info.series_uid}: {w}")
         return out or NOTHING
     except (MrecistError, OSError, ValueError, KeyError) as exc:
-        show_error(f"Cannot open {p}: {exc}")
+        show_error(f"Cannot open {p}: {for_reader(str(exc))}")
         return NOTHING

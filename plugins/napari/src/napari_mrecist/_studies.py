@@ -9,6 +9,7 @@ slices is refused with the core's located reason (which files, which gap), and
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,22 @@ from mrecist_tool.model import Timepoint
 # (APP-1); portal-venous next; anything loadable last.
 PHASE_PREFERENCE = ("arterial", "portal-venous", "delayed", "hepatobiliary", "non-contrast", "other")
 _LISTED = 3  # problems named one by one before "and N more"
+
+# The core's messages end with hints for API users ("pass missing_slices='fill'"); in the viewer
+# there is no such argument, so the reader is told what they can do instead.  The core's own
+# message (CLI, API) stays as it is.
+_API_HINTS = (
+    (re.compile(r";?\s*pass missing_slices='fill' to load with empty slices in the gaps"),
+     "; the viewer does not open a series with a gap: add the missing slices to the folder "
+     "(export the whole series again from the PACS) and open it again"),
+)
+
+
+def for_reader(message: str) -> str:
+    """A core message as the viewer shows it: API hints replaced by what the reader can do."""
+    for pattern, instead in _API_HINTS:
+        message = pattern.sub(instead, message)
+    return message
 
 
 def _rank(info: SeriesInfo, wanted: str | None) -> tuple[int, int]:
@@ -92,7 +109,7 @@ class StudySet:
         out: list[str] = []
         for info in self.scan_result.series:
             if not info.loadable and info.kind in ("volume", "image", "multi-volume"):
-                out.append(f"{_label(info)} ({info.n_files} files) not loaded: {info.reason}")
+                out.append(f"{_label(info)} ({info.n_files} files) not loaded: {for_reader(str(info.reason))}")
         dicom_like = [s for s in self.scan_result.skipped
                       if not s.reason.startswith("not a DICOM file") and "DICOMDIR" not in s.reason]
         if dicom_like:
@@ -132,7 +149,7 @@ class StudySet:
         """Why a timepoint has no image to show (its series' reasons, or no study here)."""
         refused = [info for info in self.candidates(tp) if not info.loadable]
         if refused:
-            return "; ".join(f"{_label(info)}: {info.reason}" for info in refused)
+            return "; ".join(f"{_label(info)}: {for_reader(str(info.reason))}" for info in refused)
         return f"its study ({tp.study_uid or 'no Study Instance UID recorded'}) is not in {self.root}"
 
     def volume(self, series_uid: str) -> Volume:

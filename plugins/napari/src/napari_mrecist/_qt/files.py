@@ -21,7 +21,7 @@ from mrecist_tool.errors import MrecistError
 
 from .. import _config, _images, _io, _worklist
 from .._session import Session, default_reader_id
-from .._studies import StudySet
+from .._studies import StudySet, for_reader
 from . import dialogs
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ class Files:
             studies = StudySet.open(folder, salt=_config.installation_salt())
             tps = studies.timepoints()
         except (MrecistError, OSError, ValueError) as exc:
-            show_error(f"Cannot open {folder}: {exc}")
+            show_error(f"Cannot open {folder}: {for_reader(str(exc))}")
             return False
         subject = studies.patients[0]
         key = _config.reading_key(subject, (t.study_uid or "" for t in tps))

@@ -11,6 +11,7 @@ from mrecist_tool.errors import MrecistError
 
 from .._layers import image_layer_data, window_presets
 from .._session import MASK_VIABLE, MASK_ZONE, SessionError
+from .._studies import for_reader
 from . import access
 from .timepoint_layers import TimepointLayers
 
@@ -87,7 +88,7 @@ class LayerSet:
         try:
             vol = studies.volume(uid)
         except (MrecistError, OSError, ValueError, KeyError) as exc:
-            self._report_once(f"load {uid}", f"{tp}: series not loaded: {exc}")
+            self._report_once(f"load {uid}", f"{tp}: series not loaded: {for_reader(str(exc))}")
             return None
         recorded_phase = {x.uid: x.phase for x in timepoint.series or ()}
         if uid in recorded_phase:
