@@ -223,3 +223,87 @@ def test_a_brush_edit_of_a_mask_updates_the_gap(make_napari_viewer, qtbot, sampl
     assert w.lesion_panel.table.item(row, 6).text().startswith("0.0 mm")
     key(qtbot, c, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert w.session.observation("L1", "FU2").gap_to_ablation_zone_mm == gap
+
+
+def _drag_slider_to(qtbot, slider, value: int) -> None:  # type: ignore[no-untyped-def]
+    """Drag the slider's handle with the mouse to ``value`` (pressed, moved, released, as a hand
+    does: the release is what grows again)."""
+    from _gui import drag
+    from qtpy.QtCore import QPointF
+    from qtpy.QtWidgets import QStyle, QStyleOptionSlider
+
+    opt = QStyleOptionSlider()
+    slider.initStyleOption(opt)
+    style = slider.style()
+    handle = style.subControlRect(QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle, slider)
+    groove = style.subControlRect(QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderGroove, slider)
+    span = groove.width() - handle.width()
+    x = groove.x() + handle.width() / 2 + style.sliderPositionFromValue(
+        slider.minimum(), slider.maximum(), value, span)
+    start = QPointF(handle.center())
+    drag(qtbot, slider, start, QPointF(x, start.y()), steps=8)
+
+
+@pytest.mark.gui
+def test_a_new_growth_starts_from_the_default_tolerance(make_napari_viewer, qtbot, sample_studies: Path) -> None:
+    """The tolerance dragged to 80 % for one ablation zone used to stay for the next growth:
+    the LTP focus grown next leaked into the liver.  The tolerance belongs to the structure
+    grown: growing the same zone again keeps its 80 %; growing another lesion's focus starts
+    from the default (shown on the slider) and the focus stays near its ground truth."""
+    import SimpleITK as sitk
+    from _gui import canvas, click, data_to_canvas, key, settled
+    from qtpy.QtCore import Qt
+
+    from napari_mrecist import assessment_widget
+    from napari_mrecist._qt import access
+    from napari_mrecist._segment import DEFAULT_TOLERANCE
+
+    viewer = make_napari_viewer(show=True)
+    access.main_window(viewer).resize(1280, 900)
+    w = assessment_widget(viewer)
+    case = sample_studies / "SYN-003" / "SYN-003.json"
+    assert w.open_case(case, use_autosave=False)
+    qtbot.waitUntil(lambda: canvas(viewer).width() > 100, timeout=15000)
+    settled(qtbot, viewer)
+    c = canvas(viewer)
+    slider = w.measure_panel.tolerance
+    default = int(DEFAULT_TOLERANCE * 100)
+    assert slider.value() == default
+
+    # L1's ablation zone on the portal-venous series, grown, then grown again at 80 %.
+    zone_truth = sitk.GetArrayFromImage(sitk.ReadImage(str(case.parent / "masks/FU2_L1_zone.nii.gz"))) > 0
+    w.show_timepoint("FU2")
+    pv = next(i.series_uid for i in w.studies.candidates(w.session.timepoints["FU2"]) if i.phase == "portal-venous")
+    w.set_series("FU2", pv)
+    w.select_lesion("L1")
+    z, y, x = (int(v) for v in np.unravel_index(int(ndi.distance_transform_edt(zone_truth).argmax()), zone_truth.shape))
+    viewer.dims.set_current_step(0, z)
+    qtbot.mouseClick(w.measure_panel.buttons["grow_zone"], Qt.MouseButton.LeftButton)
+    click(qtbot, c, data_to_canvas(viewer, c, w.layers_for("FU2")["image"], (z, y, x)))
+    qtbot.waitUntil(lambda: w.session.mask("L1", "FU2", "zone") is not None, timeout=15000)
+    at_default = int(w.session.mask("L1", "FU2", "zone").sum())
+    _drag_slider_to(qtbot, slider, 80)
+    high = slider.value()
+    assert abs(high - 80) <= 1 and w.measure_panel.tolerance_label.text() == f"{high} %"  # ± a pixel
+    qtbot.waitUntil(lambda: int(w.session.mask("L1", "FU2", "zone").sum()) != at_default, timeout=15000)
+    qtbot.mouseClick(w.measure_panel.buttons["grow_zone"], Qt.MouseButton.LeftButton)  # the same zone again
+    assert slider.value() == high
+    key(qtbot, c, Qt.Key.Key_Escape)
+
+    # N1's focus (arterial): Grow viable puts the slider back to the default before the click.
+    n1_truth = sitk.GetArrayFromImage(sitk.ReadImage(str(case.parent / "masks/FU2_N1.nii.gz"))) > 0
+    w.select_lesion("N1")
+    z, y, x = (int(v) for v in np.unravel_index(int(ndi.distance_transform_edt(n1_truth).argmax()), n1_truth.shape))
+    viewer.dims.set_current_step(0, z)
+    qtbot.mouseClick(w.measure_panel.buttons["grow_viable"], Qt.MouseButton.LeftButton)
+    assert slider.value() == default and w.measure_panel.tolerance_label.text() == f"{default} %"
+    click(qtbot, c, data_to_canvas(viewer, c, w.layers_for("FU2")["image"], (z, y, x)))
+    qtbot.waitUntil(lambda: w.session.mask("N1", "FU2") is not None, timeout=15000)
+    grown = w.session.mask("N1", "FU2")
+    assert _dice(grown, n1_truth) >= TUMOUR_DICE, (int(grown.sum()), int(n1_truth.sum()))
+    # The zone keeps the mask grown at 80 % (the reader's choice for it); the slider, moved now,
+    # grows the focus, not the zone.
+    zone_80 = int(w.session.mask("L1", "FU2", "zone").sum())
+    _drag_slider_to(qtbot, slider, 40)
+    qtbot.waitUntil(lambda: int(w.session.mask("N1", "FU2").sum()) != int(grown.sum()), timeout=15000)
+    assert int(w.session.mask("L1", "FU2", "zone").sum()) == zone_80

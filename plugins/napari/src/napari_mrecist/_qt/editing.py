@@ -44,6 +44,7 @@ class Editing:
         self._paint_labels.clear()
         self.tool = None
         self.last_grow = None
+        self.owner.measure_panel.reset_tolerance()  # a new case starts from the default
 
     def need(self) -> tuple[Session, str, str]:
         """The session, the current timepoint and the selected lesion (or a reason why not)."""
@@ -185,12 +186,24 @@ class Editing:
 
     # -- one-click growth ------------------------------------------------------------------------
     def start_grow(self, kind: str) -> None:
-        """Wait for a click inside the focus (``viable``) or the ablation zone (``zone``)."""
-        self.need()
+        """Wait for a click inside the focus (``viable``) or the ablation zone (``zone``).
+
+        The tolerance belongs to the structure grown: a growth of another structure (another
+        lesion, timepoint or kind) starts from the default, so a tolerance raised to take in
+        one zone does not leak the next focus into the liver (80 % set for a zone once grew
+        a 82-voxel focus to over 34,000 voxels).  Growing the same structure again keeps the tolerance the
+        reader set for it.  The slider shows the value the next click will use.
+        """
+        _, tp, lid = self.need()
         layers = self.owner.layer_set.current()
         if layers is None:
             raise SessionError("no images for this timepoint")
         self.stop_tool()
+        if self.last_grow is not None and self.last_grow[:3] != (tp, lid, kind):
+            # From now on the slider is the new structure's (it no longer regrows the last one).
+            self.last_grow = None
+            if self.owner.measure_panel.reset_tolerance():
+                show_info(f"Growth tolerance back to {int(_segment.DEFAULT_TOLERANCE * 100)} % for {lid} {kind}")
         self.tool = ("grow", kind)
         self.owner.viewer.layers.selection.active = layers.image
         layers.image.mode = "pan_zoom"

@@ -51,7 +51,9 @@ class MeasurePanel(Panel):
         self.tolerance.setValue(int(DEFAULT_TOLERANCE * 100))
         self.tolerance.setToolTip("How far from the clicked tissue's value the growth may go, in % of its\n"
                                   "contrast to the surroundings (50 % = the half-way edge). Changing it\n"
-                                  "grows the last clicked structure again.")
+                                  "grows the last clicked structure again; growing another structure\n"
+                                  "(another lesion, timepoint, or focus instead of zone) starts again\n"
+                                  f"from {int(DEFAULT_TOLERANCE * 100)} %.")
         self.tolerance.sliderReleased.connect(lambda: owner.regrow())
         self.tolerance_label = QLabel(f"{self.tolerance.value()} %")
         self.tolerance.valueChanged.connect(lambda v: self.tolerance_label.setText(f"{v} %"))
@@ -99,6 +101,14 @@ class MeasurePanel(Panel):
     @property
     def tolerance_value(self) -> float:
         return self.tolerance.value() / 100.0
+
+    def reset_tolerance(self) -> bool:
+        """Put the slider back to the default (no growth is run: ``setValue`` does not release
+        the slider).  True when it was elsewhere."""
+        default = int(DEFAULT_TOLERANCE * 100)
+        moved = self.tolerance.value() != default
+        self.tolerance.setValue(default)
+        return moved
 
     def on_case(self) -> None:
         self.refresh()
