@@ -249,3 +249,22 @@ def test_line_on_an_oblique_series_is_refused_with_a_located_message_not_measure
     assert msg.startswith("T1 at FU2: the line was not kept and no viable diameter was recorded (series 1.2.3.9)")
     assert "the slices are oblique" in msg and "wrong plane" in msg
     assert s.observation("T1", "FU2") is None and s.line_lps("T1", "FU2") is None
+
+
+def test_positions_kept_in_the_config_are_salted_and_bounded(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Where the reader was in a reading: found again by the reading's path, named by no path
+    (subject folders may carry identifiers), and only the latest readings kept."""
+    import json
+
+    from napari_mrecist import _config
+
+    reading = tmp_path / "readings" / "dr-a" / "Doe-John-123.json"
+    assert _config.remembered_position(reading) == (None, None, None)
+    _config.remember_position(reading, "FU2", "T1", "2026-12-03T17:00:00+00:00")
+    assert _config.remembered_position(reading) == ("FU2", "T1", "2026-12-03T17:00:00+00:00")
+    assert "Doe" not in (_config.config_dir() / _config.CONFIG_NAME).read_text()
+    monkeypatch.setattr(_config, "POSITIONS_KEPT", 3)
+    for k in range(4):
+        _config.remember_position(tmp_path / f"r{k}.json", "BL", None, f"2026-12-03T18:0{k}:00+00:00")
+    kept = json.loads((_config.config_dir() / _config.CONFIG_NAME).read_text())["positions"]
+    assert len(kept) == 3 and _config.remembered_position(reading) == (None, None, None)  # the oldest went

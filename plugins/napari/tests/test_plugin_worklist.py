@@ -3,6 +3,7 @@ resuming where the reader left off."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,75 @@ def test_after_a_crash_the_worklist_resumes_at_the_subject_timepoint_and_lesion(
     assert _statuses(w2)[1][:2] == ("CRLM-002", IN_PROGRESS)
     assert w2.current_tp == "FU2" and w2.selected_lesion() == "T1"
     assert w2.session.observation("T1", "FU2").status == "present"
+
+
+def _click_lesion(qtbot, w, lesion: str) -> None:  # type: ignore[no-untyped-def]
+    t = w.lesion_panel.table
+    rect = t.visualItemRect(t.item(w.lesion_panel.row_of(lesion), 0))
+    qtbot.mouseClick(t.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    pump(qtbot)
+
+
+def test_the_worklist_resumes_where_the_reader_looked_last_not_where_they_edited_last(
+        qtbot, tmp_path: Path, own_napari_app) -> None:
+    """The position was kept only with an edit: a reader who edited at baseline, then went to
+    FU2 and selected a lesion to look at it, came back to baseline.  Now moving around is kept
+    too (in the user config, written when leaving: next / previous, closing napari), without
+    touching the saved reading."""
+    import napari
+    from _gui import canvas, key
+
+    from napari_mrecist._qt import access
+
+    export = tmp_path / "export"
+    for name in ("CRLM-001", "CRLM-002"):
+        write_subject(export / name, n_slices=4)
+    viewer = napari.Viewer(show=True)  # closed by the test itself, through its window
+    w = assessment_widget(viewer)
+    assert w.open_worklist(export)
+    qtbot.waitUntil(lambda: w.worklist_panel.isVisible() and canvas(viewer).width() > 100, timeout=15000)
+    c = canvas(viewer)
+    qtbot.mouseClick(w.lesion_panel.add_btn, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(w.lesion_panel.add_btn, Qt.MouseButton.LeftButton)  # T1, T2 at BL
+    qtbot.mouseClick(w.save_btn, Qt.MouseButton.LeftButton)
+    reading = export / "readings" / "test-reader" / "CRLM-001.json"
+    saved = reading.read_bytes()
+
+    # Look, without editing: FU2, lesion T1; then the next subject and back.
+    key(qtbot, c, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
+    key(qtbot, c, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
+    _click_lesion(qtbot, w, "T1")
+    assert (w.current_tp, w.selected_lesion()) == ("FU2", "T1")
+    assert not w.files.has_unsaved_changes
+    qtbot.mouseClick(w.worklist_panel.next_btn, Qt.MouseButton.LeftButton)
+    pump(qtbot)
+    assert w.worklist_index == 1
+    qtbot.mouseClick(w.worklist_panel.previous_btn, Qt.MouseButton.LeftButton)
+    pump(qtbot)
+    assert w.worklist_index == 0
+    assert (w.current_tp, w.selected_lesion()) == ("FU2", "T1")
+
+    # Look again (FU1, T2) and close napari; a new napari opening the worklist resumes there.
+    key(qtbot, c, Qt.Key.Key_Up, Qt.KeyboardModifier.AltModifier)
+    _click_lesion(qtbot, w, "T2")
+    assert (w.current_tp, w.selected_lesion()) == ("FU1", "T2")
+    window = access.main_window(viewer)
+    window.close()
+    pump(qtbot, 50)
+    with contextlib.suppress(RuntimeError):  # napari's own clean-up of what the user closed
+        viewer.close()
+    assert reading.read_bytes() == saved  # looking is no edit: the reading is untouched
+    assert not (export / "readings" / "test-reader" / "CRLM-001.autosave.json").exists()
+
+    viewer2 = napari.Viewer(show=True)
+    w2 = assessment_widget(viewer2)
+    assert w2.open_worklist(export)
+    assert w2.worklist_index == 0
+    assert (w2.current_tp, w2.selected_lesion()) == ("FU1", "T2")
+    with contextlib.suppress(RuntimeError):
+        viewer2.close()
+    # These windows were made here, outside napari's fixture: reset its count of open canvases
+    # as it does itself after a test.
+    from napari._qt.qt_viewer import QtViewer
+
+    QtViewer._instances.clear()

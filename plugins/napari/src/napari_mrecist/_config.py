@@ -7,7 +7,10 @@
   they are stable on this machine (an autosave is found again after a crash) yet no hospital
   number can be recovered from them by hashing guesses;
 * ``reader`` -- the id of the person at the keyboard, asked once and stamped on every
-  observation they record (never the reader written in a case file someone else prepared).
+  observation they record (never the reader written in a case file someone else prepared);
+* ``positions`` -- where the reader was in each reading (timepoint, lesion, when), keyed by a
+  salted hash of the reading's file, so that reopening resumes there even when nothing was
+  edited since the last save (the case file keeps the position only as of its last save).
 
 The file is written atomically; a damaged file is set aside (``config.json.bad``) and replaced,
 never silently merged.
@@ -26,6 +29,7 @@ from typing import Any
 
 CONFIG_NAME = "config.json"
 APP_DIR = "napari-mrecist"
+POSITIONS_KEPT = 500  # the most recent readings' positions; older ones are forgotten
 
 
 def config_dir() -> Path:
@@ -107,3 +111,39 @@ def reading_key(patient: str, study_uids: Iterable[str]) -> str:
     """
     text = "\x1f".join([installation_salt(), patient, *sorted(set(study_uids))])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _position_key(reading: Path) -> str:
+    # Salted: the config names no subject folder (they may carry identifiers).
+    text = "\x1f".join([installation_salt(), str(Path(reading).absolute())])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def remember_position(reading: Path, timepoint: str, lesion: str | None, when: str) -> None:
+    """Keep where the reader is in ``reading`` (its case or scratch file); ``when`` is an ISO
+    8601 instant, compared with the position saved in the case file."""
+    key = _position_key(reading)  # first: drawing the salt writes the file
+    data = load()
+    positions = data.get("positions")
+    positions = dict(positions) if isinstance(positions, dict) else {}
+    positions[key] = {"timepoint": timepoint, "lesion": lesion, "updated": when}
+    if len(positions) > POSITIONS_KEPT:
+        newest = sorted(positions.items(), key=lambda kv: str(kv[1].get("updated", "")
+                                                              if isinstance(kv[1], dict) else ""))
+        positions = dict(newest[-POSITIONS_KEPT:])
+    data["positions"] = positions
+    _store(data)
+
+
+def remembered_position(reading: Path) -> tuple[str | None, str | None, str | None]:
+    """(timepoint, lesion, when) last kept for ``reading``, or Nones."""
+    positions = load().get("positions")
+    entry = positions.get(_position_key(reading)) if isinstance(positions, dict) else None
+    if not isinstance(entry, dict):
+        return None, None, None
+
+    def text(key: str) -> str | None:
+        value = entry.get(key)
+        return value if isinstance(value, str) else None
+
+    return text("timepoint"), text("lesion"), text("updated")

@@ -12,6 +12,7 @@ images, saving, autosaving, and never leaving unsaved work without asking.
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ from napari.utils.notifications import show_error, show_info, show_warning
 from mrecist_tool.errors import MrecistError
 
 from .. import _config, _images, _io, _worklist
-from .._session import Session, default_reader_id
+from .._session import Session, default_reader_id, now_iso
 from .._studies import StudySet, for_reader
 from . import dialogs
 
@@ -28,6 +29,17 @@ if TYPE_CHECKING:
     from .widget import AssessmentWidget
 
 AUTOSAVE_DELAY_MS = 1500  # ≤ 2 s: a crash loses at most this much work
+
+
+def _instant(text: str | None) -> datetime:
+    """An ISO 8601 instant for comparing (the oldest possible when missing or unreadable)."""
+    try:
+        value = datetime.fromisoformat(text) if text else None
+    except ValueError:
+        value = None
+    if value is None:
+        return datetime.min.replace(tzinfo=UTC)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class Files:
@@ -41,6 +53,7 @@ class Files:
         self.worklist: _worklist.Worklist | None = None
         self.worklist_index: int | None = None
         self.autosave_timer = owner.timer(AUTOSAVE_DELAY_MS, self.autosave_now)
+        self._position_kept: tuple[str, str, str | None] | None = None
 
     def installed(self, session: Session) -> None:
         """``session`` became the open reading.  Every reading autosaves: one built by a script
@@ -205,6 +218,46 @@ class Files:
         old = current.get("status") if isinstance(current, dict) else None
         _worklist.reading_mark(s.extra, self.reader_id, status or old or _worklist.IN_PROGRESS,
                                o.current_tp, o.selected_lesion())
+        self.keep_position()
+
+    # -- where the reader is ---------------------------------------------------------------------
+    def keep_position(self) -> None:
+        """Remember the timepoint and lesion shown, in the user config (not the case file: moving
+        around is no edit).  Called on every autosave, save and leave (next / previous, another
+        case, closing napari), and written only when the position changed: no write per step."""
+        o = self.owner
+        s = o.session
+        if s is None or o.current_tp is None:
+            return
+        try:
+            reading = _io.working_path(s)
+        except ValueError:
+            return
+        position = (str(reading), o.current_tp, o.selected_lesion())
+        if position == self._position_kept:
+            return
+        try:
+            _config.remember_position(reading, position[1], position[2], now_iso())
+        except (MrecistError, OSError) as exc:
+            show_warning(f"Where you are in this reading was not remembered: {exc}")
+            return
+        self._position_kept = position
+
+    def resume_position(self, session: Session) -> tuple[str | None, str | None]:
+        """Where to reopen ``session``: the position kept on this machine, unless the case file
+        was saved later (elsewhere) with another one."""
+        tp, lesion = _worklist.reading_position(session.extra)
+        try:
+            kept_tp, kept_lesion, kept_at = _config.remembered_position(_io.working_path(session))
+        except ValueError:
+            return tp, lesion
+        if kept_tp is None:
+            return tp, lesion
+        saved = session.extra.get(_worklist.READING_KEY)
+        saved_at = saved.get("updated") if isinstance(saved, dict) else None
+        if isinstance(saved_at, str) and _instant(saved_at) > _instant(kept_at):
+            return tp, lesion
+        return kept_tp, kept_lesion
 
     def save(self, path: str | Path | None = None) -> bool:
         o = self.owner
@@ -246,6 +299,7 @@ class Files:
         o = self.owner
         o.editing.sync_masks_now()
         s = o.session
+        self.keep_position()
         if s is None or s.revision == self.autosaved_revision:
             return None
         self._mark_position()

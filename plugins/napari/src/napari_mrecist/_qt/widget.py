@@ -246,7 +246,7 @@ class AssessmentWidget(QWidget):
         self._set_enabled(True)
         self._each_panel("on_case")
         if show:
-            tp, lesion = _worklist.reading_position(session.extra)
+            tp, lesion = self.files.resume_position(session)
             self.show_timepoint(tp if tp in session.timepoints else session.baseline_id)
             if lesion in session.lesions:
                 self.select_lesion(lesion)
