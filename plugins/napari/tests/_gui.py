@@ -55,6 +55,21 @@ def settled(qtbot: Any, viewer: Any, timeout_ms: int = 5000) -> Any:
     return widget
 
 
+def open_case_in_viewer(make_napari_viewer: Any, qtbot: Any, case: Any,
+                        size: tuple[int, int] = (1366, 768)) -> tuple[Any, Any]:
+    """A shown napari window of ``size`` with the assessment dock and ``case`` opened (its
+    autosave ignored), laid out and settled: what a reader has after *Open…*.  Returns
+    ``(viewer, widget)``."""
+    from napari_mrecist import assessment_widget
+
+    viewer = make_napari_viewer(show=True)
+    access.main_window(viewer).resize(*size)
+    w = assessment_widget(viewer)
+    assert w.open_case(case, use_autosave=False)
+    qtbot.waitUntil(lambda: canvas(viewer).width() > 100, timeout=15000)
+    settled(qtbot, viewer)
+    return viewer, w
+
 def pump(qtbot: Any, ms: int = 15) -> None:
     qtbot.wait(ms)
 

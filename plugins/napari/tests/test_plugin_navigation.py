@@ -8,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _gui import canvas, centre, drag, key, pump, settled, wheel
+from _gui import canvas, centre, drag, key, open_case_in_viewer, pump, wheel
 from qtpy.QtCore import QPointF, Qt
 
-from napari_mrecist import assessment_widget
 from napari_mrecist._layers import MR_WINDOWS, WINDOWS
 from napari_mrecist._qt import access
 
@@ -19,13 +18,7 @@ pytestmark = pytest.mark.gui
 
 
 def _open(make_napari_viewer, qtbot, case: Path):  # type: ignore[no-untyped-def]
-    viewer = make_napari_viewer(show=True)
-    access.main_window(viewer).resize(1366, 768)
-    w = assessment_widget(viewer)
-    assert w.open_case(case, use_autosave=False)
-    qtbot.waitUntil(lambda: canvas(viewer).width() > 100, timeout=15000)
-    settled(qtbot, viewer)
-    return viewer, w
+    return open_case_in_viewer(make_napari_viewer, qtbot, case)
 
 
 def _window(c: float, width: float) -> tuple[float, float]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _gui import canvas, settled
+from _gui import canvas, open_case_in_viewer, settled
 from qtpy.QtWidgets import QPushButton
 
 from napari_mrecist import assessment_widget
@@ -19,12 +19,7 @@ pytestmark = pytest.mark.gui
 
 
 def test_overlays_are_readable_and_the_dock_fits_1366x768(make_napari_viewer, qtbot, sample_studies: Path) -> None:
-    viewer = make_napari_viewer(show=True)
-    access.main_window(viewer).resize(1366, 768)
-    w = assessment_widget(viewer)
-    assert w.open_case(sample_studies / "SYN-003" / "SYN-003.json", use_autosave=False)
-    qtbot.waitUntil(lambda: canvas(viewer).width() > 100, timeout=15000)
-    settled(qtbot, viewer)
+    viewer, w = open_case_in_viewer(make_napari_viewer, qtbot, sample_studies / "SYN-003" / "SYN-003.json")
     w.show_timepoint("FU2")
     layers = w.layers_for("FU2")
 

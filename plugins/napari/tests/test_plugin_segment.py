@@ -113,19 +113,12 @@ def test_a_click_on_the_image_grows_a_mask_and_measures_it(make_napari_viewer, q
     """Grow zone, click inside the zone; grow viable on the LTP focus, click inside it: the 3D
     masks are made, the focus's diameter and its gap to the zone are computed, the mask can be
     painted on at once, and the tolerance slider grows it again."""
-    from _gui import canvas, click, data_to_canvas, drag, settled
+    from _gui import canvas, click, data_to_canvas, drag, open_case_in_viewer
     from qtpy.QtCore import Qt
 
-    from napari_mrecist import assessment_widget
-    from napari_mrecist._qt import access
 
-    viewer = make_napari_viewer(show=True)
-    access.main_window(viewer).resize(1280, 900)
-    w = assessment_widget(viewer)
     case = sample_studies / "SYN-003" / "SYN-003.json"
-    assert w.open_case(case, use_autosave=False)
-    qtbot.waitUntil(lambda: canvas(viewer).width() > 100, timeout=15000)
-    settled(qtbot, viewer)
+    viewer, w = open_case_in_viewer(make_napari_viewer, qtbot, case, size=(1280, 900))
     import SimpleITK as sitk
 
     zone_truth = sitk.GetArrayFromImage(sitk.ReadImage(str(case.parent / "masks/FU2_L1_zone.nii.gz"))) > 0
@@ -186,18 +179,12 @@ def test_a_brush_edit_of_a_mask_updates_the_gap(make_napari_viewer, qtbot, sampl
     """SYN-003 at FU2: the LTP focus of L1 lies 2.6 mm from its ablation zone (both masks from
     the case).  A brush stroke that carries the zone onto the focus makes the gap 0 mm at once,
     in the session and in the lesion's row; Ctrl+Z brings back the 2.6 mm."""
-    from _gui import canvas, data_to_canvas, drag, key, settled
+    from _gui import canvas, data_to_canvas, drag, key, open_case_in_viewer
     from qtpy.QtCore import Qt
 
-    from napari_mrecist import assessment_widget
-    from napari_mrecist._qt import access
 
-    viewer = make_napari_viewer(show=True)
-    access.main_window(viewer).resize(1280, 900)
-    w = assessment_widget(viewer)
-    assert w.open_case(sample_studies / "SYN-003" / "SYN-003.json", use_autosave=False)
-    qtbot.waitUntil(lambda: canvas(viewer).width() > 100, timeout=15000)
-    settled(qtbot, viewer)
+    case = sample_studies / "SYN-003" / "SYN-003.json"
+    viewer, w = open_case_in_viewer(make_napari_viewer, qtbot, case, size=(1280, 900))
     w.show_timepoint("FU2")
     w.select_lesion("L1")
     gap = w.session.observation("L1", "FU2").gap_to_ablation_zone_mm
@@ -251,20 +238,13 @@ def test_a_new_growth_starts_from_the_default_tolerance(make_napari_viewer, qtbo
     grown: growing the same zone again keeps its 80 %; growing another lesion's focus starts
     from the default (shown on the slider) and the focus stays near its ground truth."""
     import SimpleITK as sitk
-    from _gui import canvas, click, data_to_canvas, key, settled
+    from _gui import canvas, click, data_to_canvas, key, open_case_in_viewer
     from qtpy.QtCore import Qt
 
-    from napari_mrecist import assessment_widget
-    from napari_mrecist._qt import access
     from napari_mrecist._segment import DEFAULT_TOLERANCE
 
-    viewer = make_napari_viewer(show=True)
-    access.main_window(viewer).resize(1280, 900)
-    w = assessment_widget(viewer)
     case = sample_studies / "SYN-003" / "SYN-003.json"
-    assert w.open_case(case, use_autosave=False)
-    qtbot.waitUntil(lambda: canvas(viewer).width() > 100, timeout=15000)
-    settled(qtbot, viewer)
+    viewer, w = open_case_in_viewer(make_napari_viewer, qtbot, case, size=(1280, 900))
     c = canvas(viewer)
     slider = w.measure_panel.tolerance
     default = int(DEFAULT_TOLERANCE * 100)

@@ -204,16 +204,21 @@ def test_generated_sample_subjects_round_trip_with_masks(tmp_path: Path) -> None
                                               _io.read_mask(f.parent / rel).array)
 
 
+def _oblique_volume() -> Volume:
+    """An empty series whose slices are tilted 30° about the x axis (series 1.2.3.9)."""
+    a = np.radians(30.0)
+    tilted = np.array([[1.0, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+    return Volume(np.zeros((10, 60, 60), np.int16), (2.5, 0.7, 0.7), (-40.0, -40.0, -100.0), tilted,
+                  series_uid="1.2.3.9")
+
+
 def test_mask_on_an_oblique_series_is_refused_with_a_located_message_not_measured() -> None:
     """In-plane diameters of an oblique (or coronal) series would come from the wrong plane: the
     session refuses, naming lesion, timepoint, series and orientation; the mask, the record and
     the 3-D gap are untouched."""
     from napari_mrecist._session import NonAxialSeries
 
-    a = np.radians(30.0)
-    tilted = np.array([[1.0, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
-    vol = Volume(np.zeros((10, 60, 60), np.int16), (2.5, 0.7, 0.7), (-40.0, -40.0, -100.0), tilted,
-                 series_uid="1.2.3.9")
+    vol = _oblique_volume()
     s = _session()
     s.add_lesion("target")
     viable = np.zeros(vol.shape, bool)
@@ -237,10 +242,7 @@ def test_line_on_an_oblique_series_is_refused_with_a_located_message_not_measure
     naming lesion, timepoint, series and orientation; nothing is recorded."""
     from napari_mrecist._session import NonAxialSeries
 
-    a = np.radians(30.0)
-    tilted = np.array([[1.0, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
-    vol = Volume(np.zeros((10, 60, 60), np.int16), (2.5, 0.7, 0.7), (-40.0, -40.0, -100.0), tilted,
-                 series_uid="1.2.3.9")
+    vol = _oblique_volume()
     s = _session()
     s.add_lesion("target")
     with pytest.raises(NonAxialSeries) as err:
