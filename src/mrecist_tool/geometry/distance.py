@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage
 
+from .boxes import bounding_box
 from .grid import Grid, make_grid
 from .margin import MarginResult, ablative_margin_models
 from .mesh import MeshDistance, extract_mesh
@@ -133,7 +134,7 @@ def _touching(focus: NDArray[np.bool_], zone: NDArray[np.bool_]) -> tuple[float,
     both = focus & zone
     if both.any():
         return _t3(np.argwhere(both)[0])
-    box = _bbox(focus)
+    box = bounding_box(focus)
     if box is None:
         return None
     grown = tuple(slice(max(b.start - 1, 0), b.stop + 1) for b in box)
@@ -167,17 +168,6 @@ def _mesh_gap(focus: SurfaceModel, zone: SurfaceModel, grid: Grid, step_mm: floa
     if d2[k2] < d[k]:
         return Gap(float(d2[k2]), _t3(grid.point_to_index(foot2[k2])), _t3(zidx[k2]))
     return Gap(float(d[k]), _t3(fidx[k]), _t3(grid.point_to_index(foot[k])))
-
-
-def _bbox(mask: NDArray[np.bool_]) -> tuple[slice, slice, slice] | None:
-    out = []
-    for axis in range(3):
-        other = tuple(a for a in range(3) if a != axis)
-        hit = np.flatnonzero(mask.any(axis=other))
-        if hit.size == 0:
-            return None
-        out.append(slice(int(hit[0]), int(hit[-1]) + 1))
-    return out[0], out[1], out[2]
 
 
 def gap_mm(

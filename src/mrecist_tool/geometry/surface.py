@@ -44,6 +44,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import ndimage
 
+from .boxes import bounding_box
 from .grid import Grid, make_grid
 
 FloatArray = NDArray[np.float64]
@@ -481,7 +482,7 @@ def reconstruct(mask: ArrayLike, spacing: ArrayLike | Grid | object) -> SurfaceM
     if m.ndim != 3:
         raise ValueError(f"mask must be 2-D or 3-D, got {m.ndim} dimensions")
     grid = make_grid(spacing)
-    box = _bbox(m)
+    box = bounding_box(m)
     if box is None:
         raise ValueError("the mask is empty")
     # crop, with one empty slice beyond each end and a few empty pixels around
@@ -544,14 +545,3 @@ def _square_subdivision(sy: float, sx: float, most: int = 8) -> tuple[int, int]:
         if err < 0.02:
             break
     return best
-
-
-def _bbox(mask: NDArray[np.bool_]) -> tuple[slice, slice, slice] | None:
-    out = []
-    for axis in range(3):
-        other = tuple(a for a in range(3) if a != axis)
-        hit = np.flatnonzero(mask.any(axis=other))
-        if hit.size == 0:
-            return None
-        out.append(slice(int(hit[0]), int(hit[-1]) + 1))
-    return out[0], out[1], out[2]

@@ -129,12 +129,14 @@ class _Found:
 
 
 def _bounds(region: np.ndarray, margin: tuple[int, ...], limit: tuple[int, ...]) -> tuple[slice, slice, slice]:
-    """The region's bounding box widened by ``margin`` voxels, inside ``limit``."""
-    out = []
-    for axis, (m, n) in enumerate(zip(margin, limit, strict=True)):
-        hit = np.flatnonzero(region.any(axis=tuple(a for a in range(3) if a != axis)))
-        out.append(slice(max(0, int(hit[0]) - m), min(n, int(hit[-1]) + m + 1)))
-    return tuple(out)  # type: ignore[return-value]
+    """The bounding box of a non-empty region widened by ``margin`` voxels, inside ``limit``."""
+    from mrecist_tool.geometry.boxes import bounding_box  # geometry loads scipy's heavier parts: not at start-up
+
+    box = bounding_box(region)
+    if box is None:
+        raise ValueError("no region to bound")
+    return tuple(slice(max(0, b.start - m), min(n, b.stop + m))  # type: ignore[return-value]
+                 for b, m, n in zip(box, margin, limit, strict=True))
 
 
 def _box(seed: tuple[int, ...], half_mm: float, spacing: tuple[float, float, float],

@@ -126,18 +126,11 @@ class MaskEntry:
     def bounds(self) -> tuple[slice, ...] | None:
         """The mask's bounding box (``None`` when empty); computed once, as the array is
         replaced, never edited."""
-        if self._bounds is None and self.array.any():
+        if self._bounds is None:
+            from mrecist_tool.geometry.boxes import bounding_box  # geometry loads scipy: not at start-up
+
             self._bounds = bounding_box(self.array)
         return self._bounds
-
-
-def bounding_box(array: np.ndarray) -> tuple[slice, ...]:
-    """The smallest box holding every true voxel of a non-empty array."""
-    out = []
-    for axis in range(array.ndim):
-        hit = np.flatnonzero(array.any(axis=tuple(a for a in range(array.ndim) if a != axis)))
-        out.append(slice(int(hit[0]), int(hit[-1]) + 1))
-    return tuple(out)
 
 
 def same_mask(a: np.ndarray, b: np.ndarray) -> bool:
@@ -796,10 +789,12 @@ def _crop(arrays: Sequence[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
     union = np.zeros(arrays[0].shape, dtype=bool)
     for a in arrays:
         union |= a
-    idx = np.argwhere(union)
-    lo, hi = idx.min(axis=0), idx.max(axis=0) + 1
-    sl = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
-    return [a[sl] for a in arrays], lo.astype(float)
+    from mrecist_tool.geometry.boxes import bounding_box
+
+    sl = bounding_box(union)
+    if sl is None:
+        raise ValueError("the masks are empty")
+    return [a[sl] for a in arrays], np.array([b.start for b in sl], dtype=float)
 
 
 def _entry_affine_lps(entry: MaskEntry, index_zyx: np.ndarray) -> np.ndarray:
