@@ -318,13 +318,23 @@ def _gap_rule(
     ``"censor_before_gap"`` (sensitivity) censors at that last assessment.
     """
     last = _last_before(subject_row, origin, event_date, key=key, inclusive=death)
-    missed = missed_assessments(last, event_date, origin, schedule_of(settings))
+    return _gap_verdict(last, event_date, origin, settings, death=death)
+
+
+def _gap_verdict(
+    last: date, event_date: date, schedule_origin: date, settings: Any, *, death: bool, of: str = ""
+) -> tuple[bool, list[str], date | None]:
+    """END-GEN-4's decision once the last adequate assessment before the event is known: two or
+    more scheduled assessments missed between them (the schedule counted from
+    ``schedule_origin``) censor at ``last`` (sensitivity policy) or flag the counted event
+    (primary).  ``of`` names whose assessments, for the flag ("" for the patient's)."""
+    missed = missed_assessments(last, event_date, schedule_origin, schedule_of(settings))
     if missed < 2:
         return False, [], None
     what = "death" if death else "event"
     if _setting(settings, "missed_assessments_policy") == "censor_before_gap":
-        return True, [f"END-GEN-4: censored before {missed} missed assessments"], max(last, origin)
-    return False, [f"END-GEN-4: {what} after {missed} missed assessments (counted)"], None
+        return True, [f"END-GEN-4: censored before {missed} missed assessments{of}"], max(last, schedule_origin)
+    return False, [f"END-GEN-4: {what} after {missed} missed assessments{of} (counted)"], None
 
 
 # -- patient-level endpoints --------------------------------------------------------------------
@@ -590,22 +600,15 @@ def _zone_gap_rule(
     from the patient's origin (randomisation): the visits are the patient's.
     """
     if "adequate_imaging_dates" in ablation_row:
-        dates = [d for d in _dates(ablation_row.get("adequate_imaging_dates"))
-                 if d < event_date or (death and d == event_date)]
-        last = dates[-1] if dates else origin
-    else:  # tables written before the column: the last adequate imaging, if before the event
+        imaged = _dates(ablation_row.get("adequate_imaging_dates"))
+    else:  # tables written before the column: the last adequate imaging only
         last_img = parse_date(ablation_row.get("last_adequate_imaging_date"))
-        last = last_img if last_img is not None and (last_img < event_date or (death and last_img == event_date)) \
-            else origin
-    last = max(last, origin)
-    schedule_origin = origin_of(subject_row) or origin
-    missed = missed_assessments(last, event_date, schedule_origin, schedule_of(settings))
-    if missed < 2:
-        return False, [], None
-    if _setting(settings, "missed_assessments_policy") == "censor_before_gap":
-        return True, [f"END-GEN-4: censored before {missed} missed assessments of the zone"], last
-    what = "death" if death else "event"
-    return False, [f"END-GEN-4: {what} after {missed} missed assessments of the zone (counted)"], None
+        imaged = [last_img] if last_img is not None else []
+    before = [d for d in imaged if d < event_date or (death and d == event_date)]
+    last = max(before[-1], origin) if before else origin
+    censor, flags, _ = _gap_verdict(last, event_date, origin_of(subject_row) or origin, settings,
+                                    death=death, of=" of the zone")
+    return censor, flags, last if censor else None
 
 
 def tumour_endpoints(

@@ -407,7 +407,7 @@ def _from_text(spec: ParamSpec, text: str) -> Any:
             return text.lower() == "true"
         raise ValueError(f"expected true or false, found {text!r}")
     if spec.kind == "int_or_null":
-        return None if text == "null" else _number_text(ParamSpec("int", spec.rule, spec.help), text)
+        return None if text == "null" else _number_text(dataclasses.replace(spec, kind="int"), text)
     if spec.kind in ("decimal", "int"):
         return _number_text(spec, text)
     if spec.kind == "int_range":
@@ -502,7 +502,7 @@ def _coerce(spec: ParamSpec, value: Any) -> Any:
     if spec.kind == "int":
         return int(_number(spec, value))
     if spec.kind == "int_or_null":
-        return None if value is None else int(_number(ParamSpec("int", spec.rule, spec.help, minimum=spec.minimum), value))
+        return None if value is None else int(_number(dataclasses.replace(spec, kind="int"), value))
     if spec.kind == "schedule":
         return _coerce_schedule(value)
     if spec.kind == "int_range":

@@ -314,8 +314,9 @@ def assess_case(case: Case, settings: Settings | None = None) -> CaseAssessment:
     pre = pre_ablation_response(ctx, visits, dlm, new_therapy)
     untreated = _untreated_viable_targets(ctx, rows)
     death = case.subject.death.date if case.subject.death else None
+    not_cleared = residual_not_cleared_in_window(list(ablations.values()), s.dfs_retreatment_window)
     events = _events(rows, list(ablations.values()), best.progression_date, ehp_nontarget, new_therapy, untreated,
-                     death=death, retreatment_window_days=s.dfs_retreatment_window)
+                     death=death, not_cleared=not_cleared)
     warnings = tuple(baseline_findings(ctx))
     all_flags = [f for r in rows for f in r.flags] + list(best.flags)
     all_flags += [
@@ -324,7 +325,7 @@ def assess_case(case: Case, settings: Settings | None = None) -> CaseAssessment:
     ]
     all_flags += [
         f"never disease-free: {lid}: {why} (END-DFS-4)"
-        for lid, why in residual_not_cleared_in_window(list(ablations.values()), s.dfs_retreatment_window)
+        for lid, why in not_cleared
     ]
     all_flags += [f"{a.lesion}: {f}" for a in ablations.values() for f in a.flags]
     return CaseAssessment(
@@ -475,7 +476,7 @@ def _events(
     untreated: list[tuple[str, str]] | None = None,
     *,
     death: date | None = None,
-    retreatment_window_days: int | None = None,
+    not_cleared: list[tuple[str, str]] | None = None,
 ) -> SubjectEvents:
     followups = [r for r in rows if not r.baseline]
     first_pd = next((r for r in followups if r.overall is not None and r.overall.category == PD), None)
@@ -487,7 +488,9 @@ def _events(
     dated = {k: d for k, d in (("LTP", ltp), ("IDP", idp), ("EHP", ehp)) if d is not None}
     first_rec = min(dated.values(), default=None)
     evaluable = [r for r in followups if r.overall is not None and r.overall.category != NE]
-    never_df = bool(untreated) or bool(residual_not_cleared_in_window(ablations, retreatment_window_days))
+    # END-DFS-4: a target never treated, or residual tumour not cleared within the window
+    # (residual_not_cleared_in_window, worked out once by assess_case for the flags too).
+    never_df = bool(untreated) or bool(not_cleared)
     imaging = [r.date for r in rows if r.overall is None or "REC-NE1" not in r.overall.rules]
     assessments = tuple(r.date for r in rows if r.baseline or (r.overall is not None and r.overall.category != NE))
     patient_ltp = _patient_ltp(rows, ablations, death)
