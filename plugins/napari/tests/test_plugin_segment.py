@@ -108,6 +108,30 @@ def test_growth_is_not_cut_by_its_search_box(radius_mm: float) -> None:
     assert (extent_mm > 2 * START_MM["zone"]) == (radius_mm > START_MM["zone"])
 
 
+
+@pytest.mark.parametrize("length_mm", [40.0, 100.0, 200.0])
+def test_a_growth_cut_by_the_widest_search_box_says_so(length_mm: float) -> None:
+    """A region still reaching the side of the widest box (``ROI_MM``, 60 mm either side of the
+    click for a zone) is cut by the box, not by the structure: the growth reports it
+    (``cut_at_mm``) so the viewer can warn; a region inside the box reports nothing.
+    Reference: an analytic dark tube (radius 10 mm) of the given length in liver, centred on the
+    click, in a 300 mm-long volume: 40 and 100 mm fit the 120 mm box, 200 mm does not."""
+    from napari_mrecist._segment import ROI_MM
+
+    spacing = (2.5, 1.5, 1.5)
+    shape = (20, 60, 200)
+    rng = np.random.default_rng(5)
+    z, y, x = np.ogrid[0:shape[0], 0:shape[1], 0:shape[2]]
+    centre = [n // 2 for n in shape]
+    radial2 = ((z - centre[0]) * spacing[0]) ** 2 + ((y - centre[1]) * spacing[1]) ** 2
+    along = np.abs((x - centre[2]) * spacing[2])
+    tube = (radial2 <= 10.0 ** 2) & (along <= length_mm / 2)
+    image = (np.where(tube, 30.0, 100.0) + rng.normal(0, 12, shape)).astype(np.float32)
+    growth = grow(image, spacing, tuple(centre), "zone")  # type: ignore[arg-type]
+    assert _dice(growth.mask, tube) >= (ZONE_DICE if length_mm < 2 * ROI_MM["zone"] else 0.5)
+    expected = ROI_MM["zone"] if length_mm > 2 * ROI_MM["zone"] else None
+    assert growth.cut_at_mm == expected, (length_mm, growth.cut_at_mm)
+
 @pytest.mark.gui
 def test_a_click_on_the_image_grows_a_mask_and_measures_it(make_napari_viewer, qtbot, sample_studies: Path) -> None:
     """Grow zone, click inside the zone; grow viable on the LTP focus, click inside it: the 3D

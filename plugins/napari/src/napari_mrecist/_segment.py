@@ -53,6 +53,10 @@ class Growth:
     low: float
     high: float
     voxels: int  # of the mask
+    # Half-width in mm of the search box when the region still reached its side at the widest
+    # box (ROI_MM): the mask is cut there, most likely a leak beyond the structure.  None when
+    # the region lies inside the box.
+    cut_at_mm: float | None = None
 
 
 def _ball(radius_mm: float, spacing: tuple[float, float, float]) -> np.ndarray:
@@ -114,7 +118,8 @@ def grow(array: np.ndarray, spacing: tuple[float, float, float], seed: tuple[int
     mask = np.zeros(shape, dtype=bool)
     mask[found.where] = found.region
     mask.flags.writeable = False  # the session keeps it without a copy
-    return Growth(mask, found.inside, found.outside, found.low, found.high, int(found.region.sum()))
+    return Growth(mask, found.inside, found.outside, found.low, found.high, int(found.region.sum()),
+                  half_mm if found.at_box_edge else None)
 
 
 @dataclass(frozen=True)

@@ -258,6 +258,11 @@ class Editing:
             self._update_gaps(tp, lid)
         self.last_grow = (tp, lid, kind, seed)
         show_info(f"{lid} {kind}: {growth.voxels} voxels grown (values {growth.low:.0f} to {growth.high:.0f})")
+        if growth.cut_at_mm is not None:
+            # The mask ends at a face of the search box, not at the structure's edge: say so.
+            show_warning(f"{lid} {kind} at {tp}: the grown region reached the side of the "
+                         f"{2 * growth.cut_at_mm:.0f} mm search box and was cut there -- it has most likely "
+                         "leaked beyond the structure: lower the growth tolerance, or paint it")
         return growth
 
     def _update_gaps(self, tp: str, lesion: str) -> None:
