@@ -128,6 +128,23 @@ def test_reading_session_gives_the_engines_categories(widget, qtbot, case_dir: P
     assert json.loads(case_path.read_text())["observations"][0]["geometry"]["line"]
 
 
+def test_the_calliper_layer_is_shown_only_when_it_has_a_line_to_label(widget, qtbot) -> None:
+    """An empty calliper layer is hidden (it would cost every slice step a slice and a draw for
+    nothing); a line brings its label, another timepoint hides it, undo takes it away again."""
+    w = widget
+    callipers = w.layers_for("BL")["callipers"]
+    assert len(callipers.data) == 0 and not callipers.visible and w.layers_for("BL")["lines"].visible
+    w.add_lesion("target")
+    w.layers_for("BL")["lines"].add_lines(np.array([[3, 30, 30], [3, 50, 30]]))
+    qtbot.waitUntil(lambda: len(callipers.data) == 1 and callipers.visible, timeout=5000)
+    w.show_timepoint("FU1")
+    assert not callipers.visible and not w.layers_for("FU1")["callipers"].visible
+    w.show_timepoint("BL")
+    assert callipers.visible
+    w.undo()
+    qtbot.waitUntil(lambda: len(callipers.data) == 0 and not callipers.visible, timeout=5000)
+
+
 def test_save_and_reopen_restores_lines_and_masks(make_napari_viewer, widget, qtbot, case_dir: Path) -> None:
     w = widget
     w.add_lesion("target")

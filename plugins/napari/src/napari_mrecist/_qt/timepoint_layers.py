@@ -4,6 +4,7 @@
 * ``lines`` -- one line per measured lesion, in the lesion's colour;
 * ``callipers`` -- each line's length as light text on a dark box edged in the lesion's colour,
   sized in screen pixels (re-laid out when the zoom changes) so it reads on any background;
+  hidden while it has no box to show (an empty layer still costs a slice step);
 * ``viable`` / ``zone`` masks -- label value = the lesion's row (1-based), coloured like the
   lesion: viable tissue filled, the ablation zone as an outline, so the two never look alike.
   Made when there is a mask to show or when painting starts (a volume-sized array each).
@@ -23,6 +24,7 @@ from .._layers import geometry_kwargs
 from .._session import MASK_VIABLE, MASK_ZONE, MaskEntry, Session
 from . import access
 from .colors import LABEL_BACKGROUND, labels_colormap, lesion_color
+from .outline_labels import OutlineLabels
 
 if TYPE_CHECKING:
     from mrecist_tool.dicom import Volume
@@ -69,6 +71,7 @@ class TimepointLayers:
         if qt_viewer is not None:  # a slice step must not recompile their shaders
             for layer in (self.lines, self.callipers):
                 access.steady_shape_shaders(qt_viewer, layer)
+        self._show_callipers(image.visible)
         self.masks: dict[str, Any] = {}
         self._shown: dict[str, tuple[Any, dict[str, MaskEntry]]] = {}  # what each mask layer shows
         self._geo = geo
@@ -84,11 +87,12 @@ class TimepointLayers:
         if kind in self.masks:
             return self.masks[kind]
 
-        layer = self.viewer.add_labels(
+        layer = OutlineLabels(
             np.zeros(self.volume.shape, dtype=np.uint8), name=f"{kind} {self.tp}",
             colormap=DirectLabelColormap(color_dict=labels_colormap(len(session.lesions) + 1)),
             opacity=MASK_STYLE[kind]["opacity"], **self._geo)
         layer.contour = MASK_STYLE[kind]["contour"]
+        self.viewer.add_layer(layer)
         layer.visible = self.image.visible
         self.masks[kind] = layer
         self._shown[kind] = self._entries(session, kind, layer.data.shape)[0], {}  # all zeros
@@ -219,13 +223,24 @@ class TimepointLayers:
                 layer.add_rectangles(rects, edge_color=colors, face_color=LABEL_BACKGROUND)
             layer.features = {"label": np.array(labels, dtype=object)}
             layer.refresh_text()
+            self._show_callipers(self.image.visible)
         finally:
             self.syncing = False
+
+    def _show_callipers(self, timepoint_shown: bool) -> None:
+        # An empty Shapes layer still costs napari a slice and a draw on every slice step (~3 ms of
+        # the 50 a step may take); the calliper boxes are display-only, so with none to show the
+        # layer is hidden rather than drawn empty.
+        on = timepoint_shown and len(self.callipers.data) > 0
+        if self.callipers.visible != on:  # setting it redraws, even unchanged
+            self.callipers.visible = on
 
     # -- visibility ------------------------------------------------------------------------------
     def set_visible(self, on: bool) -> None:
         for layer in self.as_dict().values():
-            layer.visible = on
+            if layer is not self.callipers:
+                layer.visible = on
+        self._show_callipers(on)
 
     def remove(self) -> None:
         for layer in self.as_dict().values():
