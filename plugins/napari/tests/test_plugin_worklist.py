@@ -89,7 +89,11 @@ def test_after_a_crash_the_worklist_resumes_at_the_subject_timepoint_and_lesion(
     assert w.current_tp == "FU2"
     key(qtbot, c, Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier)  # present
     autosave = export / "readings" / "test-reader" / "CRLM-002.autosave.json"
-    qtbot.waitUntil(autosave.exists, timeout=5000)  # the debounced autosave; then napari "dies"
+    # The debounced autosave of the *last* edit; then napari "dies".  Waiting for the file alone
+    # raced on a slow machine: an autosave of the two new lesions could already exist before the
+    # status was autosaved (CI, stop 17).
+    qtbot.waitUntil(lambda: autosave.exists() and w.files.autosaved_revision == w.session.revision,
+                    timeout=5000)
     assert not (export / "readings" / "test-reader" / "CRLM-002.json").exists()
 
     w2 = assessment_widget(make_napari_viewer())
