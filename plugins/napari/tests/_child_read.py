@@ -37,7 +37,9 @@ def main() -> int:
     viewer = napari.Viewer(show=True)
     access.main_window(viewer).resize(1280, 900)
     w = assessment_widget(viewer)
-    bot.waitUntil(lambda: w.isVisible() and canvas(viewer).width() > 100)
+    # A first napari window in a fresh process: seconds on a loaded 2-core machine (the same
+    # 15 s as the in-process tests give a first render; 5 s, the default, is not enough there).
+    bot.waitUntil(lambda: w.isVisible() and canvas(viewer).width() > 100, timeout=15000)
     settled(bot, viewer)
     assert w.open_dicom(folder)
     lp, mp, pp = w.lesion_panel, w.measure_panel, w.procedure_panel

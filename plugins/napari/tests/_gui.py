@@ -38,10 +38,13 @@ def data_to_canvas(model: Any, widget: Any, layer: Any, index_zyx: tuple[float, 
     return world_to_canvas(model, widget, (float(world[-2]), float(world[-1])))
 
 
-def settled(qtbot: Any, viewer: Any, timeout_ms: int = 5000) -> Any:
+def settled(qtbot: Any, viewer: Any, timeout_ms: int = 15000) -> Any:
     """Wait until the window's layout has settled (the canvas keeps its size for 0.3 s; docks
     are laid out over several event-loop turns after a window is shown or resized), so that
-    positions computed from the camera are where a click lands.  Returns the canvas widget."""
+    positions computed from the camera are where a click lands.  Returns the canvas widget.
+    (It returns at the timeout without raising; 15 s, as the other first-render waits: on a
+    loaded 2-core machine a first napari window can take seconds to lay out, and returning
+    early means clicks computed on an unsettled canvas.)"""
     import time
 
     widget = canvas(viewer)
@@ -118,7 +121,7 @@ def centre(widget: Any) -> QPointF:
     return QPointF(widget.width() / 2, widget.height() / 2)
 
 
-def modal(qtbot: Any, timeout: int = 3000) -> Any:
+def modal(qtbot: Any, timeout: int = 15000) -> Any:
     """The modal dialog now open (a question the widget asked)."""
     found: list[Any] = []
 
@@ -132,24 +135,46 @@ def modal(qtbot: Any, timeout: int = 3000) -> Any:
     return found[-1]
 
 
-def when_dialog(callback: Any, timeout_ms: int = 5000) -> None:
+_armed: list[list[bool]] = []  # the when_dialog polls still waiting: disarmed after each test
+
+
+def when_dialog(callback: Any, timeout_ms: int = 30000) -> None:
     """Run ``callback(dialog)`` as soon as a modal dialog opens.  Call it *before* the click or
-    key that opens the dialog: that call blocks until the dialog is answered."""
+    key that opens the dialog: that call blocks until the dialog is answered.
+
+    The wait is generous (30 s): the dialog often comes after disk work (an autosave flushed
+    first), and a dialog opening after the poll gave up blocks the test run for good -- there
+    is no per-test timeout.  A poll that found no dialog is stopped when its test ends
+    (:func:`disarm_dialogs`, from conftest), so it never answers a later test's dialog."""
     import time
 
     from qtpy.QtCore import QTimer
 
     deadline = time.monotonic() + timeout_ms / 1000
+    live = [True]
+    _armed.append(live)
 
     def poll() -> None:
+        if not live[0]:
+            return
         w = QApplication.activeModalWidget()
         if w is not None and w.isVisible():
+            live[0] = False
             callback(w)
             return
         if time.monotonic() < deadline:
             QTimer.singleShot(20, poll)
+        else:
+            live[0] = False
 
     QTimer.singleShot(20, poll)
+
+
+def disarm_dialogs() -> None:
+    """Stop the :func:`when_dialog` polls still waiting (at the end of a test)."""
+    for live in _armed:
+        live[0] = False
+    _armed.clear()
 
 
 def press_button(qtbot: Any, dialog: Any, standard: Any) -> None:

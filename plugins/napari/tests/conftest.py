@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,16 @@ def _isolated_user(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 
     _config.remember_reader(TEST_READER)
     return config
+
+
+@pytest.fixture(autouse=True)
+def _dialog_answers_end_with_the_test() -> Iterator[None]:
+    """A ``when_dialog`` answer armed in a test and never used stops with that test: it must not
+    answer a question the next test's widget asks."""
+    yield
+    from _gui import disarm_dialogs
+
+    disarm_dialogs()
 
 
 @pytest.fixture

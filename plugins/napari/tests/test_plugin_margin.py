@@ -135,8 +135,10 @@ def test_margin_of_two_spheres_is_shown_and_found(widget, qtbot, notifications) 
     assert surface.visible
     # the surface in 3D
     viewer.dims.ndisplay = 3
-    pump(qtbot, 50)
-    assert surface.visible and len(surface._view_faces) == len(faces)
+    # Waited for, not a fixed 50 ms: the 3D slice of the surface is every face (in 2D it is the
+    # faces of one slice), and a first 3D view may take a while on a loaded machine.
+    qtbot.waitUntil(lambda: len(surface._view_faces) == len(faces), timeout=15000)
+    assert surface.visible
     viewer.dims.ndisplay = 2
     pump(qtbot)
 

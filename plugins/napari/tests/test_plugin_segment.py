@@ -153,11 +153,14 @@ def test_a_click_on_the_image_grows_a_mask_and_measures_it(make_napari_viewer, q
     depth = ndi.distance_transform_edt(zone_truth)
     z, y, x = (int(v) for v in np.unravel_index(int(depth.argmax()), zone_truth.shape))
     viewer.dims.set_current_step(0, z)
+    # The case already has this zone (its ground truth): only a *new* mask is the growth's.
+    case_zone = w.session.mask("L1", "FU2", "zone")
     qtbot.mouseClick(w.measure_panel.buttons["grow_zone"], Qt.MouseButton.LeftButton)
     image = w.layers_for("FU2")["image"]
     c = canvas(viewer)
     click(qtbot, c, data_to_canvas(viewer, c, image, (z, y, x)))
-    qtbot.waitUntil(lambda: w.session.mask("L1", "FU2", "zone") is not None
+    qtbot.waitUntil(lambda: w.session.mask("L1", "FU2", "zone") is not case_zone
+                    and w.session.mask("L1", "FU2", "zone") is not None
                     and w.session.mask("L1", "FU2", "zone").sum() > 100, timeout=15000)
     grown = w.session.mask("L1", "FU2", "zone")
     assert _dice(grown, zone_truth) >= ZONE_DICE
@@ -182,11 +185,13 @@ def test_a_click_on_the_image_grows_a_mask_and_measures_it(make_napari_viewer, q
     depth = ndi.distance_transform_edt(n1_truth)
     z, y, x = (int(v) for v in np.unravel_index(int(depth.argmax()), n1_truth.shape))
     viewer.dims.set_current_step(0, z)
+    case_focus = w.session.mask("N1", "FU2")  # the ground truth, in the case: not a growth
     qtbot.mouseClick(w.measure_panel.buttons["grow_viable"], Qt.MouseButton.LeftButton)
     image = w.layers_for("FU2")["image"]
     click(qtbot, c, data_to_canvas(viewer, c, image, (z, y, x)))
-    qtbot.waitUntil(lambda: w.session.mask("N1", "FU2") is not None
-                    and _dice(w.session.mask("N1", "FU2"), n1_truth) >= TUMOUR_DICE, timeout=15000)
+    qtbot.waitUntil(lambda: w.session.mask("N1", "FU2") is not case_focus
+                    and w.session.mask("N1", "FU2") is not None, timeout=15000)
+    assert _dice(w.session.mask("N1", "FU2"), n1_truth) >= TUMOUR_DICE
     grown_mm = float(w.session.observation("N1", "FU2").viable_diameter_mm)
     assert abs(grown_mm - truth_mm) <= 3.0, (grown_mm, truth_mm)
     viable = w.layers_for("FU2")["viable"]
@@ -282,9 +287,12 @@ def test_a_new_growth_starts_from_the_default_tolerance(make_napari_viewer, qtbo
     w.select_lesion("L1")
     z, y, x = (int(v) for v in np.unravel_index(int(ndi.distance_transform_edt(zone_truth).argmax()), zone_truth.shape))
     viewer.dims.set_current_step(0, z)
+    # The case already holds L1's zone and N1's focus (their ground truth): a growth is a new mask.
+    case_zone = w.session.mask("L1", "FU2", "zone")
     qtbot.mouseClick(w.measure_panel.buttons["grow_zone"], Qt.MouseButton.LeftButton)
     click(qtbot, c, data_to_canvas(viewer, c, w.layers_for("FU2")["image"], (z, y, x)))
-    qtbot.waitUntil(lambda: w.session.mask("L1", "FU2", "zone") is not None, timeout=15000)
+    qtbot.waitUntil(lambda: w.session.mask("L1", "FU2", "zone") is not case_zone
+                    and w.session.mask("L1", "FU2", "zone") is not None, timeout=15000)
     at_default = int(w.session.mask("L1", "FU2", "zone").sum())
     _drag_slider_to(qtbot, slider, 80)
     high = slider.value()
@@ -299,10 +307,12 @@ def test_a_new_growth_starts_from_the_default_tolerance(make_napari_viewer, qtbo
     w.select_lesion("N1")
     z, y, x = (int(v) for v in np.unravel_index(int(ndi.distance_transform_edt(n1_truth).argmax()), n1_truth.shape))
     viewer.dims.set_current_step(0, z)
+    case_focus = w.session.mask("N1", "FU2")
     qtbot.mouseClick(w.measure_panel.buttons["grow_viable"], Qt.MouseButton.LeftButton)
     assert slider.value() == default and w.measure_panel.tolerance_label.text() == f"{default} %"
     click(qtbot, c, data_to_canvas(viewer, c, w.layers_for("FU2")["image"], (z, y, x)))
-    qtbot.waitUntil(lambda: w.session.mask("N1", "FU2") is not None, timeout=15000)
+    qtbot.waitUntil(lambda: w.session.mask("N1", "FU2") is not case_focus
+                    and w.session.mask("N1", "FU2") is not None, timeout=15000)
     grown = w.session.mask("N1", "FU2")
     assert _dice(grown, n1_truth) >= TUMOUR_DICE, (int(grown.sum()), int(n1_truth.sum()))
     # The zone keeps the mask grown at 80 % (the reader's choice for it); the slider, moved now,
