@@ -18,7 +18,9 @@ Measured in this one run, under Xvfb (``make bench`` runs it with ``xvfb-run``):
   Baseline: SimpleITK's ``ConnectedThreshold`` on the whole series with the same seed and the
   thresholds the growth ended with (the plain region growing a simple tool would run).
 * **slice step → frame**: a wheel notch on the canvas (the plugin's PACS scrolling) until the
-  next frame is rendered (``viewer.screenshot``).  Baseline: rendering the same frame again
+  next frame is rendered (``viewer.screenshot``), ten notches down and ten up around the
+  grown zone, twice: with the zone only, then with the lesion also measured (a line and its
+  calliper label on a slice the steps pass through).  Baseline: rendering the same frame again
   with no step, so the ratio is what stepping adds to drawing.
 
 Targets: open → frame < 2 s; edit → panel < 0.1 s; click → mask < 1 s; slice step < 50 ms.
@@ -156,6 +158,17 @@ def slice_steps(viewer: Any, widget: Any, app: Any, n: int) -> tuple[float, floa
     return statistics.median(steps), statistics.median(frames)
 
 
+def slice_steps_with_a_line(viewer: Any, widget: Any, app: Any, n: int) -> tuple[float, float]:
+    """:func:`slice_steps` once the selected lesion has a measured line on the current slice."""
+    tp = widget.current_tp
+    z = viewer.dims.current_step[0]
+    widget.layers_for(tp)["lines"].add_lines(np.array([[z, 200, 200], [z, 300, 260]]))
+    app.processEvents()
+    callipers = widget.layers_for(tp)["callipers"]
+    assert len(callipers.data) == 1 and callipers.visible, "the line was not measured"
+    return slice_steps(viewer, widget, app, n)
+
+
 def widget_canvas(viewer: Any) -> Any:
     from napari_mrecist._qt import access
 
@@ -208,6 +221,9 @@ def main() -> int:
 
         first_grow_s, grow_s, plain_s, voxels = click_to_mask(widget, args.repeat)
         step_s, frame_s = slice_steps(viewer, widget, app, args.repeat * 4)
+        # ... and as a read goes on: the lesion measured too (a line and its calliper label, on a
+        # slice the steps pass through), since the line and label layers are drawn when not empty.
+        lines_step_s, lines_frame_s = slice_steps_with_a_line(viewer, widget, app, args.repeat * 4)
 
         # -- edit → refreshed panel, on a case with three timepoints and four lesions
         tps = [Timepoint(f"T{i}", date(2021, 2, 25) + timedelta(days=60 * i)) for i in range(3)]
@@ -251,7 +267,11 @@ def main() -> int:
           f"{'OK' if max(grow_s, first_grow_s) < 1 else 'MISSED'}")
     print(f"slice step -> frame: {step_s * 1000:.1f} ms (same frame redrawn {frame_s * 1000:.1f} ms; "
           f"ratio {step_s / frame_s:.2f}); target < 50 ms: {'OK' if step_s < 0.05 else 'MISSED'}")
-    return 0 if open_s < 2 and edit_s < 0.1 and max(grow_s, first_grow_s) < 1 and step_s < 0.05 else 1
+    print(f"slice step -> frame, the lesion also measured (a line and its label): {lines_step_s * 1000:.1f} ms "
+          f"(same frame redrawn {lines_frame_s * 1000:.1f} ms; ratio {lines_step_s / lines_frame_s:.2f}); "
+          f"target < 50 ms: {'OK' if lines_step_s < 0.05 else 'MISSED'}")
+    steps_ok = max(step_s, lines_step_s) < 0.05
+    return 0 if open_s < 2 and edit_s < 0.1 and max(grow_s, first_grow_s) < 1 and steps_ok else 1
 
 
 if __name__ == "__main__":
