@@ -163,6 +163,100 @@ def test_autosave_is_restored_and_removed_after_save(tmp_path: Path) -> None:
     assert notes == [] and s3.to_case() == s2.to_case()
 
 
+def test_each_autosave_writes_its_own_masks_and_links_the_unchanged_ones(tmp_path: Path) -> None:
+    """An autosave's masks live in a folder of their own (g<n>), written before its side file;
+    the previous folder goes once the side file names the new one.  A mask not changed since
+    the last autosave is hard-linked, not written again (same file on disk)."""
+    s, vol = _session(), _volume()
+    s.add_lesion("target")
+    s.measure_line("T1", "BL", (4, 10, 10), (4, 10, 45), vol)
+    case_path = tmp_path / "c.json"
+    _io.save_session(s, case_path)
+    s.set_status("T1", "FU1", "absent")
+    viable, zone = np.zeros(vol.shape, bool), np.zeros(vol.shape, bool)
+    viable[4, 5:9, 5:9] = True
+    zone[3:6, 20:40, 20:40] = True
+    s.set_mask("T1", "FU1", "viable", viable, vol)
+    s.set_mask("T1", "FU1", "zone", zone, vol)
+    last = _io.AutosaveMasks()
+    side = _io.write_autosave(s, last)
+    root = tmp_path / "c.autosave-masks"
+    geometry = json.loads(side.read_text())["observations"][-1]["geometry"]
+    assert geometry["mask"] == "c.autosave-masks/g1/T1_FU1_viable.nii.gz"
+    assert geometry["ablation_zone_mask"] == "c.autosave-masks/g1/T1_FU1_zone.nii.gz"
+    zone_file = os.stat(root / "g1" / "T1_FU1_zone.nii.gz").st_ino
+
+    viable[4, 5:12, 5:12] = True  # the reader paints on: the viable mask changes, the zone not
+    s.set_mask("T1", "FU1", "viable", viable.copy(), vol)
+    _io.write_autosave(s, last)
+    geometry = json.loads(side.read_text())["observations"][-1]["geometry"]
+    assert geometry["mask"] == "c.autosave-masks/g2/T1_FU1_viable.nii.gz"
+    assert sorted(p.name for p in root.iterdir()) == ["g2"]
+    assert os.stat(root / "g2" / "T1_FU1_zone.nii.gz").st_ino == zone_file  # linked, not rewritten
+    later = time.time() + 5
+    os.utime(side, (later, later))
+    s2, notes, _ = _io.open_session(case_path)
+    assert any("restored" in n for n in notes)
+    np.testing.assert_array_equal(s2.mask("T1", "FU1", "viable"), viable)
+    np.testing.assert_array_equal(s2.mask("T1", "FU1", "zone"), zone)
+
+
+_CRASHING_AUTOSAVE = """
+import os, signal, sys
+from datetime import date
+from pathlib import Path
+import numpy as np
+import mrecist_tool.casefile
+from mrecist_tool.dicom import Volume
+from mrecist_tool.model import Timepoint
+from napari_mrecist import _io
+from napari_mrecist._session import Session
+
+folder = Path(sys.argv[1])
+vol = Volume(np.zeros((10, 60, 60), np.int16), (2.5, 0.7, 0.7), (-40.0, -40.0, -100.0), np.eye(3), series_uid="1.2.3.4")
+s = Session.new("CRLM-T01", [Timepoint("BL", date(2021, 2, 25)), Timepoint("FU1", date(2021, 4, 20))], reader="r")
+s.add_lesion("target")
+s.measure_line("T1", "BL", (4, 10, 10), (4, 10, 45), vol)
+_io.save_session(s, folder / "c.json")
+mask = np.zeros(vol.shape, bool)
+mask[4, 5:9, 5:9] = True
+s.set_status("T1", "FU1", "present")
+s.set_mask("T1", "FU1", "viable", mask, vol)
+last = _io.AutosaveMasks()
+_io.write_autosave(s, last)  # state A: 16 voxels, present
+bigger = mask.copy()
+bigger[4, 5:20, 5:20] = True
+s.set_mask("T1", "FU1", "viable", bigger, vol)  # state B: 225 voxels, absent
+s.set_status("T1", "FU1", "absent")
+real = mrecist_tool.casefile.write_case
+def killed(*args, **kwargs):  # napari dies after B's masks are on disk, before its side file
+    os.kill(os.getpid(), signal.SIGKILL)
+mrecist_tool.casefile.write_case = killed
+_io.write_autosave(s, last)
+"""
+
+
+def test_a_crash_in_the_middle_of_an_autosave_restores_the_previous_one_whole(tmp_path: Path) -> None:
+    """The process is killed (SIGKILL) after the new masks are written and before the side file
+    is: reopening restores the previous autosave with *its* masks.  (Overwriting the masks in
+    place restored the old measurements beside the new masks: a 225-voxel mask under a lesion
+    recorded with 16.)"""
+    import subprocess
+    import sys
+
+    child = subprocess.run([sys.executable, "-c", _CRASHING_AUTOSAVE, str(tmp_path)], capture_output=True,
+                           text=True, timeout=120)
+    assert child.returncode == -9, child.stderr
+    assert (tmp_path / "c.autosave-masks" / "g2" / "T1_FU1_viable.nii.gz").exists()  # B was on disk
+    side = tmp_path / "c.autosave.json"
+    later = time.time() + 5
+    os.utime(side, (later, later))
+    s, notes, _ = _io.open_session(tmp_path / "c.json")
+    assert any("restored" in n for n in notes)
+    assert s.observation("T1", "FU1").status == "present"  # type: ignore[union-attr]
+    assert int(s.mask("T1", "FU1", "viable").sum()) == 16
+
+
 def test_sample_cases_round_trip_same_assessment(tmp_path: Path) -> None:
     """Every hand-written sample case, opened in a session and saved again, means the same."""
     root = Path(__file__).resolve().parents[3] / "sample_data" / "cases"

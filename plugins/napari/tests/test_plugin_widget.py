@@ -193,6 +193,26 @@ def test_autosave_after_an_edit_and_restore_on_open(make_napari_viewer, widget, 
     assert not side.exists()
 
 
+def test_a_reader_who_keeps_editing_is_autosaved_too(widget, qtbot, case_dir: Path) -> None:
+    """Edits 0.7 s apart (under the 1.5 s autosave delay) used to push the autosave back on every
+    edit, so nothing was saved until the reader paused: a crash lost all of it.  No edit now
+    waits more than 2 s for its autosave, however fast the next ones come."""
+    w = widget
+    w.add_lesion("target")
+    w.set_diameter(31.5)
+    assert w.save(case_dir / "busy.json")
+    w.show_timepoint("FU1")
+    w.select_lesion("T1")
+    first = w.session.revision
+    autosaved_while_editing = []
+    for i in range(6):  # 3.5 s of edits, never a 1.5 s pause
+        _click(qtbot, w.measure_panel.buttons["mark_absent" if i % 2 == 0 else "mark_too_small"])
+        qtbot.wait(700)
+        autosaved_while_editing.append(w.files.autosaved_revision)
+    assert max(autosaved_while_editing) > first, autosaved_while_editing
+    assert (case_dir / "busy.autosave.json").exists()
+
+
 def test_target_limits_come_from_the_rules_liver_and_hepatic_mr_b3(widget, qtbot, notifications) -> None:
     """MR-B3 / REC-B2: "liver" and "hepatic" are one organ, so a third target there is refused
     (2 per organ by default); a lung target is still allowed."""

@@ -405,7 +405,7 @@ class AssessmentWidget(QWidget):
         self.layer_set.render_changed_masks()
         self.editing.lines_timer.start()
         self._each_panel("refresh")
-        self.files.autosave_timer.start()
+        self.files.schedule_autosave()
         self.last_refresh_s = time.perf_counter() - t0
 
     def render_changed(self) -> None:
