@@ -231,8 +231,13 @@ s.set_status("T1", "FU1", "absent")
 real = mrecist_tool.casefile.write_case
 def killed(*args, **kwargs):  # napari dies after B's masks are on disk, before its side file
     os.kill(os.getpid(), signal.SIGKILL)
-mrecist_tool.casefile.write_case = killed
-_io.write_autosave(s, last)
+if sys.argv[2] == "autosave":
+    mrecist_tool.casefile.write_case = killed
+    _io.write_autosave(s, last)
+else:  # a save, as the viewer saves: the autosave brought up to date first
+    _io.write_autosave(s, last)
+    mrecist_tool.casefile.write_case = killed
+    _io.save_session(s, folder / "c.json")
 """
 
 
@@ -244,8 +249,8 @@ def test_a_crash_in_the_middle_of_an_autosave_restores_the_previous_one_whole(tm
     import subprocess
     import sys
 
-    child = subprocess.run([sys.executable, "-c", _CRASHING_AUTOSAVE, str(tmp_path)], capture_output=True,
-                           text=True, timeout=120)
+    child = subprocess.run([sys.executable, "-c", _CRASHING_AUTOSAVE, str(tmp_path), "autosave"],
+                           capture_output=True, text=True, timeout=120)
     assert child.returncode == -9, child.stderr
     assert (tmp_path / "c.autosave-masks" / "g2" / "T1_FU1_viable.nii.gz").exists()  # B was on disk
     side = tmp_path / "c.autosave.json"
@@ -255,6 +260,24 @@ def test_a_crash_in_the_middle_of_an_autosave_restores_the_previous_one_whole(tm
     assert any("restored" in n for n in notes)
     assert s.observation("T1", "FU1").status == "present"  # type: ignore[union-attr]
     assert int(s.mask("T1", "FU1", "viable").sum()) == 16
+
+
+def test_a_crash_in_the_middle_of_a_save_reopens_what_was_being_saved(tmp_path: Path) -> None:
+    """Killed after the save wrote ``masks/`` and before the case file: the autosave written
+    just before the save is newer than the case, so reopening gives the reading being saved
+    (absent, 225 voxels), not the old case file."""
+    import subprocess
+    import sys
+
+    child = subprocess.run([sys.executable, "-c", _CRASHING_AUTOSAVE, str(tmp_path), "save"],
+                           capture_output=True, text=True, timeout=120)
+    assert child.returncode == -9, child.stderr
+    assert (tmp_path / "masks" / "T1_FU1_viable.nii.gz").exists()  # the save had begun
+    assert read_case(tmp_path / "c.json").timepoints  # the old case file is whole
+    s, notes, _ = _io.open_session(tmp_path / "c.json")
+    assert any("restored" in n for n in notes)
+    assert s.observation("T1", "FU1").status == "absent"  # type: ignore[union-attr]
+    assert int(s.mask("T1", "FU1", "viable").sum()) == 225
 
 
 def test_sample_cases_round_trip_same_assessment(tmp_path: Path) -> None:
