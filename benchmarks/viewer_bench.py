@@ -132,9 +132,9 @@ def click_to_mask(widget: Any, repeat: int) -> tuple[float, float, float, int]:
     return grows[0], statistics.median(grows[1:]), statistics.median(plains), voxels
 
 
-def slice_steps(viewer: Any, widget: Any, app: Any, n: int) -> tuple[float, float]:
-    """Median seconds of a wheel notch on the canvas to the next rendered frame, and of
-    rendering the same frame again."""
+def slice_steps(viewer: Any, widget: Any, app: Any, n: int) -> tuple[float, float, float]:
+    """Median seconds of a wheel notch on the canvas to the next rendered frame, of rendering
+    the same frame again, and the slowest step."""
     from qtpy.QtCore import QPoint, QPointF, Qt
     from qtpy.QtGui import QWheelEvent
 
@@ -155,15 +155,16 @@ def slice_steps(viewer: Any, widget: Any, app: Any, n: int) -> tuple[float, floa
         t0 = time.perf_counter()
         viewer.screenshot(canvas_only=True, flash=False)
         frames.append(time.perf_counter() - t0)
-    return statistics.median(steps), statistics.median(frames)
+    return statistics.median(steps), statistics.median(frames), max(steps)
 
 
-def slice_steps_with_a_line(viewer: Any, widget: Any, app: Any, n: int) -> tuple[float, float]:
+def slice_steps_with_a_line(viewer: Any, widget: Any, app: Any, n: int) -> tuple[float, float, float]:
     """:func:`slice_steps` once the selected lesion has a measured line on the current slice."""
     tp = widget.current_tp
     z = viewer.dims.current_step[0]
     widget.layers_for(tp)["lines"].add_lines(np.array([[z, 200, 200], [z, 300, 260]]))
     app.processEvents()
+    viewer.screenshot(canvas_only=True, flash=False)  # the reader sees the line and its label drawn
     callipers = widget.layers_for(tp)["callipers"]
     assert len(callipers.data) == 1 and callipers.visible, "the line was not measured"
     return slice_steps(viewer, widget, app, n)
@@ -220,10 +221,10 @@ def main() -> int:
         open_s, base_s = statistics.median(opens), statistics.median(bases)
 
         first_grow_s, grow_s, plain_s, voxels = click_to_mask(widget, args.repeat)
-        step_s, frame_s = slice_steps(viewer, widget, app, args.repeat * 4)
+        step_s, frame_s, slowest_s = slice_steps(viewer, widget, app, args.repeat * 4)
         # ... and as a read goes on: the lesion measured too (a line and its calliper label, on a
         # slice the steps pass through), since the line and label layers are drawn when not empty.
-        lines_step_s, lines_frame_s = slice_steps_with_a_line(viewer, widget, app, args.repeat * 4)
+        lines_step_s, lines_frame_s, lines_slowest_s = slice_steps_with_a_line(viewer, widget, app, args.repeat * 4)
 
         # -- edit → refreshed panel, on a case with three timepoints and four lesions
         tps = [Timepoint(f"T{i}", date(2021, 2, 25) + timedelta(days=60 * i)) for i in range(3)]
@@ -266,9 +267,11 @@ def main() -> int:
           f"{plain_s:.3f} s; ratios {grow_s / plain_s:.2f}, {first_grow_s / plain_s:.2f}); target < 1 s: "
           f"{'OK' if max(grow_s, first_grow_s) < 1 else 'MISSED'}")
     print(f"slice step -> frame: {step_s * 1000:.1f} ms (same frame redrawn {frame_s * 1000:.1f} ms; "
-          f"ratio {step_s / frame_s:.2f}); target < 50 ms: {'OK' if step_s < 0.05 else 'MISSED'}")
+          f"ratio {step_s / frame_s:.2f}; slowest step {slowest_s * 1000:.1f} ms); target < 50 ms: "
+          f"{'OK' if step_s < 0.05 else 'MISSED'}")
     print(f"slice step -> frame, the lesion also measured (a line and its label): {lines_step_s * 1000:.1f} ms "
-          f"(same frame redrawn {lines_frame_s * 1000:.1f} ms; ratio {lines_step_s / lines_frame_s:.2f}); "
+          f"(same frame redrawn {lines_frame_s * 1000:.1f} ms; ratio {lines_step_s / lines_frame_s:.2f}; "
+          f"slowest step {lines_slowest_s * 1000:.1f} ms); "
           f"target < 50 ms: {'OK' if lines_step_s < 0.05 else 'MISSED'}")
     steps_ok = max(step_s, lines_step_s) < 0.05
     return 0 if open_s < 2 and edit_s < 0.1 and max(grow_s, first_grow_s) < 1 and steps_ok else 1

@@ -129,15 +129,22 @@ def test_reading_session_gives_the_engines_categories(widget, qtbot, case_dir: P
     assert json.loads(case_path.read_text())["observations"][0]["geometry"]["line"]
 
 
-def test_the_calliper_layer_is_shown_only_when_it_has_a_line_to_label(widget, qtbot) -> None:
-    """An empty calliper layer is hidden (it would cost every slice step a slice and a draw for
-    nothing); a line brings its label, another timepoint hides it, undo takes it away again."""
+def test_the_calliper_layer_is_shown_only_on_a_slice_with_a_line_to_label(widget, qtbot) -> None:
+    """The calliper layer is hidden where it has nothing to show (it would cost every slice step
+    a slice and a draw for nothing): a line brings its label on its slice, scrolling off that
+    slice or to another timepoint hides it, undo takes it away again."""
     w = widget
+    viewer = w.viewer
     callipers = w.layers_for("BL")["callipers"]
     assert len(callipers.data) == 0 and not callipers.visible and w.layers_for("BL")["lines"].visible
     w.add_lesion("target")
+    viewer.dims.set_current_step(0, 3)
     w.layers_for("BL")["lines"].add_lines(np.array([[3, 30, 30], [3, 50, 30]]))
     qtbot.waitUntil(lambda: len(callipers.data) == 1 and callipers.visible, timeout=5000)
+    key(qtbot, canvas(viewer), Qt.Key.Key_Down)  # the next slice, as the reader scrolls
+    assert viewer.dims.current_step[0] != 3 and not callipers.visible
+    viewer.dims.set_current_step(0, 3)
+    assert callipers.visible
     w.show_timepoint("FU1")
     assert not callipers.visible and not w.layers_for("FU1")["callipers"].visible
     w.show_timepoint("BL")

@@ -4,7 +4,7 @@
 * ``lines`` -- one line per measured lesion, in the lesion's colour;
 * ``callipers`` -- each line's length as light text on a dark box edged in the lesion's colour,
   sized in screen pixels (re-laid out when the zoom changes) so it reads on any background;
-  hidden while it has no box to show (an empty layer still costs a slice step);
+  shown only on a slice that holds a box (a Shapes layer costs every slice step, empty or not);
 * ``viable`` / ``zone`` masks -- label value = the lesion's row (1-based), coloured like the
   lesion: viable tissue filled, the ablation zone as an outline, so the two never look alike.
   Made when there is a mask to show or when painting starts (a volume-sized array each).
@@ -71,7 +71,9 @@ class TimepointLayers:
         if qt_viewer is not None:  # a slice step must not recompile their shaders
             for layer in (self.lines, self.callipers):
                 access.steady_shape_shaders(qt_viewer, layer)
+        self._calliper_slices: frozenset[int] = frozenset()  # the slices holding a calliper box
         self._show_callipers(image.visible)
+        viewer.dims.events.current_step.connect(self._on_step)
         self.masks: dict[str, Any] = {}
         self._shown: dict[str, tuple[Any, dict[str, MaskEntry]]] = {}  # what each mask layer shows
         self._geo = geo
@@ -223,17 +225,31 @@ class TimepointLayers:
                 layer.add_rectangles(rects, edge_color=colors, face_color=LABEL_BACKGROUND)
             layer.features = {"label": np.array(labels, dtype=object)}
             layer.refresh_text()
+            self._calliper_slices = frozenset(round(float(r[0, 0])) for r in rects)
             self._show_callipers(self.image.visible)
         finally:
             self.syncing = False
 
+    def _on_step(self, _event: Any = None) -> None:
+        if self.image.visible:
+            self._show_callipers(True)
+
     def _show_callipers(self, timepoint_shown: bool) -> None:
-        # An empty Shapes layer still costs napari a slice and a draw on every slice step (~3 ms of
-        # the 50 a step may take); the calliper boxes are display-only, so with none to show the
-        # layer is hidden rather than drawn empty.
-        on = timepoint_shown and len(self.callipers.data) > 0
+        # A Shapes layer costs napari a slice and a draw on every slice step, empty or not (~7 ms of
+        # the 50 a step may take).  The calliper boxes are display-only and each lies on its line's
+        # slice, so the layer is shown only on a slice that holds one.
+        on = timepoint_shown and self._calliper_on_this_slice()
         if self.callipers.visible != on:  # setting it redraws, even unchanged
             self.callipers.visible = on
+
+    def _calliper_on_this_slice(self) -> bool:
+        if not self._calliper_slices:
+            return False
+        dims = self.viewer.dims
+        if tuple(dims.not_displayed) != (0,):  # the axes were rolled: napari decides what is shown
+            return True
+        z = round(float(self.callipers.world_to_data(dims.point)[0]))
+        return z in self._calliper_slices
 
     # -- visibility ------------------------------------------------------------------------------
     def set_visible(self, on: bool) -> None:
@@ -243,6 +259,7 @@ class TimepointLayers:
         self._show_callipers(on)
 
     def remove(self) -> None:
+        self.viewer.dims.events.current_step.disconnect(self._on_step)
         for layer in self.as_dict().values():
             if layer in self.viewer.layers:
                 self.viewer.layers.remove(layer)
