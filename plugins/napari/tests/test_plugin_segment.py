@@ -321,3 +321,66 @@ def test_a_new_growth_starts_from_the_default_tolerance(make_napari_viewer, qtbo
     _drag_slider_to(qtbot, slider, 40)
     qtbot.waitUntil(lambda: int(w.session.mask("N1", "FU2").sum()) != int(grown.sum()), timeout=15000)
     assert int(w.session.mask("L1", "FU2", "zone").sum()) == zone_80
+
+
+def _slider_handle(slider):  # type: ignore[no-untyped-def]
+    """The centre of the slider's handle, where a reader clicks it."""
+    from qtpy.QtCore import QPointF
+    from qtpy.QtWidgets import QStyle, QStyleOptionSlider
+
+    opt = QStyleOptionSlider()
+    slider.initStyleOption(opt)
+    rect = slider.style().subControlRect(QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle,
+                                         slider)
+    return QPointF(rect.center())
+
+
+@pytest.mark.gui
+def test_the_tolerance_changed_with_the_keyboard_grows_the_structure_again(make_napari_viewer, qtbot,
+                                                                          sample_studies: Path) -> None:
+    """A reader who clicks the tolerance slider and steps it with PgUp or the arrow keys gets
+    the last grown zone grown again at the value shown, as a drag does (keys used to move the
+    slider and leave the mask grown at the old value).  Reference: the growth at that tolerance
+    from the same click, run directly."""
+    import SimpleITK as sitk
+    from _gui import canvas, click, data_to_canvas, key, open_case_in_viewer
+    from qtpy.QtCore import Qt
+
+    case = sample_studies / "SYN-003" / "SYN-003.json"
+    viewer, w = open_case_in_viewer(make_napari_viewer, qtbot, case, size=(1280, 900))
+    zone_truth = sitk.GetArrayFromImage(sitk.ReadImage(str(case.parent / "masks/FU2_L1_zone.nii.gz"))) > 0
+    w.show_timepoint("FU2")
+    pv = next(i.series_uid for i in w.studies.candidates(w.session.timepoints["FU2"]) if i.phase == "portal-venous")
+    w.set_series("FU2", pv)
+    w.select_lesion("L1")
+    z, y, x = (int(v) for v in np.unravel_index(int(ndi.distance_transform_edt(zone_truth).argmax()), zone_truth.shape))
+    viewer.dims.set_current_step(0, z)
+    case_zone = w.session.mask("L1", "FU2", "zone")
+    qtbot.mouseClick(w.measure_panel.buttons["grow_zone"], Qt.MouseButton.LeftButton)
+    c = canvas(viewer)
+    click(qtbot, c, data_to_canvas(viewer, c, w.layers_for("FU2")["image"], (z, y, x)))
+    qtbot.waitUntil(lambda: w.session.mask("L1", "FU2", "zone") is not case_zone
+                    and w.session.mask("L1", "FU2", "zone") is not None, timeout=15000)
+    seed = w.editing.last_grow[3]
+    vol = w.volume_for("FU2")
+
+    def grown_at(percent: int) -> np.ndarray:
+        return grow(vol.array, vol.spacing, seed, "zone", percent / 100).mask
+
+    slider = w.measure_panel.tolerance
+    default = slider.value()
+    # The reader takes the slider (its value stays); the keys then go to it.  (Whether it has the
+    # focus is not asked: under Xvfb without a window manager no window is ever active.)
+    click(qtbot, slider, _slider_handle(slider))
+    assert slider.value() == default
+    for _ in range(3):
+        key(qtbot, slider, Qt.Key.Key_PageUp)  # + 10 % each
+    assert slider.value() == default + 30 and w.measure_panel.tolerance_label.text() == f"{default + 30} %"
+    expected = grown_at(default + 30)
+    qtbot.waitUntil(lambda: np.array_equal(w.session.mask("L1", "FU2", "zone"), expected), timeout=15000)
+    assert not np.array_equal(expected, grown_at(default))  # the keys changed the mask
+    for _ in range(5):
+        key(qtbot, slider, Qt.Key.Key_Left)  # - 1 % each
+    assert slider.value() == default + 25
+    expected = grown_at(default + 25)
+    qtbot.waitUntil(lambda: np.array_equal(w.session.mask("L1", "FU2", "zone"), expected), timeout=15000)
