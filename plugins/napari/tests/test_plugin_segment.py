@@ -384,3 +384,78 @@ def test_the_tolerance_changed_with_the_keyboard_grows_the_structure_again(make_
     assert slider.value() == default + 25
     expected = grown_at(default + 25)
     qtbot.waitUntil(lambda: np.array_equal(w.session.mask("L1", "FU2", "zone"), expected), timeout=15000)
+
+
+def _two_tubes(length_mm: tuple[float, float], spacing: tuple[float, float, float],
+               shape: tuple[int, int, int]) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """Two dark tubes (30 HU, radius 10 mm, along x) in liver (100 HU, noise 12 HU), centred in
+    x, one above the other 75 mm apart: the values and each tube's centre voxel (z, y, x)."""
+    rng = np.random.default_rng(5)
+    z, y, x = np.ogrid[0:shape[0], 0:shape[1], 0:shape[2]]
+    image = np.full(shape, 100.0)
+    centres = []
+    for k, length in enumerate(length_mm):
+        c = (shape[0] // 2, shape[1] // 4 + k * shape[1] // 2, shape[2] // 2)
+        radial2 = ((z - c[0]) * spacing[0]) ** 2 + ((y - c[1]) * spacing[1]) ** 2
+        tube = (radial2 <= 10.0 ** 2) & (np.abs((x - c[2]) * spacing[2]) <= length / 2)
+        image[tube] = 30.0
+        centres.append(c)
+    return image + rng.normal(0, 12, shape), centres
+
+
+@pytest.mark.gui
+def test_a_click_growing_beyond_the_widest_search_box_warns_the_reader(make_napari_viewer, qtbot, tmp_path: Path,
+                                                                      notifications) -> None:
+    """A one-click zone grown on a structure longer than the widest search box (120 mm across
+    for a zone) ends at the box's face, not at the structure's edge: the reader is warned,
+    naming lesion, timepoint and what to do, and the mask is kept for them to correct.  A click
+    on a 40 mm structure beside it says nothing of the kind.  Reference: analytic dark tubes of
+    40 and 200 mm written as a real DICOM series (the core's test: only the latter is cut)."""
+    from _gui import canvas, click, data_to_canvas, settled
+    from _studies_fixture import write_volume
+    from napari.utils.notifications import NotificationSeverity
+    from qtpy.QtCore import Qt
+
+    from napari_mrecist import assessment_widget
+    from napari_mrecist._qt import access
+    from napari_mrecist._segment import ROI_MM
+
+    spacing = (2.5, 1.5, 1.5)
+    image, (short, long) = _two_tubes((40.0, 200.0), spacing, (20, 100, 200))
+    folder = write_volume(tmp_path / "dicom", image, spacing)
+    viewer = make_napari_viewer(show=True)
+    access.main_window(viewer).resize(1280, 900)
+    w = assessment_widget(viewer)
+    assert w.open_dicom(folder)
+    qtbot.waitUntil(lambda: w.lesion_panel.table.isVisible() and canvas(viewer).width() > 100, timeout=15000)
+    c = settled(qtbot, viewer)
+
+    def grow_zone_at(voxel: tuple[int, int, int]) -> str:
+        qtbot.mouseClick(w.lesion_panel.add_btn, Qt.MouseButton.LeftButton)
+        lesion = w.selected_lesion()
+        viewer.dims.set_current_step(0, voxel[0])
+        qtbot.mouseClick(w.measure_panel.buttons["grow_zone"], Qt.MouseButton.LeftButton)
+        click(qtbot, c, data_to_canvas(viewer, c, w.layers_for("BL")["image"], voxel))
+        qtbot.waitUntil(lambda: w.session.mask(lesion, "BL", "zone") is not None, timeout=15000)
+        return lesion
+
+    def cut_warnings() -> list[str]:
+        return [str(n.message) for n in notifications
+                if "search box" in str(n.message) and n.severity == NotificationSeverity.WARNING]
+
+    first = grow_zone_at(short)
+    assert cut_warnings() == []
+    second = grow_zone_at(long)
+    said = cut_warnings()
+    across = f"{2 * ROI_MM['zone']:.0f} mm"
+    assert said == [f"{second} zone at BL: the grown region reached the side of the {across} search box and was "
+                    "cut there -- it has most likely leaked beyond the structure: lower the growth tolerance, "
+                    "or paint it"], said
+    assert first != second
+
+    def length_mm(lesion: str) -> float:
+        along = np.flatnonzero(w.session.mask(lesion, "BL", "zone").any(axis=(0, 1)))
+        return float(along[-1] - along[0] + 1) * spacing[2]
+
+    assert abs(length_mm(first) - 40) <= 3 * spacing[2]  # the short tube, whole
+    assert length_mm(second) <= 2 * ROI_MM["zone"] + 2 * spacing[2] < 200  # cut by the box, kept to correct
