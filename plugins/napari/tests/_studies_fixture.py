@@ -90,3 +90,27 @@ def _slice(src: pydicom.Dataset, uids: Uids, when: date, z: int) -> pydicom.Data
     ds.SeriesNumber = 2
     ds.InstanceNumber = z + 1
     return ds
+
+
+def add_dynamic_series(study: Path, n_slices: int = 4, volumes: int = 2) -> str:
+    """Add to a study folder written by :func:`write_subject` a dynamic series: ``volumes``
+    passes over the same ``n_slices`` positions in one Series Instance UID, told apart by their
+    Temporal Position Identifier (as a scanner exports dynamic contrast phases).  Returns its
+    Series Instance UID."""
+    src = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    first = pydicom.dcmread(next(study.glob("IM*.dcm")), stop_before_pixels=True)
+    uids = Uids()
+    uids.study, uids.frame = first.StudyInstanceUID, first.FrameOfReferenceUID
+    when = date(int(first.StudyDate[:4]), int(first.StudyDate[4:6]), int(first.StudyDate[6:]))
+    for t in range(1, volumes + 1):
+        for z in range(n_slices):
+            ds = _slice(src, uids, when, z)
+            ds.SeriesDescription, ds.SeriesNumber = "LIVER DYNAMIC", 5
+            ds.InstanceNumber = (t - 1) * n_slices + z + 1
+            ds.TemporalPositionIdentifier = t
+            ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+            ds.ImagePositionPatient = [-40.0, -40.0, -100.0 + z * SLICE_MM]
+            ds.PixelSpacing = [PIXEL_MM, PIXEL_MM]
+            ds.SliceThickness = SLICE_MM
+            ds.save_as(study / f"DYN{t}_{z:04d}.dcm")
+    return str(uids.series)
