@@ -265,6 +265,41 @@ def test_the_gap_of_a_broken_series_is_told_with_what_the_reader_can_do(make_nap
     assert "pass missing_slices='fill'" in scan(folder).series[0].reason  # CLI / API: as before
 
 
+def test_a_series_of_several_volumes_is_told_with_what_the_reader_can_do_in_the_viewer(
+        make_napari_viewer, qtbot, tmp_path: Path, notifications) -> None:
+    """A study holding a dynamic series (two temporal positions in one Series UID) beside its
+    arterial series: the core refuses the dynamic one and, for API users, says "load one with
+    read_series(..., part='temporal=1')".  The reader sees the series named, why it was left
+    out, and what to do in the viewer (another series in the Series box, or each volume exported
+    as its own series) -- from the Open button as from napari's File > Open -- and the arterial
+    series opens.  The core's own message is unchanged."""
+    from _studies_fixture import add_dynamic_series
+
+    from mrecist_tool.dicom import scan
+
+    folder = write_subject(tmp_path / "dynamic", dates=(date(2021, 2, 25),))
+    uid = add_dynamic_series(folder / "study0")
+    viewer, w = _viewer(make_napari_viewer, qtbot)
+
+    def no_case_file(dialog) -> None:  # type: ignore[no-untyped-def]
+        dialog.reject()  # then the folder is asked for
+        when_dialog(lambda d: choose_folder(d, folder))
+
+    when_dialog(no_case_file)
+    _click(qtbot, w.open_btn)
+    qtbot.waitUntil(lambda: "LIVER DYNAMIC" in _messages(notifications), timeout=15000)
+    assert w.volume_for("BL") is not None and w.volume_for("BL").description == "LIVER ARTERIAL"
+    from_button = list(notifications)
+    viewer.open(str(folder), plugin="napari-mrecist")  # napari's own reader
+    from_reader = notifications[len(from_button):]
+    for said in (from_button, from_reader):
+        text = _messages(said)
+        assert "series 5 'LIVER DYNAMIC' (8 files) not loaded: holds 2 volumes (temporal 1, 2)" in text, text
+        assert "choose another series of this study in the Series box" in text, text
+        assert "read_series" not in text and "part=" not in text and "pass " not in text, text
+    assert "read_series(..., part='temporal=1')" in scan(folder).series_by_uid(uid).reason  # CLI / API: as before
+
+
 def test_defect7_the_reader_is_the_person_at_the_keyboard(make_napari_viewer, qtbot, sample_studies: Path,
                                                           _isolated_user: Path) -> None:
     """Opening a prepared case used to stamp edits with the case's reader ("ground-truth").

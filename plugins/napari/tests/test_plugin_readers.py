@@ -109,3 +109,51 @@ def test_dicom_reader_opens_the_generated_sample_studies() -> None:
     for data, kw, _ in layers:
         np.testing.assert_allclose(kw["scale"], spacing[kw["metadata"]["series_uid"]], rtol=1e-6)
         assert data.ndim == 3 and len(kw["translate"]) == 3
+
+
+def test_every_api_hint_of_the_dicom_layer_is_told_in_the_viewers_terms(tmp_path: Path) -> None:
+    """The DICOM layer ends some refusals with a hint for API users -- an argument to pass
+    (``missing_slices=``, ``part=``, ``series_uid=``, ``patient=``).  Each one, made here by
+    the real core from real DICOM, is shown in the viewer as what to do in the viewer (the
+    Series box, Open…, Worklist…, the files to add); the core's own text keeps its hint."""
+    import re
+
+    import pydicom
+    from _studies_fixture import STUDY_DATES, add_dynamic_series, write_subject
+
+    from mrecist_tool.dicom import read_series, scan, studies_to_timepoints
+    from mrecist_tool.errors import DicomError
+    from napari_mrecist._studies import for_reader
+
+    def refusal(call, *args, **kwargs) -> str:  # type: ignore[no-untyped-def]
+        with pytest.raises(DicomError) as err:
+            call(*args, **kwargs)
+        return str(err.value)
+
+    subject = write_subject(tmp_path / "one", n_slices=12, dates=STUDY_DATES[:1])
+    dynamic_uid = add_dynamic_series(subject / "study0")
+    dynamic = scan(subject).series_by_uid(dynamic_uid)
+    gappy = write_subject(tmp_path / "gap", n_slices=12, dates=STUDY_DATES[:1])
+    for f in sorted(gappy.rglob("IM*.dcm"))[4:7]:
+        f.unlink()
+    two = write_subject(tmp_path / "two", dates=STUDY_DATES[:1])
+    write_subject(two / "other", dates=STUDY_DATES[1:2])
+    for f in (two / "other").rglob("IM*.dcm"):
+        ds = pydicom.dcmread(f)
+        ds.PatientID = "OTHERPAT"
+        ds.save_as(f)
+    core = {
+        "a series of several volumes, scanned": dynamic.reason,
+        "a series of several volumes, loaded": refusal(read_series, list(dynamic.files),
+                                                       series_uid=dynamic.series_uid),
+        "several series, no series chosen": refusal(read_series, subject / "study0"),
+        "several patients, none chosen": refusal(studies_to_timepoints, scan(two)),
+        "missing slices": scan(gappy).series[0].reason,
+    }
+    api = re.compile(r"pass \w+=|\bpart=|series_uid=|patient=|missing_slices=|read_series")
+    viewer_terms = ("Series box", "Open…", "Worklist…", "add the missing slices")
+    for case, text in core.items():
+        assert api.search(text), (case, text)  # the core's hint (else there is nothing to check)
+        shown = for_reader(text)
+        assert not api.search(shown), (case, shown)
+        assert any(words in shown for words in viewer_terms), (case, shown)

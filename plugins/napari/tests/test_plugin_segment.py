@@ -321,3 +321,141 @@ def test_a_new_growth_starts_from_the_default_tolerance(make_napari_viewer, qtbo
     _drag_slider_to(qtbot, slider, 40)
     qtbot.waitUntil(lambda: int(w.session.mask("N1", "FU2").sum()) != int(grown.sum()), timeout=15000)
     assert int(w.session.mask("L1", "FU2", "zone").sum()) == zone_80
+
+
+def _slider_handle(slider):  # type: ignore[no-untyped-def]
+    """The centre of the slider's handle, where a reader clicks it."""
+    from qtpy.QtCore import QPointF
+    from qtpy.QtWidgets import QStyle, QStyleOptionSlider
+
+    opt = QStyleOptionSlider()
+    slider.initStyleOption(opt)
+    rect = slider.style().subControlRect(QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle,
+                                         slider)
+    return QPointF(rect.center())
+
+
+@pytest.mark.gui
+def test_the_tolerance_changed_with_the_keyboard_grows_the_structure_again(make_napari_viewer, qtbot,
+                                                                          sample_studies: Path) -> None:
+    """A reader who clicks the tolerance slider and steps it with PgUp or the arrow keys gets
+    the last grown zone grown again at the value shown, as a drag does (keys used to move the
+    slider and leave the mask grown at the old value).  Reference: the growth at that tolerance
+    from the same click, run directly."""
+    import SimpleITK as sitk
+    from _gui import canvas, click, data_to_canvas, key, open_case_in_viewer
+    from qtpy.QtCore import Qt
+
+    case = sample_studies / "SYN-003" / "SYN-003.json"
+    viewer, w = open_case_in_viewer(make_napari_viewer, qtbot, case, size=(1280, 900))
+    zone_truth = sitk.GetArrayFromImage(sitk.ReadImage(str(case.parent / "masks/FU2_L1_zone.nii.gz"))) > 0
+    w.show_timepoint("FU2")
+    pv = next(i.series_uid for i in w.studies.candidates(w.session.timepoints["FU2"]) if i.phase == "portal-venous")
+    w.set_series("FU2", pv)
+    w.select_lesion("L1")
+    z, y, x = (int(v) for v in np.unravel_index(int(ndi.distance_transform_edt(zone_truth).argmax()), zone_truth.shape))
+    viewer.dims.set_current_step(0, z)
+    case_zone = w.session.mask("L1", "FU2", "zone")
+    qtbot.mouseClick(w.measure_panel.buttons["grow_zone"], Qt.MouseButton.LeftButton)
+    c = canvas(viewer)
+    click(qtbot, c, data_to_canvas(viewer, c, w.layers_for("FU2")["image"], (z, y, x)))
+    qtbot.waitUntil(lambda: w.session.mask("L1", "FU2", "zone") is not case_zone
+                    and w.session.mask("L1", "FU2", "zone") is not None, timeout=15000)
+    seed = w.editing.last_grow[3]
+    vol = w.volume_for("FU2")
+
+    def grown_at(percent: int) -> np.ndarray:
+        return grow(vol.array, vol.spacing, seed, "zone", percent / 100).mask
+
+    slider = w.measure_panel.tolerance
+    default = slider.value()
+    # The reader takes the slider (its value stays); the keys then go to it.  (Whether it has the
+    # focus is not asked: under Xvfb without a window manager no window is ever active.)
+    click(qtbot, slider, _slider_handle(slider))
+    assert slider.value() == default
+    for _ in range(3):
+        key(qtbot, slider, Qt.Key.Key_PageUp)  # + 10 % each
+    assert slider.value() == default + 30 and w.measure_panel.tolerance_label.text() == f"{default + 30} %"
+    expected = grown_at(default + 30)
+    qtbot.waitUntil(lambda: np.array_equal(w.session.mask("L1", "FU2", "zone"), expected), timeout=15000)
+    assert not np.array_equal(expected, grown_at(default))  # the keys changed the mask
+    for _ in range(5):
+        key(qtbot, slider, Qt.Key.Key_Left)  # - 1 % each
+    assert slider.value() == default + 25
+    expected = grown_at(default + 25)
+    qtbot.waitUntil(lambda: np.array_equal(w.session.mask("L1", "FU2", "zone"), expected), timeout=15000)
+
+
+def _two_tubes(length_mm: tuple[float, float], spacing: tuple[float, float, float],
+               shape: tuple[int, int, int]) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """Two dark tubes (30 HU, radius 10 mm, along x) in liver (100 HU, noise 12 HU), centred in
+    x, one above the other 75 mm apart: the values and each tube's centre voxel (z, y, x)."""
+    rng = np.random.default_rng(5)
+    z, y, x = np.ogrid[0:shape[0], 0:shape[1], 0:shape[2]]
+    image = np.full(shape, 100.0)
+    centres = []
+    for k, length in enumerate(length_mm):
+        c = (shape[0] // 2, shape[1] // 4 + k * shape[1] // 2, shape[2] // 2)
+        radial2 = ((z - c[0]) * spacing[0]) ** 2 + ((y - c[1]) * spacing[1]) ** 2
+        tube = (radial2 <= 10.0 ** 2) & (np.abs((x - c[2]) * spacing[2]) <= length / 2)
+        image[tube] = 30.0
+        centres.append(c)
+    return image + rng.normal(0, 12, shape), centres
+
+
+@pytest.mark.gui
+def test_a_click_growing_beyond_the_widest_search_box_warns_the_reader(make_napari_viewer, qtbot, tmp_path: Path,
+                                                                      notifications) -> None:
+    """A one-click zone grown on a structure longer than the widest search box (120 mm across
+    for a zone) ends at the box's face, not at the structure's edge: the reader is warned,
+    naming lesion, timepoint and what to do, and the mask is kept for them to correct.  A click
+    on a 40 mm structure beside it says nothing of the kind.  Reference: analytic dark tubes of
+    40 and 200 mm written as a real DICOM series (the core's test: only the latter is cut)."""
+    from _gui import canvas, click, data_to_canvas, settled
+    from _studies_fixture import write_volume
+    from napari.utils.notifications import NotificationSeverity
+    from qtpy.QtCore import Qt
+
+    from napari_mrecist import assessment_widget
+    from napari_mrecist._qt import access
+    from napari_mrecist._segment import ROI_MM
+
+    spacing = (2.5, 1.5, 1.5)
+    image, (short, long) = _two_tubes((40.0, 200.0), spacing, (20, 100, 200))
+    folder = write_volume(tmp_path / "dicom", image, spacing)
+    viewer = make_napari_viewer(show=True)
+    access.main_window(viewer).resize(1280, 900)
+    w = assessment_widget(viewer)
+    assert w.open_dicom(folder)
+    qtbot.waitUntil(lambda: w.lesion_panel.table.isVisible() and canvas(viewer).width() > 100, timeout=15000)
+    c = settled(qtbot, viewer)
+
+    def grow_zone_at(voxel: tuple[int, int, int]) -> str:
+        qtbot.mouseClick(w.lesion_panel.add_btn, Qt.MouseButton.LeftButton)
+        lesion = w.selected_lesion()
+        viewer.dims.set_current_step(0, voxel[0])
+        qtbot.mouseClick(w.measure_panel.buttons["grow_zone"], Qt.MouseButton.LeftButton)
+        click(qtbot, c, data_to_canvas(viewer, c, w.layers_for("BL")["image"], voxel))
+        qtbot.waitUntil(lambda: w.session.mask(lesion, "BL", "zone") is not None, timeout=15000)
+        return lesion
+
+    def cut_warnings() -> list[str]:
+        return [str(n.message) for n in notifications
+                if "search box" in str(n.message) and n.severity == NotificationSeverity.WARNING]
+
+    first = grow_zone_at(short)
+    assert cut_warnings() == []
+    second = grow_zone_at(long)
+    said = cut_warnings()
+    across = f"{2 * ROI_MM['zone']:.0f} mm"
+    assert said == [f"{second} zone at BL: the grown region reached the side of the {across} search box and was "
+                    "cut there -- it has most likely leaked beyond the structure: lower the growth tolerance, "
+                    "or paint it"], said
+    assert first != second
+
+    def length_mm(lesion: str) -> float:
+        along = np.flatnonzero(w.session.mask(lesion, "BL", "zone").any(axis=(0, 1)))
+        return float(along[-1] - along[0] + 1) * spacing[2]
+
+    assert abs(length_mm(first) - 40) <= 3 * spacing[2]  # the short tube, whole
+    assert length_mm(second) <= 2 * ROI_MM["zone"] + 2 * spacing[2] < 200  # cut by the box, kept to correct

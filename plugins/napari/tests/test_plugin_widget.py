@@ -499,6 +499,47 @@ def test_a_line_or_paint_on_a_coronal_series_gives_no_diameter_and_says_why(make
                and "coronal" in m for m in said), said
 
 
+def _type_diameter(qtbot, w, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Type ``text`` into the measurement panel's diameter box and press Set diameter."""
+    spin = w.measure_panel.diameter_spin
+    qtbot.mouseClick(spin.lineEdit(), Qt.MouseButton.LeftButton)
+    qtbot.keyClick(spin.lineEdit(), Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(spin.lineEdit(), text)
+    _click(qtbot, w.measure_panel.set_diameter_btn)
+
+
+def test_a_diameter_typed_on_a_coronal_series_is_kept_as_typed_and_says_the_series_is_not_axial(
+        make_napari_viewer, widget, qtbot, tmp_path: Path, notifications) -> None:
+    """A typed diameter is the reader's own measurement (maybe read on axial images on another
+    workstation), so it is kept while a coronal series is shown -- unlike a line or a mask on it
+    -- with a warning naming lesion, timepoint, series and orientation.  Typed while an axial
+    series is shown, it gives no such warning."""
+    from _studies_fixture import write_subject
+
+    axial = widget
+    _click(qtbot, axial.lesion_panel.add_btn)
+    _type_diameter(qtbot, axial, "31.5")
+    assert str(axial.session.observation("T1", "BL").viable_diameter_mm) == "31.5"
+    assert not any("kept as typed" in str(n.message) for n in notifications)
+
+    folder = write_subject(tmp_path / "dicom", coronal=True)
+    viewer = make_napari_viewer(show=True)
+    access.main_window(viewer).resize(1280, 900)
+    w = assessment_widget(viewer)
+    assert w.open_dicom(folder)
+    qtbot.waitUntil(lambda: w.lesion_panel.table.isVisible() and canvas(viewer).width() > 100, timeout=15000)
+    settled(qtbot, viewer)
+    uid = w.series_uid("BL")
+    _click(qtbot, w.lesion_panel.add_btn)
+    assert w.selected_lesion() == "T1"
+    _type_diameter(qtbot, w, "22.5")
+    obs = w.session.observation("T1", "BL")
+    assert obs.status == "measured" and str(obs.viable_diameter_mm) == "22.5"  # kept, as typed
+    said = [str(n.message) for n in notifications]
+    assert any(m.startswith(f"T1 at BL: the typed viable diameter 22.5 mm is kept as typed, but the series "
+                            f"shown (series {uid}) is not axial") and "coronal" in m for m in said), said
+
+
 def test_sample_subject_round_trip_same_assessment(make_napari_viewer, qtbot, tmp_path: Path) -> None:
     """File ▸ Open Sample: the generated subject's ground-truth case file opens with its studies,
     lines and masks; saved again it is the same case (same assessment)."""

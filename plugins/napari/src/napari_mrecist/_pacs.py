@@ -37,6 +37,8 @@ def open_from_pacs_widget() -> Any:
         from mrecist_tool.errors import MrecistError
         from mrecist_tool.exchange.pacs import Pacs, open_subject_from_pacs
 
+        from ._studies import for_reader
+
         viewer = napari.current_viewer()
         if not patient_id.strip():
             show_error("Enter the patient ID")
@@ -45,7 +47,7 @@ def open_from_pacs_widget() -> Any:
         try:
             folder = open_subject_from_pacs(pacs, patient_id.strip(), _cache())
         except (MrecistError, OSError) as exc:
-            show_error(str(exc))
+            show_error(for_reader(str(exc)))
             return
         show_info("Retrieved the subject's studies from the PACS")
         if viewer is not None:

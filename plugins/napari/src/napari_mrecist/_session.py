@@ -581,7 +581,7 @@ class Session:
         in the wrong plane, as for a mask (:meth:`measure_mask`).
         """
         fname = self.measure_field(lesion)
-        _check_axial(lesion, tp, f"the line was not kept and no {_field_words(fname)} was recorded", volume,
+        _check_axial(lesion, tp, f"the line was not kept and no {field_words(fname)} was recorded", volume,
                      volume.direction)
         pts = volume.index_to_lps(np.asarray([p0_index, p1_index], dtype=float))
         length = _line_length(pts[0], pts[1])
@@ -643,7 +643,7 @@ class Session:
             return self.set_status(lesion, tp, "absent")
         fname = self.measure_field(lesion)
         # in-plane diameters of a non-axial series would come from the wrong plane
-        _check_axial(lesion, tp, f"the {_field_words(fname)} was not taken from the mask", volume, entry.direction)
+        _check_axial(lesion, tp, f"the {field_words(fname)} was not taken from the mask", volume, entry.direction)
         sub, offset = _crop([entry.array])
         seg: Any
         if fname == "short_axis_mm":
@@ -759,24 +759,38 @@ class Session:
         self.reader = reader.strip()
 
 
-def _field_words(fname: str) -> str:
+def field_words(fname: str) -> str:
     """'viable_diameter_mm' → 'viable diameter' (for messages)."""
     return fname.removesuffix("_mm").replace("_", " ")
+
+
+def non_axial_reason(direction: Any) -> str | None:
+    """Why slices of ``direction`` are no place for an mRECIST diameter (the core's words:
+    coronal, sagittal or oblique, and by how much), or None when they are axial; a missing
+    direction counts as axial."""
+    from mrecist_tool import geometry as geom
+
+    if direction is None:
+        return None
+    try:
+        geom.check_axial(geom.Grid((1.0, 1.0, 1.0), None, np.asarray(direction, float).reshape(3, 3)))
+    except geom.NonAxialError as exc:
+        return str(exc)
+    return None
+
+
+def series_words(volume: VolumeGeometry | None) -> str:
+    """`` (series <uid>)`` naming the series in a message, or nothing when it has no UID."""
+    uid = getattr(volume, "series_uid", None) if volume is not None else None
+    return f" (series {uid})" if uid else ""
 
 
 def _check_axial(lesion: str, tp: str, what: str, volume: VolumeGeometry | None, direction: Any) -> None:
     """Raise :class:`NonAxialSeries` (``"<lesion> at <tp>: <what> (series …): <orientation>"``)
     when the slices of ``direction`` are not axial; a missing direction counts as axial."""
-    from mrecist_tool import geometry as geom
-
-    if direction is None:
-        return
-    try:
-        geom.check_axial(geom.Grid((1.0, 1.0, 1.0), None, np.asarray(direction, float).reshape(3, 3)))
-    except geom.NonAxialError as exc:
-        uid = getattr(volume, "series_uid", None) if volume is not None else None
-        series = f" (series {uid})" if uid else ""
-        raise NonAxialSeries(f"{lesion} at {tp}: {what}{series}: {exc}") from None
+    reason = non_axial_reason(direction)
+    if reason is not None:
+        raise NonAxialSeries(f"{lesion} at {tp}: {what}{series_words(volume)}: {reason}")
 
 
 def _line_length(p0: np.ndarray, p1: np.ndarray) -> float:

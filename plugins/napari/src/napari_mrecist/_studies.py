@@ -22,13 +22,26 @@ from mrecist_tool.model import Timepoint
 PHASE_PREFERENCE = ("arterial", "portal-venous", "delayed", "hepatobiliary", "non-contrast", "other")
 _LISTED = 3  # problems named one by one before "and N more"
 
-# The core's messages end with hints for API users ("pass missing_slices='fill'"); in the viewer
-# there is no such argument, so the reader is told what they can do instead.  The core's own
-# message (CLI, API) stays as it is.
+# The core's messages end with hints for API users (an argument to pass: ``missing_slices=``,
+# ``part=``, ``series_uid=``, ``patient=``); in the viewer there is no such argument, so the
+# reader is told what they can do in the viewer instead.  The core's own message (CLI, API)
+# stays as it is.  Every hint the DICOM layer gives is here (test_plugin_readers.py makes each
+# one with real DICOM and checks it is replaced).
+_ONE_VOLUME = ("the viewer shows a series of one volume only: choose another series of this study in "
+               "the Series box, or have each volume exported as a series of its own and open the "
+               "folder again")
 _API_HINTS = (
     (re.compile(r";?\s*pass missing_slices='fill' to load with empty slices in the gaps"),
      "; the viewer does not open a series with a gap: add the missing slices to the folder "
      "(export the whole series again from the PACS) and open it again"),
+    # scan: a series holding several volumes (dynamic phases, echoes) in one Series UID
+    (re.compile(r";?\s*load one with read_series\(\.\.\., part='[^']*'\) and so on"), f"; {_ONE_VOLUME}"),
+    # read_series: the same series asked for as a whole (the parts' list ends the message)
+    (re.compile(r";?\s*load one volume with part= one of: ([^;]*)"), f" (its volumes: \\1); {_ONE_VOLUME}"),
+    (re.compile(r";?\s*pass series_uid= one of: "),
+     "; open the subject's folder with Open… and choose the series in the Series box: "),
+    (re.compile(r";?\s*pass patient= one pseudonym"),
+     "; open one subject's folder with Open…, or the whole folder with Worklist…"),
 )
 
 
@@ -92,7 +105,7 @@ class StudySet:
             raise DicomError(self.nothing_found())
         if len(result.patients) > 1 and patient is None:
             raise DicomError(f"{self.root}: images of {len(result.patients)} patients; open one "
-                             "subject's folder, or open the folder as a worklist")
+                             "subject's folder with Open…, or the whole folder with Worklist…")
         return studies_to_timepoints(result, patient=patient)
 
     def nothing_found(self) -> str:

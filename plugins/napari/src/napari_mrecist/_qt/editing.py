@@ -18,7 +18,16 @@ from napari.utils.notifications import show_info, show_warning
 from qtpy.QtCore import QTimer
 
 from .. import _segment
-from .._session import MASK_VIABLE, MASK_ZONE, NonAxialSeries, Session, SessionError
+from .._session import (
+    MASK_VIABLE,
+    MASK_ZONE,
+    NonAxialSeries,
+    Session,
+    SessionError,
+    field_words,
+    non_axial_reason,
+    series_words,
+)
 from . import dialogs
 
 if TYPE_CHECKING:
@@ -315,7 +324,23 @@ class Editing:
 
     def set_diameter(self, value: float) -> None:
         s, tp, lid = self.need()
-        s.set_measurement(lid, tp, Decimal(str(round(value, 1))))
+        fname = s.measure_field(lid)
+        obs = s.set_measurement(lid, tp, Decimal(str(round(value, 1))))
+        self._warn_typed_off_axial(lid, tp, field_words(fname), getattr(obs, fname))
+
+    def _warn_typed_off_axial(self, lid: str, tp: str, words: str, value: Decimal | None) -> None:
+        """A typed diameter is the reader's own measurement -- maybe read on axial images on
+        another workstation -- so it is kept even while a coronal, sagittal or oblique series is
+        shown (response-rules.md has no rule refusing a reported value; REC-M1 only asks for the
+        measurement plane).  A line or a mask on such a series gives no diameter
+        (:class:`NonAxialSeries`), so the reader is told this number did not come from it."""
+        layers = self.owner.layer_set.current()
+        reason = non_axial_reason(layers.volume.direction) if layers is not None else None
+        if reason is None or layers is None or value is None:
+            return
+        show_warning(f"{lid} at {tp}: the typed {words} {value} mm is kept as typed, but the series shown"
+                     f"{series_words(layers.volume)} is not axial -- {reason}. Keep it only "
+                     "if it was measured on axial images (Ctrl+Z undoes it)")
 
     def set_new_lesion_details(self, enhancement: str | None, equivocal: bool, near_lesion: str | None = None) -> None:
         s, tp, lid = self.need()

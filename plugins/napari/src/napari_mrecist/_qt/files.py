@@ -132,7 +132,7 @@ class Files:
         try:
             session, notes, source = _io.open_session(path, reader=reader, use_autosave=use_autosave)
         except (MrecistError, OSError, ValueError) as exc:
-            show_error(f"Cannot open {path.name}: {exc}")
+            show_error(f"Cannot open {path.name}: {for_reader(str(exc))}")
             return False
         lookup = _images.locate(session, source, _config.installation_salt())
         wanted_studies, wanted_series = _images.case_uids(session)
@@ -143,7 +143,7 @@ class Files:
         if reading_path is not None:
             session.path = reading_path
         self.owner.install(session, lookup.studies, show=show)
-        for n in notes:
+        for n in map(for_reader, notes):
             show_warning(n) if ("not" in n or "could" in n) else show_info(n)
         return True
 
@@ -170,7 +170,7 @@ class Files:
             else:
                 session = Session.new(subject, tps, reader=reader)
         except (MrecistError, OSError, ValueError) as exc:
-            show_error(f"The autosave of this subject could not be read ({exc}); starting afresh")
+            show_error(f"The autosave of this subject could not be read ({for_reader(str(exc))}); starting afresh")
             session = Session.new(subject, tps, reader=reader)
         if reading_path is None:
             session.path, session.scratch_path = None, working
@@ -183,7 +183,7 @@ class Files:
         for problem in studies.problems():  # nothing is dropped silently
             show_warning(problem)
         for w in studies.warnings():
-            show_warning(w)
+            show_warning(for_reader(w))
         return True
 
     def relink_images(self, folder: str | Path | None = None) -> bool:
@@ -201,7 +201,7 @@ class Files:
         try:
             studies = _images.relink(s, Path(folder), _config.installation_salt())
         except (MrecistError, OSError, ValueError) as exc:
-            show_error(str(exc))
+            show_error(for_reader(str(exc)))
             return False
         s.images_root = studies.root
         self.saved_revision = -1  # the case changed: its images moved (recorded on save)
@@ -283,7 +283,7 @@ class Files:
             target.parent.mkdir(parents=True, exist_ok=True)
             warnings = _io.save_session(s, target)
         except (MrecistError, OSError, ValueError) as exc:
-            show_error(f"Not saved: {exc}")
+            show_error(f"Not saved: {for_reader(str(exc))}")
             return False
         self.autosave_timer.stop()
         self._unsaved_since = None
@@ -328,7 +328,7 @@ class Files:
         try:
             side = _io.write_autosave(s, self._autosaved_masks)
         except (MrecistError, OSError, ValueError) as exc:
-            show_warning(f"Autosave failed: {exc}")
+            show_warning(f"Autosave failed: {for_reader(str(exc))}")
             return None
         self.autosaved_revision = s.revision
         return side
@@ -364,7 +364,7 @@ class Files:
         try:
             wl = _worklist.Worklist(Path(folder))
         except OSError as exc:
-            show_error(f"Cannot open the worklist {folder}: {exc}")
+            show_error(f"Cannot open the worklist {folder}: {for_reader(str(exc))}")
             return False
         if not wl.subjects:
             show_error(f"{folder}: no subject folders with DICOM or case files found")

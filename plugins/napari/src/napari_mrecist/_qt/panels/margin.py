@@ -21,6 +21,7 @@ from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidge
 from mrecist_tool.errors import MrecistError
 
 from ..._session import MASK_VIABLE, MASK_ZONE, MaskEntry, Session
+from ..._studies import for_reader
 from .. import access
 from .base import Panel
 
@@ -318,7 +319,7 @@ class MarginPanel(Panel):
             images = (mask_image(inputs.tumour), mask_image(inputs.zone),
                       mask_image(inputs.liver) if inputs.liver is not None else None)
         except Exception as exc:  # a reason on screen, never a traceback (issue 10)
-            self._say(f"The margin of {inputs.lesion} could not be computed: {exc}", warn=True)
+            self._say(f"The margin of {inputs.lesion} could not be computed: {for_reader(str(exc))}", warn=True)
             return None
         worker = create_worker(_margin_report, *images, _ignore_errors=True)
         # Bound methods, not lambdas: Qt drops them if the panel is gone when the worker ends.
@@ -337,7 +338,8 @@ class MarginPanel(Panel):
 
     def _errored(self, exc: Exception) -> None:
         if self._pending is not None:
-            self._say(f"The margin of {self._pending[1].lesion} could not be computed: {exc}", warn=True)
+            self._say(f"The margin of {self._pending[1].lesion} could not be computed: {for_reader(str(exc))}",
+                      warn=True)
 
     def _returned(self, report: Any) -> None:
         """Show a margin computed in the worker (in the UI thread)."""

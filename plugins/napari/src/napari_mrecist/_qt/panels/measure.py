@@ -26,6 +26,10 @@ from .base import Panel
 if TYPE_CHECKING:
     from ..widget import AssessmentWidget
 
+# Key steps of the tolerance slider come 30 ms apart when a key is held (auto-repeat); one
+# growth takes 0.1-1 s.  The growth waits for a pause this long after the last step.
+KEY_REGROW_DELAY_MS = 250
+
 
 class MeasurePanel(Panel):
     heading = "Measure the selected lesion"
@@ -54,7 +58,12 @@ class MeasurePanel(Panel):
                                   "grows the last clicked structure again; growing another structure\n"
                                   "(another lesion, timepoint, or focus instead of zone) starts again\n"
                                   f"from {int(DEFAULT_TOLERANCE * 100)} %.")
-        self.tolerance.sliderReleased.connect(lambda: owner.regrow())
+        # A drag grows again once, on release.  Keys (arrows, PgUp/PgDn, Home/End), a click on
+        # the groove and the wheel step the slider with no release: each step is a final value,
+        # so the growth follows once the steps pause (a held key is one growth, not twenty).
+        self.regrow_timer = owner.timer(KEY_REGROW_DELAY_MS, owner.regrow)
+        self.tolerance.sliderReleased.connect(self._regrow_now)
+        self.tolerance.actionTriggered.connect(self._on_slider_step)
         self.tolerance_label = QLabel(f"{self.tolerance.value()} %")
         self.tolerance.valueChanged.connect(lambda v: self.tolerance_label.setText(f"{v} %"))
         row.addWidget(QLabel("Growth tolerance"))
@@ -98,13 +107,24 @@ class MeasurePanel(Panel):
     def needs_case(self) -> list[QWidget]:
         return [*self.buttons.values(), self.set_diameter_btn, self.apply_new_btn]
 
+    def _regrow_now(self) -> None:
+        self.regrow_timer.stop()  # a key step still pending is included: the value is read now
+        self.owner.regrow()
+
+    def _on_slider_step(self, _action: int) -> None:
+        """A step of the slider that no release will follow (a drag's moves are left to it)."""
+        if not self.tolerance.isSliderDown():
+            self.regrow_timer.start()
+
     @property
     def tolerance_value(self) -> float:
         return self.tolerance.value() / 100.0
 
     def reset_tolerance(self) -> bool:
-        """Put the slider back to the default (no growth is run: ``setValue`` does not release
-        the slider).  True when it was elsewhere."""
+        """Put the slider back to the default (no growth is run: ``setValue`` neither releases
+        nor steps the slider, and a key step still waiting is dropped -- it was for the structure
+        grown before).  True when it was elsewhere."""
+        self.regrow_timer.stop()
         default = int(DEFAULT_TOLERANCE * 100)
         moved = self.tolerance.value() != default
         self.tolerance.setValue(default)
