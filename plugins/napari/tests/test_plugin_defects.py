@@ -79,6 +79,13 @@ def test_defect2_a_stray_line_with_no_lesion_selected_changes_nothing(make_napar
     assert len(w.layers_for("BL")["lines"].data) == 1
     assert w.session.observation("T1", "BL") == before
     assert w.session.revision == revision
+    # A typed diameter with no lesion selected: the same warning, nothing changed (it raised in
+    # the button's slot before, which napari shows as an error with a traceback).
+    notifications.clear()
+    _click(qtbot, w.measure_panel.set_diameter_btn)
+    assert "select a lesion" in _messages(notifications)
+    assert not any(getattr(n, "severity", "") == "error" for n in notifications)
+    assert w.session.observation("T1", "BL") == before and w.session.revision == revision
 
 
 def test_defect3_undo_of_painting_is_what_is_saved_and_measured(make_napari_viewer, qtbot, case_dir: Path) -> None:

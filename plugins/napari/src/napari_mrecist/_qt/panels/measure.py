@@ -77,7 +77,8 @@ class MeasurePanel(Panel):
         self.diameter_spin.setDecimals(1)
         self.diameter_spin.setSuffix(" mm")
         self.set_diameter_btn = QPushButton("Set diameter")
-        self.set_diameter_btn.clicked.connect(lambda: owner.set_diameter(self.diameter_spin.value()))
+        # A click with no lesion selected (or a value the case refuses) is a warning, not an error.
+        self.set_diameter_btn.clicked.connect(lambda: owner.run_guarded(owner.set_diameter, self.diameter_spin.value()))
         row.addWidget(self.diameter_spin)
         row.addWidget(self.set_diameter_btn)
         row.addStretch(1)
