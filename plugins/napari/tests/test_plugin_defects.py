@@ -251,12 +251,7 @@ def test_the_gap_of_a_broken_series_is_told_with_what_the_reader_can_do(make_nap
     folder = _broken_series(tmp_path / "broken")
     viewer, w = _viewer(make_napari_viewer, qtbot)
 
-    def no_case_file(dialog) -> None:  # type: ignore[no-untyped-def]
-        dialog.reject()  # then the folder is asked for
-        when_dialog(lambda d: choose_folder(d, folder))
-
-    when_dialog(no_case_file)
-    _click(qtbot, w.open_btn)
+    _open_folder_with_the_button(qtbot, w, folder)
     qtbot.waitUntil(lambda: "missing slices" in _messages(notifications), timeout=15000)
     # Each way of opening is checked on its own messages: the Open button's already hold every
     # phrase, so checking all of them together would pass whatever napari's reader said.
@@ -288,12 +283,7 @@ def test_a_series_of_several_volumes_is_told_with_what_the_reader_can_do_in_the_
     uid = add_dynamic_series(folder / "study0")
     viewer, w = _viewer(make_napari_viewer, qtbot)
 
-    def no_case_file(dialog) -> None:  # type: ignore[no-untyped-def]
-        dialog.reject()  # then the folder is asked for
-        when_dialog(lambda d: choose_folder(d, folder))
-
-    when_dialog(no_case_file)
-    _click(qtbot, w.open_btn)
+    _open_folder_with_the_button(qtbot, w, folder)
     qtbot.waitUntil(lambda: "LIVER DYNAMIC" in _messages(notifications), timeout=15000)
     assert w.volume_for("BL") is not None and w.volume_for("BL").description == "LIVER ARTERIAL"
     from_button = list(notifications)
@@ -350,3 +340,14 @@ def test_a_reading_built_by_a_script_autosaves_like_any_other(make_napari_viewer
     assert restored.subject.id == "SCRIPT-1"
     assert [(o.lesion, o.timepoint, o.status) for o in restored.observations.values()] == [
         (next(iter(session.lesions)), "FU1", "absent")]
+
+
+def _open_folder_with_the_button(qtbot, w, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """Open…, as a reader does: no case file (the dialog cancelled), then the DICOM folder."""
+
+    def no_case_file(dialog) -> None:  # type: ignore[no-untyped-def]
+        dialog.reject()  # then the folder is asked for
+        when_dialog(lambda d: choose_folder(d, folder))
+
+    when_dialog(no_case_file)
+    _click(qtbot, w.open_btn)

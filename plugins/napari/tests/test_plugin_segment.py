@@ -280,19 +280,7 @@ def test_a_new_growth_starts_from_the_default_tolerance(make_napari_viewer, qtbo
     assert slider.value() == default
 
     # L1's ablation zone on the portal-venous series, grown, then grown again at 80 %.
-    zone_truth = sitk.GetArrayFromImage(sitk.ReadImage(str(case.parent / "masks/FU2_L1_zone.nii.gz"))) > 0
-    w.show_timepoint("FU2")
-    pv = next(i.series_uid for i in w.studies.candidates(w.session.timepoints["FU2"]) if i.phase == "portal-venous")
-    w.set_series("FU2", pv)
-    w.select_lesion("L1")
-    z, y, x = (int(v) for v in np.unravel_index(int(ndi.distance_transform_edt(zone_truth).argmax()), zone_truth.shape))
-    viewer.dims.set_current_step(0, z)
-    # The case already holds L1's zone and N1's focus (their ground truth): a growth is a new mask.
-    case_zone = w.session.mask("L1", "FU2", "zone")
-    qtbot.mouseClick(w.measure_panel.buttons["grow_zone"], Qt.MouseButton.LeftButton)
-    click(qtbot, c, data_to_canvas(viewer, c, w.layers_for("FU2")["image"], (z, y, x)))
-    qtbot.waitUntil(lambda: w.session.mask("L1", "FU2", "zone") is not case_zone
-                    and w.session.mask("L1", "FU2", "zone") is not None, timeout=15000)
+    _grow_l1_zone_by_a_click(qtbot, viewer, w, case)
     at_default = int(w.session.mask("L1", "FU2", "zone").sum())
     _drag_slider_to(qtbot, slider, 80)
     high = slider.value()
@@ -342,25 +330,12 @@ def test_the_tolerance_changed_with_the_keyboard_grows_the_structure_again(make_
     the last grown zone grown again at the value shown, as a drag does (keys used to move the
     slider and leave the mask grown at the old value).  Reference: the growth at that tolerance
     from the same click, run directly."""
-    import SimpleITK as sitk
-    from _gui import canvas, click, data_to_canvas, key, open_case_in_viewer
+    from _gui import click, key, open_case_in_viewer
     from qtpy.QtCore import Qt
 
     case = sample_studies / "SYN-003" / "SYN-003.json"
     viewer, w = open_case_in_viewer(make_napari_viewer, qtbot, case, size=(1280, 900))
-    zone_truth = sitk.GetArrayFromImage(sitk.ReadImage(str(case.parent / "masks/FU2_L1_zone.nii.gz"))) > 0
-    w.show_timepoint("FU2")
-    pv = next(i.series_uid for i in w.studies.candidates(w.session.timepoints["FU2"]) if i.phase == "portal-venous")
-    w.set_series("FU2", pv)
-    w.select_lesion("L1")
-    z, y, x = (int(v) for v in np.unravel_index(int(ndi.distance_transform_edt(zone_truth).argmax()), zone_truth.shape))
-    viewer.dims.set_current_step(0, z)
-    case_zone = w.session.mask("L1", "FU2", "zone")
-    qtbot.mouseClick(w.measure_panel.buttons["grow_zone"], Qt.MouseButton.LeftButton)
-    c = canvas(viewer)
-    click(qtbot, c, data_to_canvas(viewer, c, w.layers_for("FU2")["image"], (z, y, x)))
-    qtbot.waitUntil(lambda: w.session.mask("L1", "FU2", "zone") is not case_zone
-                    and w.session.mask("L1", "FU2", "zone") is not None, timeout=15000)
+    _grow_l1_zone_by_a_click(qtbot, viewer, w, case)
     seed = w.editing.last_grow[3]
     vol = w.volume_for("FU2")
 
@@ -459,3 +434,27 @@ def test_a_click_growing_beyond_the_widest_search_box_warns_the_reader(make_napa
 
     assert abs(length_mm(first) - 40) <= 3 * spacing[2]  # the short tube, whole
     assert length_mm(second) <= 2 * ROI_MM["zone"] + 2 * spacing[2] < 200  # cut by the box, kept to correct
+
+
+def _grow_l1_zone_by_a_click(qtbot, viewer, w, case: Path) -> tuple[np.ndarray, tuple[int, int, int]]:  # type: ignore[no-untyped-def]
+    """Grow SYN-003's L1 ablation zone at FU2 on the portal-venous series by a click at the
+    deepest point of its ground truth; returns the truth and the clicked voxel.  The case
+    already holds L1's zone (its ground truth): the growth is waited for as a new mask."""
+    import SimpleITK as sitk
+    from _gui import canvas, click, data_to_canvas
+    from qtpy.QtCore import Qt
+
+    zone_truth = sitk.GetArrayFromImage(sitk.ReadImage(str(case.parent / "masks/FU2_L1_zone.nii.gz"))) > 0
+    w.show_timepoint("FU2")
+    pv = next(i.series_uid for i in w.studies.candidates(w.session.timepoints["FU2"]) if i.phase == "portal-venous")
+    w.set_series("FU2", pv)
+    w.select_lesion("L1")
+    z, y, x = (int(v) for v in np.unravel_index(int(ndi.distance_transform_edt(zone_truth).argmax()), zone_truth.shape))
+    viewer.dims.set_current_step(0, z)
+    case_zone = w.session.mask("L1", "FU2", "zone")
+    qtbot.mouseClick(w.measure_panel.buttons["grow_zone"], Qt.MouseButton.LeftButton)
+    c = canvas(viewer)
+    click(qtbot, c, data_to_canvas(viewer, c, w.layers_for("FU2")["image"], (z, y, x)))
+    qtbot.waitUntil(lambda: w.session.mask("L1", "FU2", "zone") is not case_zone
+                    and w.session.mask("L1", "FU2", "zone") is not None, timeout=15000)
+    return zone_truth, (z, y, x)

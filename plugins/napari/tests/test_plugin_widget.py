@@ -460,15 +460,7 @@ def test_a_line_or_paint_on_a_coronal_series_gives_no_diameter_and_says_why(make
     """On a coronal series an in-plane length is not an axial diameter: a drawn line is refused
     (not kept on the canvas, nothing recorded) and painted viable tissue is kept without a
     diameter -- each with a warning naming lesion, timepoint, series and orientation."""
-    from _studies_fixture import write_subject
-
-    folder = write_subject(tmp_path / "dicom", coronal=True)
-    viewer = make_napari_viewer(show=True)
-    access.main_window(viewer).resize(1280, 900)
-    w = assessment_widget(viewer)
-    assert w.open_dicom(folder)
-    qtbot.waitUntil(lambda: w.lesion_panel.table.isVisible() and canvas(viewer).width() > 100, timeout=15000)
-    settled(qtbot, viewer)
+    _, w = _open_coronal_subject(make_napari_viewer, qtbot, tmp_path)
     uid = w.series_uid("BL")
     _click(qtbot, w.lesion_panel.add_btn)
     assert w.selected_lesion() == "T1"
@@ -514,21 +506,13 @@ def test_a_diameter_typed_on_a_coronal_series_is_kept_as_typed_and_says_the_seri
     workstation), so it is kept while a coronal series is shown -- unlike a line or a mask on it
     -- with a warning naming lesion, timepoint, series and orientation.  Typed while an axial
     series is shown, it gives no such warning."""
-    from _studies_fixture import write_subject
-
     axial = widget
     _click(qtbot, axial.lesion_panel.add_btn)
     _type_diameter(qtbot, axial, "31.5")
     assert str(axial.session.observation("T1", "BL").viable_diameter_mm) == "31.5"
     assert not any("kept as typed" in str(n.message) for n in notifications)
 
-    folder = write_subject(tmp_path / "dicom", coronal=True)
-    viewer = make_napari_viewer(show=True)
-    access.main_window(viewer).resize(1280, 900)
-    w = assessment_widget(viewer)
-    assert w.open_dicom(folder)
-    qtbot.waitUntil(lambda: w.lesion_panel.table.isVisible() and canvas(viewer).width() > 100, timeout=15000)
-    settled(qtbot, viewer)
+    _, w = _open_coronal_subject(make_napari_viewer, qtbot, tmp_path)
     uid = w.series_uid("BL")
     _click(qtbot, w.lesion_panel.add_btn)
     assert w.selected_lesion() == "T1"
@@ -629,3 +613,19 @@ def test_case_without_images_still_assesses(make_napari_viewer) -> None:
     assert w.open_case(files[0], use_autosave=False)
     assert len(w.viewer.layers) == 0
     assert _categories_on_screen(w) == _categories_from_engine(read_case(files[0]))
+
+
+def _open_coronal_subject(make_napari_viewer, qtbot, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A subject whose series are coronal, opened from its DICOM folder in a shown viewer."""
+    from _studies_fixture import write_subject
+
+    # Not tmp_path / "dicom": with the ``widget`` fixture that is a link to the session's shared
+    # subject, and coronal studies written through it changed the series every later test read.
+    folder = write_subject(tmp_path / "coronal-dicom", coronal=True)
+    viewer = make_napari_viewer(show=True)
+    access.main_window(viewer).resize(1280, 900)
+    w = assessment_widget(viewer)
+    assert w.open_dicom(folder)
+    qtbot.waitUntil(lambda: w.lesion_panel.table.isVisible() and canvas(viewer).width() > 100, timeout=15000)
+    settled(qtbot, viewer)
+    return viewer, w
