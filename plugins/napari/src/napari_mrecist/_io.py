@@ -209,8 +209,9 @@ def write_autosave(session: Session, last: AutosaveMasks | None = None) -> Path:
     previous = _generations(masks_root)
     generation = 1 + max((int(p.name[1:]) for p in previous), default=0)
     subdir = f"{_autosave_mask_dir(case_path)}/g{generation}"
-    if last is None or last.side != side:
-        last = AutosaveMasks() if last is None else last
+    folder = case_path.parent / subdir  # where this autosave's masks go
+    last = last if last is not None else AutosaveMasks()
+    if last.side != side:  # another reading's files: nothing to link from
         last.files.clear()
     # Work on a copy so the saved case's mask paths are not redirected to the autosave folder.
     shadow = dataclasses.replace(session, observations=dict(session.observations),
@@ -221,17 +222,16 @@ def write_autosave(session: Session, last: AutosaveMasks | None = None) -> Path:
     for key, entry in session.masks.items():
         kept = last.files.get(key)
         if kept is not None and kept[0]() is entry and kept[1].is_file():
-            target = case_path.parent / subdir / _mask_name(*key)
-            target.parent.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(OSError):  # no hard links here: written again below
-                os.link(kept[1], target)
+                os.link(kept[1], folder / _mask_name(*key))
                 shadow.masks[key].dirty = False
     _write_masks(shadow, case_path.parent, subdir, only_dirty=True, keep_names=False)
     _record_images(shadow, side)
     write_case(shadow.to_case(), side)
     last.side = side
-    last.files = {key: (weakref.ref(entry), case_path.parent / subdir / _mask_name(*key))
-                  for key, entry in session.masks.items() if (case_path.parent / subdir / _mask_name(*key)).is_file()}
+    last.files = {key: (weakref.ref(entry), folder / _mask_name(*key))
+                  for key, entry in session.masks.items() if (folder / _mask_name(*key)).is_file()}
     # The side file now names g<n> only: older generations (and the flat files of autosaves
     # written before generations) are no longer read.
     if not masks_root.is_dir() or masks_root.is_symlink():

@@ -58,7 +58,7 @@ class Files:
         self.worklist: _worklist.Worklist | None = None
         self.worklist_index: int | None = None
         self.autosave_timer = owner.timer(AUTOSAVE_DELAY_MS, self.autosave_now)
-        self._unsaved_since: float | None = None  # monotonic time of the first edit not autosaved
+        self._unsaved_since = 0.0  # monotonic time of the first edit not autosaved (while the timer runs)
         self._autosaved_masks = _io.AutosaveMasks()
         self._position_kept: tuple[str, str, str | None] | None = None
 
@@ -286,7 +286,6 @@ class Files:
             show_error(f"Not saved: {for_reader(str(exc))}")
             return False
         self.autosave_timer.stop()
-        self._unsaved_since = None
         self.saved_revision = self.autosaved_revision = s.revision
         for w in warnings:
             show_warning(w)
@@ -310,7 +309,7 @@ class Files:
         """Autosave ``AUTOSAVE_DELAY_MS`` after this edit, or sooner so that no edit waits more
         than ``AUTOSAVE_MAX_WAIT_MS``."""
         now = time.monotonic()
-        if self._unsaved_since is None or not self.autosave_timer.isActive():
+        if not self.autosave_timer.isActive():  # the first edit since the last autosave or save
             self._unsaved_since = now
         left_ms = AUTOSAVE_MAX_WAIT_MS - (now - self._unsaved_since) * 1000
         self.autosave_timer.start(int(max(0, min(AUTOSAVE_DELAY_MS, left_ms))))
@@ -318,7 +317,6 @@ class Files:
     def autosave_now(self) -> Path | None:
         o = self.owner
         self.autosave_timer.stop()
-        self._unsaved_since = None
         o.editing.sync_masks_now()
         s = o.session
         self.keep_position()
