@@ -234,10 +234,12 @@ def test_usage_errors_exit_2_without_traceback(tmp_path: Path,
 
 def test_a_subject_with_an_unreadable_date_is_reported_and_left_out() -> None:
     from mrecist_tool.analysis.dataset import from_tables
+    from mrecist_tool.pipeline.tables import SUBJECT_COLUMNS
 
-    good = {"subject": "S1", "arm": "A", "randomization_date": "2022-01-10",
-            "last_known_alive": "2022-06-01"}
-    bad = {"subject": "S2", "arm": "A", "randomization_date": "2022-13-10"}
+    empty = dict.fromkeys(SUBJECT_COLUMNS, "")  # every column of subjects.csv, as analysed
+    good = {**empty, "subject": "S1", "arm": "A", "randomization_date": "2022-01-10",
+            "last_known_alive": "2022-06-01", "has_post_baseline_assessment": "false"}
+    bad = {**empty, "subject": "S2", "arm": "A", "randomization_date": "2022-13-10"}
     data = from_tables({"subjects": [good, bad]})
     assert list(data.subjects["subject"]) == ["S1"]
     assert set(data.endpoints["subject"]) == {"S1"}

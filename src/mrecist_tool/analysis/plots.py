@@ -204,8 +204,7 @@ def spider(data: AnalysisData, per_arm: int = SPIDER_SAMPLE_PER_ARM) -> Figure:
     fig, axes = plt.subplots(len(arms), 1, figsize=(9.5, height), sharex=True, squeeze=False)
     fig.subplots_adjust(left=0.09, right=0.98, top=1 - 0.7 / height, bottom=0.9 / height,
                         hspace=0.3)
-    bor = data.subjects.set_index("subject")["best_overall_response"] if (
-        "best_overall_response" in data.subjects) else pd.Series(dtype=object)
+    bor = data.subjects.set_index("subject")["best_overall_response"]
     for row, arm in enumerate(arms):
         ax = axes[row][0]
         part = frame[frame["arm"] == arm].sort_values(["subject", "months"])
@@ -305,7 +304,7 @@ def swimmer(data: AnalysisData, max_subjects: int = 60) -> Figure:
     ax.barh(subj.index, subj["fu"], color=[arm_colour(arms, a) for a in subj["arm"]],
             alpha=0.35, height=0.7)
     ablation_dates = (abl.groupby("subject")["ablation_dates"].apply(list).to_dict()
-                      if not abl.empty and "ablation_dates" in abl else {})
+                      if not abl.empty else {})
     for y, row in subj.iterrows():
         origin = parse_date(row.get("randomization_date")) or parse_date(row.get("origin_date"))
         if origin is not None:

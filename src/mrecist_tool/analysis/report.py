@@ -153,15 +153,13 @@ def cohort_summary(data: AnalysisData, survival_rows: pd.DataFrame,
         return f"{counts.median():.0f}" if len(counts) else "–"
 
     def kinds(part: pd.DataFrame, kind: str) -> int:
-        col = part.get("first_recurrence_kinds", pd.Series("", index=part.index))
-        return int(col.fillna("").astype(str).str.contains(kind).sum())
+        return int(part["first_recurrence_kinds"].fillna("").astype(str).str.contains(kind).sum())
 
     def deaths(part: pd.DataFrame, cause: str | None = None) -> int:
-        died = part.get("death_date", pd.Series("", index=part.index)).fillna("") != ""
+        died = part["death_date"].fillna("") != ""
         if cause is None:
             return int(died.sum())
-        causes = part.get("death_cause", pd.Series("", index=part.index)).fillna("")
-        causes = causes.replace("", "unknown")
+        causes = part["death_cause"].fillna("").replace("", "unknown")
         return int((died & (causes == cause)).sum())
 
     def followup(arm: str) -> str:
