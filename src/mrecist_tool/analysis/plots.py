@@ -73,15 +73,20 @@ CIF_Y_LABELS = {
     "LTP": "Cumulative incidence of LTP (per patient)",
     "LTP_TUMOUR": "Cumulative incidence of LTP (per tumour)",
     "LTP_TUMOUR_ASSISTED": "Cumulative incidence of LTP (per tumour)",
-    "LOCAL_CONTROL_TUMOUR": "Cumulative incidence of LTP after the last ablation (per tumour)",
+    "LOCAL_CONTROL_TUMOUR": "Cumulative incidence of LTP (per tumour)",
     "DISTANT": "Cumulative incidence of distant progression",
 }
-X_LABELS = {"DOR": "Months from first response"}
+X_LABELS = {"DOR": "Months from first response",
+            # END-LTP-5: the origin is the last ablation of the site, not the first
+            "LOCAL_CONTROL_TUMOUR": "Months from the last ablation of the site"}
 CIF_TITLES = {
     "CSS": "Cancer death (CSS), other-cause death competing",
     "LTP": "First LTP per patient, death competing",
-    "LTP_TUMOUR": "LTP per tumour from ablation, death/resection competing",
+    "LTP_TUMOUR": "LTP per tumour from ablation, death competing, resection censored",
     "DFS": "Recurrence or disease death (DFS), other-cause death competing",
+    # short enough for the figure's width; the report's caption names the rules
+    "DISTANT": "Distant progression per patient, death competing",
+    "LOCAL_CONTROL_TUMOUR": "Local control: LTP after the last ablation, death competing",
 }
 
 
@@ -558,7 +563,9 @@ def forest(table: pd.DataFrame, arms: Sequence[str]) -> Figure:
 
 
 KM_PLOTS = ("DFS", "OS", "LTPFS", "DOR")
-CIF_PLOTS = ("DFS", "LTP_TUMOUR", "LTP", "CSS")
+# Every competing-risk endpoint of endpoints.csv has its curve (survival.csv has its estimates):
+# DISTANT (PJ-1) and LOCAL_CONTROL_TUMOUR (END-LTP-5) with the others.
+CIF_PLOTS = ("DFS", "LTP_TUMOUR", "LOCAL_CONTROL_TUMOUR", "LTP", "DISTANT", "CSS")
 
 
 def all_plots(
