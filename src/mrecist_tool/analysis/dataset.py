@@ -244,19 +244,20 @@ def from_tables(
 
 def _check_rows(tables: Mapping[str, list[Mapping[str, Any]]], source: str) -> None:
     """Every row must have the columns the current tables have, as
-    :func:`~mrecist_tool.pipeline.tables.assessment_tables` gives them: the endpoint columns of
-    ``subjects`` aside (derived here), and the margin columns of ``ablations`` (only the margin
-    step of ``mrecist assess`` adds them; the margin analysis says when there are none).  The
-    endpoint derivation and the statistics do not read a missing column as empty: rows from
-    another version or built by hand with columns left out are refused, naming the table and
-    the columns."""
-    from ..margin.step import MARGIN_COLUMNS
+    :func:`~mrecist_tool.pipeline.tables.assessment_tables` gives them
+    (:func:`~mrecist_tool.pipeline.tables.row_columns`: not the endpoint columns of
+    ``subjects``, derived here, nor the margin columns of ``ablations``, which only the margin
+    step adds; the margin analysis says when there are none).  The endpoint derivation and the
+    statistics do not read a missing column as empty: rows from another version or built by
+    hand with columns left out are refused, naming the table and the columns."""
+    from ..pipeline.tables import row_columns
 
     found = []
+    required = row_columns()
     for name, rows in tables.items():
-        if name not in COLUMNS:
+        if name not in required:
             continue
-        columns = [c for c in COLUMNS[name] if name != "ablations" or c not in MARGIN_COLUMNS]
+        columns = required[name]
         lacking = sorted({c for row in rows for c in columns if c not in row}, key=columns.index)
         if lacking:
             found.append(f"{name} rows lack column(s) {', '.join(lacking)}")

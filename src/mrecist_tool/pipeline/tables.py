@@ -358,6 +358,16 @@ COLUMNS = {
 }
 
 
+def row_columns() -> dict[str, list[str]]:
+    """The columns every row of :func:`assessment_tables` has: :data:`COLUMNS` without the
+    margin columns of ``ablations`` (only the margin step of ``mrecist assess`` adds them)."""
+    from ..margin.step import MARGIN_COLUMNS
+
+    columns = {name: list(cols) for name, cols in COLUMNS.items()}
+    columns["ablations"] = [c for c in columns["ablations"] if c not in MARGIN_COLUMNS]
+    return columns
+
+
 def expected_columns() -> dict[str, list[str]]:
     """The columns this version writes in every result table, whatever the cohort.
 
