@@ -72,7 +72,7 @@ def _read_mask(folder: Path, relative: str) -> _Mask:
     import numpy as np
     import SimpleITK as sitk
 
-    from ..geometry.mask_values import MaskValueError, binary_inside
+    from ..geometry.mask_values import MaskValueError, binary_inside, edges_of_spans
     from ..safe_files import OutsideFolderError, check_regular, resolve_inside
 
     try:
@@ -112,27 +112,8 @@ def _read_mask(folder: Path, relative: str) -> _Mask:
     hi = [int(span[-1]) + 2 for span in spans]
     crop = array[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]].copy()
     return _Mask(crop, array.shape, (lo[0], lo[1], lo[2]), (sz, sy, sx), direction,
-                 _edges_reached(spans, array.shape))
+                 edges_of_spans(spans, array.shape))
 
-
-_AXIS_NAMES = ("slice", "row", "column")  # numpy (z, y, x) of a SimpleITK image: index terms, any orientation
-
-
-def _edges_reached(spans: list[Any], shape: tuple[int, ...]) -> tuple[str, ...]:
-    """The sides of the grid that the mask's voxels reach.
-
-    A structure cut by the edge of its image (a lesion at the top of the scanned range, a field
-    of view too small, a mask cropped to the structure by another tool) is measured only up to
-    that edge: its diameter may be too small and a gap to it too large, with nothing else to
-    show it.  The sides are named in index terms because the grid's orientation is arbitrary.
-    """
-    edges: list[str] = []
-    for name, span, size in zip(_AXIS_NAMES, spans, shape, strict=True):
-        if int(span[0]) == 0:
-            edges.append(f"first {name}")
-        if int(span[-1]) == size - 1:
-            edges.append(f"last {name}")
-    return tuple(edges)
 
 
 def _fmt(value: float | Decimal) -> str:
