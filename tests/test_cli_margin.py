@@ -144,3 +144,29 @@ def test_dicom_image_folders_for_a_rigid_registration(generated_subject, capsys)
     assert doc["registration"]["method"] == "rigid"
     assert doc["mam_mm"] == pytest.approx(plain["mam_mm"], abs=1.0)
     assert any("liver Dice" in f and "not measured" in f for f in doc["registration"]["flags"])
+
+
+def test_masks_inside_their_images_carry_no_edge_flag(masks, capsys):
+    main(["margin", "--tumour", str(masks["tumour"]), "--zone", str(masks["zone"]), "--json"])
+    flags = json.loads(capsys.readouterr().out)["margin_flags"]
+    assert not [f for f in flags if "-at-image-edge" in f]
+
+
+@pytest.mark.parametrize(("half_extent", "cut"), [(10.0, True), (13.5, False)])
+def test_a_zone_cut_by_the_edge_of_its_image_is_flagged(masks, tmp_path, capsys, half_extent, cut):
+    """MAR-7: where the zone mask reaches the image's edge, the surface the margin is measured to
+    is the image's, not the zone's. The r = 12 mm zone on a grid of half extent 10 mm reaches
+    every side; at 13.5 mm (more than a voxel beyond it on each side) it reaches none."""
+    zone = Ellipsoid.sphere((0, 0, 0), 12.0)
+    grid, shape = grid_around(GRIDS["0.8x0.8x2.5"], np.eye(3), (0, 0, 0), half_extent)
+    path = _write(tmp_path / "zone.nii.gz", render(zone.inside, grid, shape), grid)
+    rc = main(["margin", "--tumour", str(masks["tumour"]), "--zone", str(path), "--json"])
+    assert rc == 0
+    flags = json.loads(capsys.readouterr().out)["margin_flags"]
+    edge = [f for f in flags if "-at-image-edge" in f]
+    if cut:
+        (flag,) = edge  # the tumour is well inside its own grid
+        assert flag.startswith("zone-at-image-edge: the zone mask reaches the edge of its image (")
+        assert "first row, last row, first column, last column); the surface there is the image's edge" in flag
+    else:
+        assert edge == []

@@ -144,9 +144,9 @@ def test_absent_with_tissue_in_its_mask_is_a_warning(disk_case: Path) -> None:
     assert "recorded absent but its mask 'masks/FU1_L1.nii.gz' holds tissue" in warning
 
 
-def _gap_case(folder: Path, recorded_gap: float) -> Path:
-    zone = _disk(32, 20, 12.0)  # x from about 12.5 to 27.5 voxels
-    focus = _disk(32, 47, 6.0)
+def _gap_case(folder: Path, recorded_gap: float, z: int = 2) -> Path:
+    zone = _disk(32, 20, 12.0, z=z)  # x from about 12.5 to 27.5 voxels
+    focus = _disk(32, 47, 6.0, z=z)
     _write_mask(folder / "masks" / "FU1_zone.nii.gz", zone)
     _write_mask(folder / "masks" / "FU1_N1.nii.gz", focus)
     return _case(folder, [
@@ -238,3 +238,63 @@ def test_cases_without_masks_import_no_imaging_library(tmp_path: Path) -> None:
             "heavy = [m for m in ('SimpleITK', 'numpy', 'scipy') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# A structure cut by the edge of its image is measured only up to that edge (MR-V1, REC-M1, ABL-6).
+
+def _bl_mask(folder: Path, mask: np.ndarray, recorded: float) -> Path:
+    _write_mask(folder / "masks" / "BL_L1.nii.gz", mask)
+    return _case(folder, [_bl(recorded), FU1_ABSENT])
+
+
+@pytest.mark.parametrize(("z", "edge"), [(0, "first slice"), (SHAPE[0] - 1, "last slice")])
+def test_mr_v1_a_mask_on_the_first_or_last_slice_says_the_lesion_may_continue(
+        tmp_path: Path, z: int, edge: str) -> None:
+    (warning,) = _warnings(_bl_mask(tmp_path, _disk(32, 32, 20.0, z=z), 20.0))
+    assert warning == (f"MR-V1 L1 at BL, the mask 'masks/BL_L1.nii.gz' reaches the edge of its image ({edge}): "
+                       "the lesion may continue beyond what was imaged, so its viable diameter may be too small")
+
+
+@pytest.mark.parametrize("z", [1, SHAPE[0] - 2])
+def test_mr_v1_a_mask_one_slice_inside_the_edge_adds_nothing(tmp_path: Path, z: int) -> None:
+    assert _warnings(_bl_mask(tmp_path, _disk(32, 32, 20.0, z=z), 20.0)) == []
+
+
+def test_mr_v1_a_mask_cut_by_the_side_of_the_image_names_both_sides_it_reaches(tmp_path: Path) -> None:
+    # Centred on column 5 and row 60 of 64: the disk (radius 12.5 voxels) is cut by the first
+    # column and the last row; the recorded number is the cut disk's, so only the edge is told.
+    from mrecist_tool import geometry
+
+    mask = _disk(60, 5, 20.0)
+    measured = geometry.viable_diameter(mask, SPACING).diameter_mm
+    (warning,) = _warnings(_bl_mask(tmp_path, mask, round(measured, 1)))
+    assert "reaches the edge of its image (last row, first column)" in warning
+
+
+def test_mr_v1_a_mask_one_voxel_from_the_side_adds_nothing(tmp_path: Path) -> None:
+    # Radius 12.5 voxels centred on column 13.5: the disk's first column is 1, not 0.
+    mask = _disk(32, 13.5, 20.0)
+    assert not mask[:, :, 0].any() and mask[:, :, 1].any()
+    from mrecist_tool import geometry
+
+    measured = geometry.viable_diameter(mask, SPACING).diameter_mm
+    assert _warnings(_bl_mask(tmp_path, mask, round(measured, 1))) == []
+
+
+def test_rec_m1_the_edge_is_told_under_recist_too(tmp_path: Path) -> None:
+    _write_mask(tmp_path / "masks" / "BL_L1.nii.gz", _disk(32, 32, 20.0, z=0))
+    path = _case(tmp_path, [{"lesion": "L1", "timepoint": "BL", "status": "measured", "longest_diameter_mm": 20.0,
+                             "geometry": {"mask": "masks/BL_L1.nii.gz"}}, FU1_ABSENT],
+                 settings={"criteria": "RECIST1.1"})
+    (warning,) = _warnings(path)
+    assert warning.startswith("REC-M1 L1 at BL, the mask 'masks/BL_L1.nii.gz' reaches the edge of its image "
+                              "(first slice)") and "its longest diameter may be too small" in warning
+
+
+def test_abl_6_an_ablation_zone_cut_by_the_image_edge_says_the_gap_may_be_too_large(tmp_path: Path) -> None:
+    _gap_case(tmp_path, 0.0, z=SHAPE[0] - 1)
+    path = _gap_case(tmp_path, round(_mask_gap(tmp_path), 1), z=SHAPE[0] - 1)  # the number agrees
+    abl6 = [w for w in _warnings(path) if w.startswith("ABL-6")]
+    assert abl6 == ["ABL-6 N1 at FU1, the ablation zone mask 'masks/FU1_zone.nii.gz' reaches the edge of its image "
+                    "(last slice): the zone may continue beyond what was imaged, so the gap measured to it may "
+                    "be too large"]

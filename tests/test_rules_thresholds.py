@@ -178,6 +178,45 @@ def test_GEN5_percentages_only_rounded_for_display() -> None:
     assert timepoint_rows(a)[1]["change_from_baseline_pct"] == "-33.3"
 
 
+def _targets_gone_beside_a_nontarget_node(node_fu1: str, criteria: str = "RECIST1.1") -> tuple[str, str]:
+    """A liver target 20 mm gone at FU1, beside a non-target node of short axis 15 mm at baseline."""
+    case = build(
+        tps=TPS[:2],
+        lesions={"L1": "target", "N1": {"role": "non-target", "kind": "node", "organ": "lymph node"}},
+        obs={("L1", "BL"): "20", ("N1", "BL"): "15", ("L1", "FU1"): "absent", ("N1", "FU1"): node_fu1},
+        criteria=criteria,
+    )
+    r = assess_case(case).timepoints[1]
+    assert r.target is not None
+    return r.target.category, " ".join(r.target.notes)
+
+
+@pytest.mark.parametrize(("sa", "expected"), [("9.9", "CR"), ("10", "PR"), ("10.1", "PR"), ("12.0", "PR")])
+def test_REC_T1_a_pathological_non_target_node_keeps_the_targets_from_cr(sa: str, expected: str) -> None:
+    """REC-T1: CR needs "every pathological node (target or non-target)" < 10 mm short axis. With
+    the non-target node at 10 mm or more, the targets are judged by their sum: 0 against 20 is
+    (20 − 0)·100 = 2000 ≥ 30·20, PR (REC-T2). Found by an independent case (IC-RECT1-NONTARGET-NODE-12.0)."""
+    category, notes = _targets_gone_beside_a_nontarget_node(sa)
+    assert category == expected
+    if expected == "PR":
+        assert f"non-target node N1 short axis {D(sa)} mm is still pathological" in notes
+
+
+@pytest.mark.parametrize(("status", "why"), [("not-evaluated", "not evaluated"), ("present", "is still pathological"),
+                                             ("absent", None)])
+def test_REC_T1_a_non_target_node_not_shown_normal_keeps_the_targets_from_cr(status: str, why: str | None) -> None:
+    category, notes = _targets_gone_beside_a_nontarget_node(status)
+    assert category == ("CR" if why is None else "PR")
+    if why is not None:
+        assert f"non-target node N1 {why}" in notes
+
+
+def test_11_1_under_mrecist_a_non_target_node_does_not_keep_the_targets_from_cr() -> None:
+    """§11.1 inherits REC-T1's node rule for nodal *targets* under mRECIST; MR-T1 itself is about
+    the targets' viable tissue, so a non-target node leaves the target CR as it is."""
+    assert _targets_gone_beside_a_nontarget_node("12.0", criteria="mRECIST")[0] == "CR"
+
+
 def test_REC_T1_node_target_complete_response_below_10mm() -> None:
     """REC-T1, REC-S1: a nodal target counts its actual short axis; CR when every node < 10 mm,
     so the sum can be > 0 at CR."""

@@ -12,11 +12,13 @@ uniform value is refused, as a label series without background would be.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..errors import MrecistError
 
-__all__ = ["MaskValueError", "binary_inside"]
+__all__ = ["MaskValueError", "binary_inside", "edges_of_spans", "edges_reached"]
 
 
 class MaskValueError(MrecistError, ValueError):
@@ -77,3 +79,56 @@ def binary_inside(array: np.ndarray) -> np.ndarray:
             "or multi-label map, not a binary mask; threshold it or save one structure per file "
             "(expected 0 outside and one value inside)")
     return inside
+
+
+_AXIS_NAMES = ("slice", "row", "column")  # numpy (z, y, x): index terms, whatever the orientation
+
+
+def edges_of_spans(spans: Sequence[np.ndarray], shape: Sequence[int]) -> tuple[str, ...]:
+    """:func:`edges_reached` from the indices where each axis holds the mask (already found).
+
+    Parameters
+    ----------
+    spans : sequence of numpy.ndarray
+        Per axis (z, y, x), the sorted indices whose plane holds a voxel of the mask; none empty.
+    shape : sequence of int
+        The mask's shape.
+
+    Returns
+    -------
+    tuple of str
+        As :func:`edges_reached`.
+    """
+    edges: list[str] = []
+    for name, span, size in zip(_AXIS_NAMES, spans, shape, strict=True):
+        if int(span[0]) == 0:
+            edges.append(f"first {name}")
+        if int(span[-1]) == int(size) - 1:
+            edges.append(f"last {name}")
+    return tuple(edges)
+
+
+def edges_reached(inside: np.ndarray) -> tuple[str, ...]:
+    """The sides of its grid that a 3-D mask reaches.
+
+    A structure cut by the edge of its image (a lesion at the top of the scanned range, a field
+    of view too small, a mask cropped to the structure by another tool) is measured only up to
+    that edge: its diameter may be too small, a gap to it too large and a margin measured to the
+    image's edge instead of the structure's, with nothing else to show it.  The sides are named
+    in index terms ("first slice", "last column", ...) because the grid's orientation is arbitrary.
+
+    Parameters
+    ----------
+    inside : numpy.ndarray
+        The mask, boolean (z, y, x).
+
+    Returns
+    -------
+    tuple of str
+        The sides reached, in the order first/last slice, row, column; empty for an empty mask.
+    """
+    mask = np.asarray(inside, dtype=bool)
+    spans = [np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis))) for axis in range(mask.ndim)]
+    if any(len(span) == 0 for span in spans):
+        return ()
+    return edges_of_spans(spans, mask.shape)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..geometry.margin import MarginResult, ablative_margin_models, placed_bounds
+from ..geometry.mask_values import edges_reached
 from ..geometry.surface import reconstruct
 from .images import MarginInputError, binary_image, grid_of, load_image
 from .registration import MAX_TRE_MM, MIN_LIVER_DICE, Registration, register
@@ -37,14 +38,19 @@ class MarginReport:
         The minimal ablative margin and its distribution over the tumour surface (MAR-7).
     registration : Registration
         The pre → post registration the tumour was carried through, with its QA.
+    mask_flags : tuple of str
+        What the masks themselves say about the margin: a tumour or zone mask that reaches the
+        edge of its image (``tumour-at-image-edge``, ``zone-at-image-edge``).
     """
 
     margin: MarginResult
     registration: Registration
+    #: what the masks themselves say about the margin (a mask cut by the edge of its image)
+    mask_flags: tuple[str, ...] = ()
 
     @property
     def flags(self) -> tuple[str, ...]:
-        return tuple(self.margin.flags) + tuple(self.registration.flags)
+        return tuple(self.mask_flags) + tuple(self.margin.flags) + tuple(self.registration.flags)
 
     def as_json(self) -> dict[str, Any]:
         """The ``--json`` object: the issue's keys first, then tolerance and flags."""
@@ -154,6 +160,7 @@ def margin_from_images(
         raise MarginInputError("the tumour mask is empty")
     if not a.any():
         raise MarginInputError("the ablation-zone mask is empty")
+    mask_flags = _edge_flags(np.asarray(t), np.asarray(a))
     t_model = reconstruct(np.asarray(t), grid_of(tumour))
     a_model = reconstruct(np.asarray(a), grid_of(zone))
     l_model = None
@@ -174,7 +181,7 @@ def margin_from_images(
     if registration.transform is None:
         m = ablative_margin_models(t_model, a_model, liver=l_model, step_mm=step_mm,
                                    subcapsular_correction=subcapsular_correction)
-        return MarginReport(m, registration)
+        return MarginReport(m, registration, mask_flags)
     # where the tumour lands in the post space: its box through the rigid part's inverse, with
     # room for the deformation; then the map post -> pre over that region
     frame = a_model.grid
@@ -184,7 +191,23 @@ def margin_from_images(
     point_map = registration.point_map((pts.min(axis=0), pts.max(axis=0)))
     m = ablative_margin_models(t_model, a_model, liver=l_model, tumour_map=point_map, tumour_bounds=(lo, hi),
                                step_mm=step_mm, subcapsular_correction=subcapsular_correction)
-    return MarginReport(m, registration)
+    return MarginReport(m, registration, mask_flags)
+
+
+def _edge_flags(tumour: np.ndarray, zone: np.ndarray) -> tuple[str, ...]:
+    """Flags for a tumour or zone mask cut by the edge of its image.
+
+    The surface reconstructed there is the image's edge, not the structure's: the margin is
+    measured from a tumour surface that may not be the tumour's, or to a zone wall that may not
+    be the zone's (a margin that looks smaller, or larger, than it is).
+    """
+    flags: list[str] = []
+    for name, inside in (("tumour", tumour), ("zone", zone)):
+        edges = edges_reached(inside)
+        if edges:
+            flags.append(f"{name}-at-image-edge: the {name} mask reaches the edge of its image "
+                         f"({', '.join(edges)}); the surface there is the image's edge, MAM uncertain")
+    return tuple(flags)
 
 
 def margin_from_files(

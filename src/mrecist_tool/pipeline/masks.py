@@ -17,6 +17,9 @@ wrong number.  :func:`check_masks` measures every mask again, with the functions
 * a lesion recorded ``absent`` whose mask holds tissue, or ``measured`` with an empty mask;
 * a gap to the ablation zone that differs from the masks' by more than one voxel (at least
   :data:`MIN_TOLERANCE_MM`), or that falls on the other side of ``ltp_max_distance_mm`` (ABL-6);
+* a measured mask, or an ablation zone's mask, that reaches the edge of its image (its first or
+  last slice, row or column): the structure may continue beyond what was imaged, so its diameter
+  may be too small and a gap to it too large;
 * a diameter asked of a mask whose slices are not axial (coronal, sagittal, oblique): in-plane
   diameters would come from the wrong plane, so the mask is not measured and the finding says
   so (:func:`mrecist_tool.geometry.check_axial`).  Gaps are 3-D and measured in any orientation.
@@ -53,6 +56,8 @@ class _Mask:
     spacing: tuple[float, float, float]  # (z, y, x) mm
     #: 3×3, columns = LPS directions of the x, y, z index axes (the file's orientation)
     direction: Any = None
+    #: the sides of its grid the mask reaches ("first slice", "last column", ...), in index terms
+    edges: tuple[str, ...] = ()
 
 
 class _Unusable(Exception):
@@ -67,7 +72,7 @@ def _read_mask(folder: Path, relative: str) -> _Mask:
     import numpy as np
     import SimpleITK as sitk
 
-    from ..geometry.mask_values import MaskValueError, binary_inside
+    from ..geometry.mask_values import MaskValueError, binary_inside, edges_of_spans
     from ..safe_files import OutsideFolderError, check_regular, resolve_inside
 
     try:
@@ -106,7 +111,9 @@ def _read_mask(folder: Path, relative: str) -> _Mask:
     lo = [max(int(span[0]) - 1, 0) for span in spans]
     hi = [int(span[-1]) + 2 for span in spans]
     crop = array[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]].copy()
-    return _Mask(crop, array.shape, (lo[0], lo[1], lo[2]), (sz, sy, sx), direction)
+    return _Mask(crop, array.shape, (lo[0], lo[1], lo[2]), (sz, sy, sx), direction,
+                 edges_of_spans(spans, array.shape))
+
 
 
 def _fmt(value: float | Decimal) -> str:
@@ -169,6 +176,9 @@ class _Checker:
         if empty:
             self.add(rule, o, f"the lesion is recorded measured but its mask {g.mask!r} is empty")
             return
+        if m.edges:
+            self.add(rule, o, f"the mask {g.mask!r} reaches the edge of its image ({', '.join(m.edges)}): the "
+                              f"lesion may continue beyond what was imaged, so its {what} may be too small")
         if recorded is None:
             return  # the reader's check reports the missing diameter
         try:
@@ -214,6 +224,10 @@ class _Checker:
             return  # painted on different grids: nothing to compare without resampling
         if not focus.array.any() or not zone.array.any():
             return
+        if zone.edges:
+            self.add("ABL-6", o, f"the ablation zone mask {zone_name!r} reaches the edge of its image "
+                                 f"({', '.join(zone.edges)}): the zone may continue beyond what was imaged, "
+                                 "so the gap measured to it may be too large")
         value = _gap_between(focus, zone, geom)
         recorded = float(o.gap_to_ablation_zone_mm)
         tolerance = max(MIN_TOLERANCE_MM, max(focus.spacing))

@@ -199,7 +199,7 @@ def assess_case(case: Case, settings: Settings | None = None) -> CaseAssessment:
             cr_confirmed_before=_cr_confirmed(evaluable, s.confirm_min_days),
             target_pr_reached=target_pr_reached,
         )
-        target = target_response(ctx, values, h) if has_targets else None
+        target = target_response(ctx, values, h, states) if has_targets else None
         nontarget = nontarget_response(ctx, states, h) if ctx.nontargets else None
         search_complete = tp.new_lesion_search != "incomplete"
         new_yes = bool(nl.counted)

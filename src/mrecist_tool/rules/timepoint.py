@@ -78,7 +78,12 @@ def _pd_check(
     return rel and absolute, list(dict.fromkeys(rules)), notes
 
 
-def target_response(ctx: CaseContext, values: Sequence[TargetValue], h: History) -> Decision:
+def target_response(
+    ctx: CaseContext,
+    values: Sequence[TargetValue],
+    h: History,
+    nontarget_states: Sequence[NonTargetState] = (),
+) -> Decision:
     s = ctx.settings
     rules: list[str] = []
     flags: list[str] = [f for v in values for f in v.flags]
@@ -113,7 +118,13 @@ def target_response(ctx: CaseContext, values: Sequence[TargetValue], h: History)
             (*notes, *pd_notes, "some targets not evaluable and the rest do not show PD"),
         )
     current = partial
-    if _all_gone(ctx, values):
+    blocking = [] if s.is_mrecist else _pathological_nontarget_nodes(ctx, nontarget_states)
+    if _all_gone(ctx, values) and blocking:
+        # REC-T1: "every pathological node (target or non-target)" under 10 mm; without that the
+        # targets' disappearance is judged by the sum (PR or SD) below.
+        rules.append("REC-T1")
+        notes.extend(blocking)
+    elif _all_gone(ctx, values):
         rule = "MR-T1" if s.is_mrecist else "REC-T1"
         return Decision(
             CR,
@@ -155,6 +166,28 @@ def target_response(ctx: CaseContext, values: Sequence[TargetValue], h: History)
             f"sum {_fmt(current)} mm: not {_fmt(s.pr_threshold)} % below baseline {_fmt(h.baseline_sum)} mm and not PD",
         ),
     )
+
+
+def _pathological_nontarget_nodes(ctx: CaseContext, states: Sequence[NonTargetState]) -> list[str]:
+    """REC-T1's non-target half: why a non-target node keeps the targets from CR, one note each.
+
+    A node whose short axis is back under 10 mm, or that has gone, has the state "absent"
+    (:func:`.measure.nontarget_state`); any other state leaves a pathological node, or one that
+    was not seen, so the targets' CR cannot be shown.  RECIST 1.1 only: under mRECIST the node
+    rule is inherited for nodal targets (§11.1), not for non-target nodes.
+    """
+    out: list[str] = []
+    for st in states:
+        lesion = ctx.lesions.get(st.lesion)
+        if lesion is None or not lesion.is_node or st.state == "absent":
+            continue
+        if st.state == "ne":
+            out.append(f"non-target node {st.lesion} not evaluated: a CR of the targets cannot be shown (REC-T1)")
+        else:
+            size = f" short axis {display_mm(st.measure)} mm" if st.measure is not None else ""
+            out.append(f"non-target node {st.lesion}{size} is still pathological (not < "
+                       f"{display_mm(ctx.settings.node_path_sa_mm)} mm): no CR of the targets (REC-T1)")
+    return out
 
 
 def _all_gone(ctx: CaseContext, values: Sequence[TargetValue]) -> bool:
