@@ -7,7 +7,7 @@ times (days), event codes and event types derived from the rules, each with the 
 arithmetic (see ``endpoint_cases/README.md``).
 
 ``mrecist analyze`` takes one value of each endpoint setting per analysis, so the cases come in
-four groups, each analysed **once** per test session (the runs go side by side):
+five groups, each analysed **once** per test session (the runs go side by side):
 
 - ``main``: default endpoint settings; ``mrecist assess`` then ``mrecist analyze`` on its folder
   (so ``subjects.csv`` of assess and ``endpoints.csv`` of analyze are both checked);
@@ -16,7 +16,11 @@ four groups, each analysed **once** per test session (the runs go side by side):
   ``missed_assessments_policy=censor_before_gap``), set in each case file;
 - ``cutoff``: ``mrecist analyze --cutoff 2021-07-05`` on the case files;
 - ``window``: an explicit ``dfs_retreatment_window_days = 90`` (END-DFS-4), set in each case file
-  (``mrecist analyze`` on the case files).
+  (``mrecist analyze`` on the case files);
+- ``cohort``: one tiny cohort (``mrecist analyze`` on the case files, default settings) whose
+  cohort-level rows are worked out by hand: the Aalen-Johansen LTP incidence at 1, 2 and 3 years and
+  the Kaplan-Meier LTPFS of ``survival.csv`` (END-LTP-3, END-LTP-4) and the Clopper-Pearson interval
+  of ``orr.csv`` (STAT-5).
 
 Checks marked ``disputed`` or ``pending`` make their case a strict ``xfail`` exactly as in
 ``test_independent_cases.py`` (the shared harness is ``_independent_harness.py``).
@@ -54,12 +58,19 @@ CUTOFF = "2021-07-05"
 
 #: Row keys of the tables checked.  ``endpoints.csv`` (of ``mrecist analyze``) is long: one row
 #: per subject, endpoint and, for per-tumour endpoints, lesion (empty for patient-level rows).
+#: ``survival.csv`` and ``orr.csv`` are cohort tables (no subject column): they are checked only
+#: in the ``cohort`` group, whose cases make up the whole cohort.
 TABLE_KEYS = {
     "endpoints": ("subject", "endpoint", "lesion"),
     "subjects": ("subject",),
+    "survival": ("endpoint", "arm", "estimator", "statistic"),
+    "orr": ("endpoint", "arm"),
 }
 
-GROUPS = ("main", "alt", "cutoff", "window")
+#: Tables of the whole cohort, meaningful only for the ``cohort`` group.
+COHORT_TABLES = ("survival", "orr")
+
+GROUPS = ("main", "alt", "cutoff", "window", "cohort")
 
 
 @dataclass
@@ -90,6 +101,7 @@ def _commands(out: Path) -> dict[str, list[list[str]]]:
         "cutoff": [[*exe, "analyze", str(CASES_DIR / "cutoff"), "--cutoff", CUTOFF,
                     "--out", str(out / "cutoff"), *quiet]],
         "window": [[*exe, "analyze", str(CASES_DIR / "window"), "--out", str(out / "window"), *quiet]],
+        "cohort": [[*exe, "analyze", str(CASES_DIR / "cohort"), "--out", str(out / "cohort"), *quiet]],
     }
 
 
@@ -130,6 +142,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GroupResults]
         columns: dict[str, list[str]] = {}
         sources = {"endpoints": out / group / "endpoints.csv",
                    "subjects": out / "main-assess" / "subjects.csv" if group == "main" else None}
+        for name in COHORT_TABLES:
+            sources[name] = out / group / f"{name}.csv" if group == "cohort" else None
         for name, path in sources.items():
             if path is not None and path.exists():
                 tables[name], columns[name] = read_table(path, TABLE_KEYS[name])
@@ -190,3 +204,4 @@ def test_every_endpoint_case_has_expectations_and_rule_ids() -> None:
         for check in spec["checks"]:
             check_is_well_formed(spec, check, TABLE_KEYS)
             assert check["table"] != "subjects" or spec["group"] == "main", (spec["_path"], check)
+            assert check["table"] not in COHORT_TABLES or spec["group"] == "cohort", (spec["_path"], check)
