@@ -2,7 +2,7 @@
 
 Generates the cohort (``mrecist_tool.sample.cohort``, seed 0) into a temporary folder, then times
 ``mrecist analyze COHORT --out OUT`` as a subprocess (reading, assessing, endpoints, statistics,
-nine plots in PNG and SVG, report.html).  The baseline, measured in the same run, is the start-up
+every plot in PNG and SVG, report.html).  The baseline, measured in the same run, is the start-up
 of ``python -c "import pandas, matplotlib.pyplot, lifelines"`` — the floor any analysis pays on
 this machine.  Target: analyze under 10 s.
 

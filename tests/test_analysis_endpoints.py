@@ -37,6 +37,18 @@ def subject(**values: Any) -> dict[str, Any]:
         "death_cause": "",
     }
     row.update(values)
+    # The columns of the current subjects.csv that the rows above leave implicit: the dates of
+    # the adequate assessments (END-GEN-4) and the patient's LTP follow-up (§11.16, §11.17),
+    # here the single last adequate assessment and every tumour in the primary risk set.
+    row.setdefault("assessment_dates", row["last_adequate_assessment_date"])
+    row.setdefault("ltp_assessment_dates", row["assessment_dates"])
+    row.setdefault("ltp_risk_set", "true")
+    row.setdefault("first_ltp_primary_date", row["first_ltp_date"])
+    censor = row["last_adequate_assessment_date"]
+    if row["first_recurrence_date"] and row["last_imaging_date"] > censor:
+        censor = row["last_imaging_date"]
+    row.setdefault("ltp_censor_date", censor)
+    row.setdefault("ltp_risk_end_date", "")
     return row
 
 
@@ -244,6 +256,11 @@ def ablation(**values: Any) -> dict[str, Any]:
         "ltp_origin_date": "2022-02-01",
     }
     row.update(values)
+    # Implicit columns of the current ablations.csv: the zone's adequate imaging (here only the
+    # last one) and END-LTP-5's episode (a tumour ablated once: the LTP_TUMOUR origin and event).
+    row.setdefault("adequate_imaging_dates", row["last_adequate_imaging_date"])
+    row.setdefault("local_control_origin_date", row["ltp_origin_date"] if not row["residual_date"] else "")
+    row.setdefault("local_control_failure_date", row["ltp_date"])
     return row
 
 

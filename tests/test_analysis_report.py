@@ -67,6 +67,64 @@ def test_analyze_writes_png_and_svg_plots(analysis: Path) -> None:
         assert "<svg" in svg.read_text(encoding="utf-8")[:2000]
 
 
+CIF_ADDED = {"cif_distant": "DISTANT", "cif_local_control_tumour": "LOCAL_CONTROL_TUMOUR"}
+
+
+@pytest.mark.parametrize("name", sorted(CIF_ADDED))
+def test_PJ_1_END_LTP_5_cumulative_incidence_plots_are_written_and_in_the_report(
+        analysis: Path, name: str) -> None:
+    """DISTANT and LOCAL_CONTROL_TUMOUR have their curves like LTP: 300 dpi PNG beside SVG,
+    shown in report.html with their caption and the SVG's name."""
+    from PIL import Image
+
+    png, svg = analysis / "plots" / f"{name}.png", analysis / "plots" / f"{name}.svg"
+    with Image.open(png) as image:
+        assert image.format == "PNG"
+        assert image.info["dpi"] == pytest.approx((300, 300), abs=0.01)
+    assert "<svg" in svg.read_text(encoding="utf-8")[:2000]
+    page = (analysis / "report.html").read_text(encoding="utf-8")
+    figure = page.split(f'<figure id="fig-{name}">')[1].split("</figure>")[0]
+    assert 'src="data:image/png;base64,' in figure and f"<code>{name}.svg</code>" in figure
+    assert "competing risk" in figure and name not in _text(figure).split("(300 dpi")[0]
+
+
+@pytest.mark.parametrize("endpoint", sorted(CIF_ADDED.values()))
+def test_PJ_1_END_LTP_5_plotted_cumulative_incidence_equals_survival_csv(
+        analysis: Path, endpoint: str) -> None:
+    """The curves drawn (the step lines of the figure, read back from it) take at every landmark
+    the Aalen–Johansen estimate survival.csv gives for the same endpoint and arm."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+
+    from mrecist_tool.analysis import plots
+
+    endpoints = pd.read_csv(analysis / "endpoints.csv", dtype={"subject": str, "arm": str,
+                                                                "lesion": str})
+    survival = pd.read_csv(analysis / "survival.csv", dtype={"arm": str})
+    arms = sorted(set(endpoints["arm"]))  # as the analysis orders them (AnalysisData.arms)
+    figure = plots.cif_plot(endpoints, endpoint, arms)
+    try:
+        steps = {line.get_label().split(":")[0]: (np.asarray(line.get_xdata(), float),
+                                                  np.asarray(line.get_ydata(), float))
+                 for ax in figure.axes for line in ax.get_lines()
+                 if line.get_drawstyle() == "steps-post" and ":" in str(line.get_label())}
+    finally:
+        plt.close(figure)
+    assert set(steps) == set(arms)
+    compared = 0
+    for row in survival[(survival["endpoint"] == endpoint)
+                        & survival["statistic"].str.startswith("cumulative_incidence_")
+                        & survival["arm"].isin(arms)].to_dict("records"):
+        if row["estimate"] != row["estimate"]:  # past the last follow-up: not drawn either
+            continue
+        xs, ys = steps[row["arm"]]
+        drawn = ys[np.searchsorted(xs, float(row["time_months"]), side="right") - 1]
+        assert drawn == pytest.approx(float(row["estimate"]), abs=1e-12), row
+        compared += float(row["estimate"]) > 0
+    assert compared >= 2  # events in the landmarks compared, not only zeros
+
+
 def test_report_is_self_contained_and_says_simulated(analysis: Path) -> None:
     page = (analysis / "report.html").read_text(encoding="utf-8")
     assert "SIMULATED DATA" in page
@@ -234,10 +292,12 @@ def test_usage_errors_exit_2_without_traceback(tmp_path: Path,
 
 def test_a_subject_with_an_unreadable_date_is_reported_and_left_out() -> None:
     from mrecist_tool.analysis.dataset import from_tables
+    from mrecist_tool.pipeline.tables import SUBJECT_COLUMNS
 
-    good = {"subject": "S1", "arm": "A", "randomization_date": "2022-01-10",
-            "last_known_alive": "2022-06-01"}
-    bad = {"subject": "S2", "arm": "A", "randomization_date": "2022-13-10"}
+    empty = dict.fromkeys(SUBJECT_COLUMNS, "")  # every column of subjects.csv, as analysed
+    good = {**empty, "subject": "S1", "arm": "A", "randomization_date": "2022-01-10",
+            "last_known_alive": "2022-06-01", "has_post_baseline_assessment": "false"}
+    bad = {**empty, "subject": "S2", "arm": "A", "randomization_date": "2022-13-10"}
     data = from_tables({"subjects": [good, bad]})
     assert list(data.subjects["subject"]) == ["S1"]
     assert set(data.endpoints["subject"]) == {"S1"}

@@ -317,15 +317,17 @@ def test_END_LTP_5_resection_censors() -> None:
     assert coded(endpoints(case)["LOCAL_CONTROL_TUMOUR:L1"]) == (130, 0)
 
 
-def test_END_LTP_5_rows_from_tables_written_before_the_columns_say_so() -> None:
-    a = assess_case(course({50: CLEAN}))
+@pytest.mark.parametrize("key", ["local_control_origin_date", "local_control_failure_date",
+                                 "adequate_imaging_dates"])
+def test_END_LTP_5_END_GEN_4_rows_without_the_columns_are_refused_not_read_as_empty(key: str) -> None:
+    """A row of an older ablations.csv must not be derived as if the column were empty (END-GEN-4
+    would measure the zone's gap from the last imaging only; END-LTP-5 would have no row)."""
+    # a death: every path of the row is taken, the zone's gap rule included
+    a = assess_case(course({50: CLEAN}, subject={"death": (day(200), "other")}))
     (row,) = ablation_rows(a)
-    for key in ("local_control_origin_date", "local_control_failure_date", "adequate_imaging_dates"):
-        row.pop(key)
-    rows = {r["endpoint"]: r for r in ep.tumour_endpoints(row, subject_row(a))}
-    assert rows["LOCAL_CONTROL_TUMOUR"]["event"] == ""
-    assert "before END-LTP-5" in rows["LOCAL_CONTROL_TUMOUR"]["event_type"]
-    assert coded(rows["LTP_TUMOUR"]) == (36, 0)
+    row.pop(key)
+    with pytest.raises(ValueError, match=f"no '{key}' column"):
+        ep.tumour_endpoints(row, subject_row(a))
 
 
 # -- PJ-1 / PJ-4: time to distant progression --------------------------------------------------------

@@ -24,10 +24,17 @@ from typing import Any
 
 import pandas as pd
 
+from ..errors import MrecistError
 from ..pipeline import endpoints as ep
+from ..pipeline.tables import COLUMNS
 from .settings_used import SettingsUsed, from_assessment_json, from_settings
 
-TABLES = ("subjects", "timepoints", "ablations", "lesions")
+
+class OutdatedResultsError(MrecistError, ValueError):
+    """A result set (or table rows) lacks columns this version writes: written by an older
+    ``mrecist assess``.  The message names each file and its missing columns."""
+
+
 _SIM_ID = re.compile(r"^SIM-\d{4,}$")
 
 
@@ -122,14 +129,15 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+def _frame(rows: Iterable[Mapping[str, Any]], columns: Sequence[str] = ()) -> pd.DataFrame:
+    """The rows as text cells; a table with no rows still has its columns (the statistics
+    read columns without defaults)."""
     rows = [{k: _cell(v) for k, v in r.items()} for r in rows]
-    return pd.DataFrame(rows, dtype=object) if rows else pd.DataFrame()
+    return pd.DataFrame(rows, dtype=object) if rows else pd.DataFrame(columns=list(columns), dtype=object)
 
 
 def _num(frame: pd.DataFrame, column: str) -> pd.Series:
-    if column not in frame:
-        return pd.Series([float("nan")] * len(frame), index=frame.index, dtype=float)
+    # No default for a missing column: every table read has its columns (check_result_set).
     return pd.to_numeric(frame[column].replace("", None), errors="coerce").astype(float)
 
 
@@ -185,25 +193,25 @@ def from_tables(
     ------
     MixedSettingsError
         When ``settings_used`` holds more than one value of an endpoint setting.
+    OutdatedResultsError
+        When rows lack a column of the current tables (the endpoint columns of ``subjects``
+        aside), naming the table and the columns.
     ValueError
         When the subjects table's endpoint columns differ from the endpoints derived here.
     """
     if settings_used is not None:
         settings = settings_used.endpoint_settings()
-    subjects = _frame(tables.get("subjects", ()))
-    if subjects.empty:
-        subjects = pd.DataFrame(columns=["subject", "arm"], dtype=object)
-    for col in ("subject", "arm"):
-        if col not in subjects:
-            subjects[col] = ""
+    listed = {name: list(rows) for name, rows in tables.items()}
+    _check_rows(listed, source)
+    subjects = _frame(listed.get("subjects", ()), COLUMNS["subjects"])
     subjects["arm"] = subjects["arm"].replace("", "(none)")
     # A stratum another subject has and this one lacks: an empty cell, as in subjects.csv.
     strata = [c for c in subjects.columns if str(c).startswith("strata_")]
     if strata:
         subjects[strata] = subjects[strata].fillna("")
-    timepoints = _frame(tables.get("timepoints", ()))
-    ablations = _frame(tables.get("ablations", ()))
-    dlm = _frame(tables.get("dlm", ()))
+    timepoints = _frame(listed.get("timepoints", ()), COLUMNS["timepoints"])
+    ablations = _frame(listed.get("ablations", ()), COLUMNS["ablations"])
+    dlm = _frame(listed.get("dlm", ()), COLUMNS["dlm"])
     problems = list(problems)
     where = (str(Path(source) / "subjects.csv") if source and Path(source).is_dir()
              else "subjects table")
@@ -232,6 +240,32 @@ def from_tables(
         problems=problems,
         settings_used=settings_used,
     )
+
+
+def _check_rows(tables: Mapping[str, list[Mapping[str, Any]]], source: str) -> None:
+    """Every row must have the columns the current tables have, as
+    :func:`~mrecist_tool.pipeline.tables.assessment_tables` gives them
+    (:func:`~mrecist_tool.pipeline.tables.row_columns`: not the endpoint columns of
+    ``subjects``, derived here, nor the margin columns of ``ablations``, which only the margin
+    step adds; the margin analysis says when there are none).  The endpoint derivation and the
+    statistics do not read a missing column as empty: rows from another version or built by
+    hand with columns left out are refused, naming the table and the columns."""
+    from ..pipeline.tables import row_columns
+
+    found = []
+    required = row_columns()
+    for name, rows in tables.items():
+        if name not in required:
+            continue
+        columns = required[name]
+        lacking = sorted({c for row in rows for c in columns if c not in row}, key=columns.index)
+        if lacking:
+            found.append(f"{name} rows lack column(s) {', '.join(lacking)}")
+    if found:
+        raise OutdatedResultsError(
+            f"{source or 'tables'}: " + "; ".join(found) + " (the rows of "
+            "mrecist_tool.pipeline.tables.assessment_tables have them; rows of an older version "
+            "cannot be analysed by this one)")
 
 
 def _check_endpoint_columns(subjects: pd.DataFrame, long_rows: list[dict[str, Any]],
@@ -303,11 +337,88 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def from_results_dir(directory: str | Path, settings: Any = None) -> AnalysisData:
-    """Read ``subjects.csv``, ``timepoints.csv``, ``ablations.csv`` (and ``lesions.csv``) of DIR.
+#: The tables ``mrecist analyze`` reads from a result set (``lesions.csv`` is not read).
+READ_TABLES = ("subjects", "timepoints", "ablations", "dlm")
+_AGAIN = ("run `mrecist assess` again with this version on the case files, or pass the case "
+          "files to `mrecist analyze` instead of the folder")
 
-    Only ``subjects.csv`` is required; a missing table is taken as empty.  The settings each case
-    was assessed with are read from ``assessment.json`` when it is there.
+
+def _header(path: Path) -> list[str]:
+    import io
+
+    from ..safe_files import open_regular
+
+    # A regular file only: a FIFO named timepoints.csv would block the analysis forever.
+    try:
+        with io.TextIOWrapper(open_regular(path), encoding="utf-8", newline="") as fh:
+            return next(csv.reader(fh), [])
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable CSV table ({exc})") from None
+
+
+def _written_by(folder: Path) -> str:
+    """Which version wrote the set and when, from ``assessment.json`` ("" when not readable)."""
+    try:
+        doc = json.loads((folder / "assessment.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(doc, dict):
+        return ""
+    parts = [str(doc[k]) for k in ("toolkit", "generated") if doc.get(k)]
+    return f" (its assessment.json: {', '.join(parts)})" if parts else ""
+
+
+def check_result_set(directory: str | Path) -> None:
+    """Refuse a result set that this version cannot analyse as it was meant.
+
+    Every table ``mrecist analyze`` reads (:data:`READ_TABLES`) must be there, and each must
+    have every column the current ``mrecist assess`` writes
+    (:func:`mrecist_tool.pipeline.tables.expected_columns`); other columns are ignored.  A set
+    written by an older version lacks some, and the endpoint derivation must not read a missing
+    column as empty (END-GEN-4's censoring of the per-tumour rows, for one, needs
+    ``ablations.csv``'s ``adequate_imaging_dates``).  The tables' headers are what is checked,
+    not a version number: ``assessment.json``'s format version and toolkit version did not change
+    when columns were added, so only the headers tell.
+
+    Raises
+    ------
+    OutdatedResultsError
+        Naming every file that is missing or lacks columns, the columns, and what to do.
+    ValueError
+        When a table is not a readable CSV.
+    """
+    from ..pipeline.tables import OBSOLETE_COLUMNS, expected_columns
+
+    folder = Path(directory)
+    found: list[str] = []
+    for name, columns in expected_columns().items():
+        if name not in READ_TABLES:
+            continue
+        path = folder / f"{name}.csv"
+        if not path.is_file():
+            found.append(f"{path}: missing")
+            continue
+        header = set(_header(path))
+        lacking = [c for c in columns if c not in header]
+        old = [c for c in OBSOLETE_COLUMNS.get(name, ()) if c in header]
+        if lacking:
+            found.append(f"{path}: lacks column(s) {', '.join(lacking)}")
+        if old:
+            found.append(f"{path}: has the older column(s) {', '.join(old)}")
+    if found:
+        raise OutdatedResultsError(
+            f"{folder}: written by an older mrecist assess{_written_by(folder)}: "
+            + "; ".join(found) + ". This version cannot derive the endpoints without them (a "
+            "missing column is not read as empty). To analyse it, " + _AGAIN + ".")
+
+
+def from_results_dir(directory: str | Path, settings: Any = None) -> AnalysisData:
+    """Read ``subjects.csv``, ``timepoints.csv``, ``ablations.csv`` and ``dlm.csv`` of DIR.
+
+    The folder must be a result set of this version (:func:`check_result_set`): every table read
+    present, with every column the current ``mrecist assess`` writes.  The settings each case was
+    assessed with are read from ``assessment.json`` when it is there (without it, ``settings``,
+    checked against the endpoint columns of ``subjects.csv``).
 
     Parameters
     ----------
@@ -325,24 +436,23 @@ def from_results_dir(directory: str | Path, settings: Any = None) -> AnalysisDat
     ------
     FileNotFoundError
         When the folder has no ``subjects.csv``.
+    OutdatedResultsError
+        When a table is missing or lacks a column this version writes (an older result set).
     ValueError
-        When a table is not a readable CSV or ``subjects.csv`` has no ``subject`` column.
+        When a table is not a readable CSV.
     """
     folder = Path(directory)
     subjects_csv = folder / "subjects.csv"
     if not subjects_csv.is_file():
         raise FileNotFoundError(f"{folder}: no subjects.csv (expected mrecist assess output)")
+    check_result_set(folder)
     tables: dict[str, list[dict[str, str]]] = {}
-    for name in ("subjects", "timepoints", "ablations", "dlm"):
+    for name in READ_TABLES:
         path = folder / f"{name}.csv"
-        if path.is_file():
-            try:
-                tables[name] = _read_csv(path)
-            except (csv.Error, UnicodeDecodeError) as exc:
-                raise ValueError(f"{path}: not a readable CSV table ({exc})") from None
-    rows = tables.get("subjects", [])
-    if rows and "subject" not in rows[0]:
-        raise ValueError(f"{subjects_csv}: expected a 'subject' column")
+        try:
+            tables[name] = _read_csv(path)
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: not a readable CSV table ({exc})") from None
     # The settings each case was assessed with (assessment.json); the endpoints follow them.
     used = from_assessment_json(folder / "assessment.json")
     return from_tables(tables, settings, source=str(folder), settings_used=used)
@@ -426,29 +536,19 @@ def best_change(data: AnalysisData) -> pd.DataFrame:
     out = pd.DataFrame({
         "subject": s["subject"],
         "arm": s["arm"],
-        "best_overall_response": s.get("best_overall_response", pd.Series("", index=s.index)),
+        "best_overall_response": s["best_overall_response"],
         "best_change_pct": _num(s, "best_change_from_baseline_pct"),
     })
-    if out["best_change_pct"].isna().all() and not data.timepoints.empty:
-        tp = data.timepoints.assign(change=_num(data.timepoints, "change_from_baseline_pct"))
-        best = tp.groupby("subject")["change"].min()
-        out["best_change_pct"] = out["subject"].map(best)
     return out
 
 
 def change_over_time(data: AnalysisData) -> pd.DataFrame:
     """Per subject and post-baseline timepoint: months from origin and % change (spider plot)."""
     tp = data.timepoints
-    if tp.empty or "change_from_baseline_pct" not in tp:
+    if tp.empty:
         return pd.DataFrame(columns=["subject", "arm", "months", "change_pct", "nadir_pct"])
     arm = data.subjects.set_index("subject")["arm"]
     days = _num(tp, "days_from_origin")
-    if days.isna().all():
-        origin = data.subjects.set_index("subject").apply(
-            lambda r: ep.origin_of(r.to_dict()), axis=1
-        )
-        dates = pd.to_datetime(tp["date"], errors="coerce")
-        days = (dates - pd.to_datetime(tp["subject"].map(origin))).dt.days.astype(float)
     out = pd.DataFrame({
         "subject": tp["subject"],
         "arm": tp["subject"].map(arm),
@@ -457,8 +557,8 @@ def change_over_time(data: AnalysisData) -> pd.DataFrame:
         "nadir_pct": _num(tp, "change_from_nadir_pct"),
         "nadir_mm": _num(tp, "nadir_mm"),
         "baseline_mm": _num(tp, "baseline_sum_mm"),
-        "criteria": tp.get("criteria", pd.Series("", index=tp.index)),
-        "target_response": tp.get("target_response", pd.Series("", index=tp.index)),
-        "overall_response": tp.get("overall_response", pd.Series("", index=tp.index)),
+        "criteria": tp["criteria"],
+        "target_response": tp["target_response"],
+        "overall_response": tp["overall_response"],
     })
     return out.dropna(subset=["months", "change_pct"])

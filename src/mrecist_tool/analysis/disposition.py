@@ -172,19 +172,18 @@ def disposition_table(data: AnalysisData, arms: Sequence[str] | None = None) -> 
                                  & data.endpoints["event"].notna()]
         return lambda part: int(part_ep["subject"].isin(part["subject"]).sum())
 
-    n_ablated = pd.to_numeric(s.get("n_ablated", pd.Series(0, index=s.index)),
-                              errors="coerce").fillna(0)
-    target = s.get("has_target_disease", pd.Series("true", index=s.index)).fillna("")
+    # Columns every subjects table has (a result set without them is refused when read): a
+    # missing one must fail here, not count every subject as treated or followed up.
+    n_ablated = pd.to_numeric(s["n_ablated"], errors="coerce").fillna(0)
+    target = s["has_target_disease"].fillna("")
     has_target = target.map(lambda v: True if str(v).strip() == "" else ep.parse_bool(v))
-    bor = s.get("best_overall_response", pd.Series("", index=s.index)).fillna("")
-    bor = bor.astype(str).str.upper()
-    post = _flag(s.get("has_post_baseline_assessment", pd.Series("true", index=s.index)))
+    bor = s["best_overall_response"].fillna("").astype(str).str.upper()
+    post = _flag(s["has_post_baseline_assessment"])
     status = pd.Series([_status(r, info.date) for r in s.to_dict("records")], index=s.index)
     missed = pd.Series([missed_assessments(r, data.settings) for r in s.to_dict("records")],
                        index=s.index)
     tp = data.timepoints
-    ne = (tp[tp.get("overall_response", pd.Series("", index=tp.index)).astype(str) == "NE"]
-          if not tp.empty else tp)
+    ne = tp[tp["overall_response"].astype(str) == "NE"] if not tp.empty else tp
 
     add("Enrolment", "Randomised", len)
     add("Allocation", "Treated (at least one ablation by the cut-off)",
@@ -242,15 +241,15 @@ def review_flags(data: AnalysisData) -> pd.DataFrame:
                              "flag": flag})
 
     tp = data.timepoints
-    if not tp.empty and "flags" in tp:
+    if not tp.empty:
         for r in tp.to_dict("records"):
-            add(str(r["subject"]), f"timepoint {r.get('timepoint', '')}", r.get("flags") or "")
+            add(str(r["subject"]), f"timepoint {r['timepoint']}", r["flags"] or "")
     ab = data.ablations
-    if not ab.empty and "flags" in ab:
+    if not ab.empty:
         for r in ab.to_dict("records"):
-            add(str(r["subject"]), f"lesion {r.get('lesion', '')}", r.get("flags") or "")
+            add(str(r["subject"]), f"lesion {r['lesion']}", r["flags"] or "")
     s = data.subjects
-    if not s.empty and "flags" in s:
+    if not s.empty:
         for r in s.to_dict("records"):
             subject = str(r["subject"])
             known = {row["flag"] for row in rows if row["subject"] == subject}

@@ -73,15 +73,20 @@ CIF_Y_LABELS = {
     "LTP": "Cumulative incidence of LTP (per patient)",
     "LTP_TUMOUR": "Cumulative incidence of LTP (per tumour)",
     "LTP_TUMOUR_ASSISTED": "Cumulative incidence of LTP (per tumour)",
-    "LOCAL_CONTROL_TUMOUR": "Cumulative incidence of LTP after the last ablation (per tumour)",
+    "LOCAL_CONTROL_TUMOUR": "Cumulative incidence of LTP (per tumour)",
     "DISTANT": "Cumulative incidence of distant progression",
 }
-X_LABELS = {"DOR": "Months from first response"}
+X_LABELS = {"DOR": "Months from first response",
+            # END-LTP-5: the origin is the last ablation of the site, not the first
+            "LOCAL_CONTROL_TUMOUR": "Months from the last ablation of the site"}
 CIF_TITLES = {
     "CSS": "Cancer death (CSS), other-cause death competing",
     "LTP": "First LTP per patient, death competing",
-    "LTP_TUMOUR": "LTP per tumour from ablation, death/resection competing",
+    "LTP_TUMOUR": "LTP per tumour from ablation, death competing, resection censored",
     "DFS": "Recurrence or disease death (DFS), other-cause death competing",
+    # short enough for the figure's width; the report's caption names the rules
+    "DISTANT": "Distant progression per patient, death competing",
+    "LOCAL_CONTROL_TUMOUR": "Local control: LTP after the last ablation, death competing",
 }
 
 
@@ -204,8 +209,7 @@ def spider(data: AnalysisData, per_arm: int = SPIDER_SAMPLE_PER_ARM) -> Figure:
     fig, axes = plt.subplots(len(arms), 1, figsize=(9.5, height), sharex=True, squeeze=False)
     fig.subplots_adjust(left=0.09, right=0.98, top=1 - 0.7 / height, bottom=0.9 / height,
                         hspace=0.3)
-    bor = data.subjects.set_index("subject")["best_overall_response"] if (
-        "best_overall_response" in data.subjects) else pd.Series(dtype=object)
+    bor = data.subjects.set_index("subject")["best_overall_response"]
     for row, arm in enumerate(arms):
         ax = axes[row][0]
         part = frame[frame["arm"] == arm].sort_values(["subject", "months"])
@@ -305,7 +309,7 @@ def swimmer(data: AnalysisData, max_subjects: int = 60) -> Figure:
     ax.barh(subj.index, subj["fu"], color=[arm_colour(arms, a) for a in subj["arm"]],
             alpha=0.35, height=0.7)
     ablation_dates = (abl.groupby("subject")["ablation_dates"].apply(list).to_dict()
-                      if not abl.empty and "ablation_dates" in abl else {})
+                      if not abl.empty else {})
     for y, row in subj.iterrows():
         origin = parse_date(row.get("randomization_date")) or parse_date(row.get("origin_date"))
         if origin is not None:
@@ -559,7 +563,9 @@ def forest(table: pd.DataFrame, arms: Sequence[str]) -> Figure:
 
 
 KM_PLOTS = ("DFS", "OS", "LTPFS", "DOR")
-CIF_PLOTS = ("DFS", "LTP_TUMOUR", "LTP", "CSS")
+# Every competing-risk endpoint of endpoints.csv has its curve (survival.csv has its estimates):
+# DISTANT (PJ-1) and LOCAL_CONTROL_TUMOUR (END-LTP-5) with the others.
+CIF_PLOTS = ("DFS", "LTP_TUMOUR", "LOCAL_CONTROL_TUMOUR", "LTP", "DISTANT", "CSS")
 
 
 def all_plots(

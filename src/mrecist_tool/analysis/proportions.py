@@ -57,12 +57,13 @@ def _confirmed(value: Any) -> bool:
 
 def classify(subjects: pd.DataFrame) -> pd.DataFrame:
     """Per subject: ``evaluable`` (in the ORR denominator), ``responder``, ``controlled``."""
-    bor = subjects.get("best_overall_response", pd.Series("", index=subjects.index))
-    bor = bor.fillna("").astype(str).str.strip().str.upper()
-    has_target = subjects.get("has_target_disease", pd.Series("true", index=subjects.index))
+    # Columns every subjects table has (a result set without them is refused when read): a
+    # missing one must fail here, not count every subject as having target disease.
+    bor = subjects["best_overall_response"].fillna("").astype(str).str.strip().str.upper()
+    has_target = subjects["has_target_disease"]
     has_target = has_target.map(lambda v: True if str(v).strip() == "" else parse_bool(v))
-    confirmed = subjects.get("bor_confirmed", pd.Series("", index=subjects.index)).map(_confirmed)
-    sd_ok = subjects.get("sd_min_met", pd.Series("", index=subjects.index)).map(
+    confirmed = subjects["bor_confirmed"].map(_confirmed)
+    sd_ok = subjects["sd_min_met"].map(
         lambda v: True if str(v).strip() == "" else parse_bool(v)
     )
     responder = bor.isin(["CR", "PR"]) & confirmed & has_target
@@ -152,14 +153,12 @@ def preop_orr_table(subjects: pd.DataFrame) -> pd.DataFrame:
     is counted in ``no_pre_ablation_scan``.  Each row is labelled; the two rates are never merged.
     Columns: :data:`PREOP_COLUMNS` (``orr_preop.csv``).
     """
-    if subjects.empty or "preop_chemo_arm" not in subjects:
+    if subjects.empty:
         return pd.DataFrame(columns=PREOP_COLUMNS)
     flags = classify(subjects)
     flags["preop_arm"] = subjects["preop_chemo_arm"].map(parse_bool).values
-    flags["preop_responder"] = subjects.get(
-        "pre_ablation_responder", pd.Series("", index=subjects.index)).map(parse_bool).values
-    flags["no_scan"] = subjects.get(
-        "pre_ablation_best_response", pd.Series("", index=subjects.index)).fillna("").astype(str).str.strip().eq("").values
+    flags["preop_responder"] = subjects["pre_ablation_responder"].map(parse_bool).values
+    flags["no_scan"] = subjects["pre_ablation_best_response"].fillna("").astype(str).str.strip().eq("").values
     rows: list[dict[str, Any]] = []
     for arm in sorted(set(flags.loc[flags["preop_arm"], "arm"])):
         part = flags[(flags["arm"] == arm) & flags["preop_arm"]]
@@ -187,12 +186,12 @@ def dlm_summary(subjects: pd.DataFrame, dlm: pd.DataFrame) -> pd.DataFrame:
                "recurrence_idp"]
     if subjects.empty:
         return pd.DataFrame(columns=columns)
-    scanned = subjects.get("pre_ablation_best_response", pd.Series("", index=subjects.index)).fillna("").astype(str)
+    scanned = subjects["pre_ablation_best_response"].fillna("").astype(str)
     rows = []
     for arm in [*sorted(set(subjects["arm"])), ALL_ARMS]:
         part = subjects if arm == ALL_ARMS else subjects[subjects["arm"] == arm]
         ids = set(part["subject"])
-        d = dlm[dlm["subject"].isin(ids)] if not dlm.empty and "subject" in dlm else pd.DataFrame(
+        d = dlm[dlm["subject"].isin(ids)] if not dlm.empty else pd.DataFrame(
             columns=["subject", "site", "recurrence_kind"])
         rows.append({
             "arm": arm,
@@ -266,10 +265,9 @@ def technique_efficacy_table(
     """
     columns = ["endpoint", "arm", "n_tumours", "n_patients", "successes", "proportion",
                "ci_low", "ci_high", "method"]
-    if ablations.empty or "technique_efficacy" not in ablations:
+    if ablations.empty:
         return pd.DataFrame(columns=columns)
-    frame = ablations.assign(arm=ablations.get("arm", pd.Series("", index=ablations.index))
-                             .fillna("").replace("", "(none)"))
+    frame = ablations.assign(arm=ablations["arm"].fillna("").replace("", "(none)"))
     frame = frame[frame["technique_efficacy"].astype(str) != "not-evaluable"]
     arms = list(arms) if arms is not None else sorted(set(frame["arm"]))
     rows = []

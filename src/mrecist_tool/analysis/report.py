@@ -153,15 +153,13 @@ def cohort_summary(data: AnalysisData, survival_rows: pd.DataFrame,
         return f"{counts.median():.0f}" if len(counts) else "–"
 
     def kinds(part: pd.DataFrame, kind: str) -> int:
-        col = part.get("first_recurrence_kinds", pd.Series("", index=part.index))
-        return int(col.fillna("").astype(str).str.contains(kind).sum())
+        return int(part["first_recurrence_kinds"].fillna("").astype(str).str.contains(kind).sum())
 
     def deaths(part: pd.DataFrame, cause: str | None = None) -> int:
-        died = part.get("death_date", pd.Series("", index=part.index)).fillna("") != ""
+        died = part["death_date"].fillna("") != ""
         if cause is None:
             return int(died.sum())
-        causes = part.get("death_cause", pd.Series("", index=part.index)).fillna("")
-        causes = causes.replace("", "unknown")
+        causes = part["death_cause"].fillna("").replace("", "unknown")
         return int((died & (causes == cause)).sum())
 
     def followup(arm: str) -> str:
@@ -357,11 +355,19 @@ _CAPTIONS = {
     "forest": "Arm effect on DFS within subgroups (Cox HR with 95% CI, log scale).",
     "km_ltpfs": "LTP-free survival per patient (LTP or death), Kaplan–Meier by arm.",
     "cif_ltp_tumour": "Cumulative incidence of LTP per ablated tumour from its ablation; "
-                      "death and resection as competing risks (END-LTP).",
+                      "death as a competing risk, resection of the zone censored (END-LTP, "
+                      "§11.18).",
+    "cif_local_control_tumour": "Cumulative incidence of LTP per ablated tumour from the last "
+                                "ablation of its site, after repeat treatment (local tumour "
+                                "control, END-LTP-5); death as a competing risk, resection of "
+                                "the zone censored.",
     "cif_ltp": "Cumulative incidence of first LTP per patient from randomisation; death "
                "without LTP as a competing risk.",
     "cif_css": "Cumulative incidence of cancer death; other-cause death as a competing risk "
                "(END-CSS).",
+    "cif_distant": "Cumulative incidence of distant progression per patient from randomisation "
+                   "(intrahepatic distant, ABL-6, or extrahepatic, ABL-7; PJ-1); death without it "
+                   "as a competing risk; LTP does not end follow-up.",
     "waterfall": "Best change in the target lesion sum per arm, coloured by best overall "
                  "response (dashed: +20% and −30%).",
     "spider": "Change in the target lesion sum over time per arm (a seeded sample of subjects "

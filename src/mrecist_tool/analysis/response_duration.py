@@ -27,7 +27,7 @@ def dor_rows(subjects: Any) -> pd.DataFrame:
     """Long endpoint rows of ``DOR`` for the responders of ``subjects`` (a frame or AnalysisData)."""
     frame: pd.DataFrame = getattr(subjects, "subjects", subjects)
     columns = list(ep.LONG_COLUMNS)
-    if frame.empty or "first_response_date" not in frame:
+    if frame.empty:
         return pd.DataFrame(columns=columns)
     responder = classify(frame)["responder"].to_numpy()
     rows: list[dict[str, Any]] = []

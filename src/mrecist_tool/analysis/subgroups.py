@@ -35,18 +35,19 @@ def subgroup_labels(data: AnalysisData) -> pd.DataFrame:
     """One row per subject: its level of every subgroup variable."""
     s = data.subjects
     out = pd.DataFrame({"subject": s["subject"].astype(str)})
-    # The strata_<name> columns of subjects.csv (or the JSON strata column of older tables).
+    # The strata_<name> columns of subjects.csv.
     parsed = [strata_of_row(row) for row in s.to_dict("records")]
     for key in sorted({k for p in parsed for k in p}):
         out[f"stratum: {key}"] = [p.get(key, "") for p in parsed]
-    counts = (pd.to_numeric(s.get("n_targets", pd.Series(0, index=s.index)), errors="coerce")
-              .fillna(0) + pd.to_numeric(s.get("n_nontargets", pd.Series(0, index=s.index)),
-                                          errors="coerce").fillna(0)).astype(int)
+    # n_targets / n_nontargets: every subjects table has them (a missing one must fail here,
+    # not put every subject in the "1" group).
+    counts = (pd.to_numeric(s["n_targets"], errors="coerce").fillna(0)
+              + pd.to_numeric(s["n_nontargets"], errors="coerce").fillna(0)).astype(int)
     out["liver metastases at baseline"] = counts.map(
         lambda n: "1" if n <= 1 else ("2" if n == 2 else "3-4")).to_numpy()
     technique: dict[str, str] = {}
     ab = data.ablations
-    if not ab.empty and "technique" in ab:
+    if not ab.empty:
         first = ab.assign(first=ab["first_ablation_date"].astype(str))
         for subject, g in first.groupby("subject"):
             session = g[g["first"] == g["first"].min()]

@@ -141,7 +141,7 @@ def rmst_horizon(data: pd.DataFrame, arms: Sequence[str]) -> float:
 
 def _strata_labels(subjects: pd.DataFrame) -> pd.Series:
     """One label per subject joining its randomisation strata (the ``strata_<name>`` columns of
-    ``subjects.csv``, or the JSON ``strata`` column of tables written before them)."""
+    ``subjects.csv``)."""
     if subjects.empty or "subject" not in subjects:
         return pd.Series(dtype=object)
     labels = ["|".join(f"{k}={v}" for k, v in strata_of_row(row).items())

@@ -1,7 +1,9 @@
 """``mrecist analyze RESULTS_OR_CASES... --out DIR``: trial endpoints, statistics, plots, report.
 
 A folder holding ``subjects.csv`` is read as the output of ``mrecist assess``; any other path is
-case files (a folder is searched for them) that are assessed first.  Writes ``endpoints.csv``,
+case files (a folder is searched for them) that are assessed first.  A folder written by an older
+``mrecist assess`` (a table or a column of this version missing) is refused with exit status 1,
+naming each file and column: assess the case files again, or give them instead of the folder.  Writes ``endpoints.csv``,
 ``orr.csv``, ``dcr.csv``, ``bor.csv``, ``survival.csv``, ``plots/`` and ``report.html``.
 """
 

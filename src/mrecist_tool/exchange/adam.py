@@ -96,7 +96,7 @@ def _strata(row: Mapping[str, Any]) -> str:
 def adsl(subjects: pd.DataFrame, ablations: pd.DataFrame, studyid: str) -> pd.DataFrame:
     """ADSL: one row per subject."""
     first_ablation: dict[str, date] = {}
-    if not ablations.empty and "first_ablation_date" in ablations:
+    if not ablations.empty:
         for r in ablations.to_dict("records"):
             when = _date(r.get("first_ablation_date"))
             sid = str(r["subject"])

@@ -138,6 +138,18 @@ def _text(value: Any) -> str:
     return "" if text.lower() == "nan" else text
 
 
+def _column(row: Mapping[str, Any], key: str) -> Any:
+    """A column every current ``subjects``/``ablations`` row has.  Rows without it come from an
+    older version (or were built by hand): reading it as empty would change the endpoint without
+    saying so (e.g. END-GEN-4's censoring), so they are refused here.  (``mrecist analyze``
+    refuses such a result set as a whole before this, naming every missing column.)"""
+    try:
+        return row[key]
+    except KeyError:
+        raise ValueError(f"no {key!r} column (a table of an older mrecist assess: assess the "
+                         "case files again with this version)") from None
+
+
 def _months(days: int) -> float:
     return round(days / DAYS_PER_MONTH, 4)
 
@@ -216,7 +228,7 @@ def _last_alive(subject_row: Mapping[str, Any]) -> date | None:
 
 def _imaging_censor(subject_row: Mapping[str, Any], origin: date) -> tuple[date, list[str]]:
     """END-GEN-3: last adequate assessment without an event; day 0 if none after baseline."""
-    if not parse_bool(subject_row.get("has_post_baseline_assessment", True)):
+    if not parse_bool(_column(subject_row, "has_post_baseline_assessment")):
         return origin, ["END-GEN-3"]
     last = parse_date(subject_row.get("last_adequate_assessment_date"))
     if last is None or last < origin:
@@ -286,18 +298,13 @@ def _dates(value: Any) -> list[date]:
 def _last_before(
     subject_row: Mapping[str, Any], origin: date, event_date: date, *, key: str, inclusive: bool
 ) -> date:
-    """The last adequate assessment before an event (the event's own study excluded), from the
-    ``key`` column of dates; rows without it fall back to ``last_adequate_assessment_date``."""
-    if key in subject_row or "assessment_dates" in subject_row:
-        dates = _dates(subject_row.get(key, subject_row.get("assessment_dates")))
-        before = [d for d in dates if d < event_date or (inclusive and d == event_date)]
-        if before:
-            return before[-1]
-        return parse_date(subject_row.get("baseline_date")) or origin
-    last = parse_date(subject_row.get("last_adequate_assessment_date"))
-    if last is None or last >= event_date:
-        last = parse_date(subject_row.get("baseline_date")) or origin
-    return last
+    """The last adequate assessment before an event (the event's own study excluded, or
+    included with ``inclusive``), from the ``key`` column of dates; the baseline when none."""
+    dates = _dates(_column(subject_row, key))
+    before = [d for d in dates if d < event_date or (inclusive and d == event_date)]
+    if before:
+        return before[-1]
+    return parse_date(subject_row.get("baseline_date")) or origin
 
 
 def _gap_rule(
@@ -453,19 +460,10 @@ def ltpfs_patient_row(subject_row: Mapping[str, Any], settings: Any = None) -> d
 
 def _ltp_censor(subject_row: Mapping[str, Any], origin: date) -> tuple[date, list[str]]:
     """§11.17: the last study at which every zone still at risk was adequately imaged."""
-    if "ltp_censor_date" in subject_row:
-        end = parse_date(subject_row.get("ltp_censor_date"))
-        if not parse_bool(subject_row.get("has_post_baseline_assessment", True)) or end is None or end < origin:
-            return origin, ["END-GEN-3", "§11.17"]
-        return end, ["END-GEN-3", "§11.17"]
-    # Tables written before §11.17: the last imaging when a distant recurrence ended the
-    # patient's event-free assessments, else the last adequate assessment.
-    end, rules = _imaging_censor(subject_row, origin)
-    if parse_bool(subject_row.get("has_post_baseline_assessment", True)):
-        last_img = parse_date(subject_row.get("last_imaging_date"))
-        if last_img is not None and last_img > end and _text(subject_row.get("first_recurrence_date")):
-            end = last_img
-    return end, rules
+    end = parse_date(_column(subject_row, "ltp_censor_date"))
+    if not parse_bool(_column(subject_row, "has_post_baseline_assessment")) or end is None or end < origin:
+        return origin, ["END-GEN-3", "§11.17"]
+    return end, ["END-GEN-3", "§11.17"]
 
 
 def _first_ltp_row(
@@ -475,15 +473,12 @@ def _first_ltp_row(
     origin = origin_of(subject_row)
     if origin is None:
         return _row(subject_row, endpoint, None, None, None, "no origin date", ["END-GEN-1"])
-    if "ltp_risk_set" in subject_row and not parse_bool(subject_row.get("ltp_risk_set")):
+    if not parse_bool(_column(subject_row, "ltp_risk_set")):
         # §11.16: every ablated tumour is excluded from the primary LTP analysis (END-LTP-2), or
         # none was ablated: the patient is left out, not censored.
         return _row(subject_row, endpoint, origin, None, None, "not in the LTP risk set",
                     [*rules, "END-LTP-2", "§11.16"], ["no tumour in the primary LTP risk set"])
-    if "first_ltp_primary_date" in subject_row:
-        ltp = parse_date(subject_row.get("first_ltp_primary_date"))
-    else:
-        ltp = parse_date(subject_row.get("first_ltp_date"))
+    ltp = parse_date(_column(subject_row, "first_ltp_primary_date"))
     death = parse_date(subject_row.get("death_date"))
     risk_end = parse_date(subject_row.get("ltp_risk_end_date"))
     key = "ltp_assessment_dates"
@@ -599,11 +594,7 @@ def _zone_gap_rule(
     death counts), not before the tumour's origin (else the origin itself).  The schedule runs
     from the patient's origin (randomisation): the visits are the patient's.
     """
-    if "adequate_imaging_dates" in ablation_row:
-        imaged = _dates(ablation_row.get("adequate_imaging_dates"))
-    else:  # tables written before the column: the last adequate imaging only
-        last_img = parse_date(ablation_row.get("last_adequate_imaging_date"))
-        imaged = [last_img] if last_img is not None else []
+    imaged = _dates(_column(ablation_row, "adequate_imaging_dates"))
     before = [d for d in imaged if d < event_date or (death and d == event_date)]
     last = max(before[-1], origin) if before else origin
     censor, flags, _ = _gap_verdict(last, event_date, origin_of(subject_row) or origin, settings,
@@ -708,17 +699,10 @@ def tumour_endpoints(
         one("LTPFS_TUMOUR", primary_origin, True, event_date=ltp, base_rules=ltp_rules, reason=not_in,
             no_followup=unfollowed),
     ]
-    control_rules = ["END-LTP-5", "§11.12"]
-    if "local_control_origin_date" not in ablation_row:
-        rows.append(_row(subject_row, "LOCAL_CONTROL_TUMOUR", None, None, None,
-                         "not in this table (assessed before END-LTP-5)", control_rules,
-                         unit="tumour", lesion=lesion))
-    else:
-        control_origin = parse_date(ablation_row.get("local_control_origin_date"))
-        rows.append(one("LOCAL_CONTROL_TUMOUR", control_origin, False,
-                        event_date=parse_date(ablation_row.get("local_control_failure_date")),
-                        base_rules=control_rules,
-                        reason="tumour at the first follow-up after the last ablation (END-LTP-5)"))
+    rows.append(one("LOCAL_CONTROL_TUMOUR", parse_date(_column(ablation_row, "local_control_origin_date")),
+                    False, event_date=parse_date(_column(ablation_row, "local_control_failure_date")),
+                    base_rules=["END-LTP-5", "§11.12"],
+                    reason="tumour at the first follow-up after the last ablation (END-LTP-5)"))
     return rows
 
 

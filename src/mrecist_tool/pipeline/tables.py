@@ -7,7 +7,6 @@ Column names and values named in case-format.md are a contract; columns are only
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -72,23 +71,21 @@ def strata_columns(strata: Mapping[str, str]) -> dict[str, str]:
 
 
 def strata_of_row(row: Mapping[str, object]) -> dict[str, str]:
-    """The strata of a ``subjects.csv`` row, ``{name: level}`` (empty cells left out): from the
-    ``strata_<name>`` columns, or the JSON ``strata`` column of tables written before them."""
+    """The strata of a ``subjects.csv`` row, ``{name: level}`` (empty cells left out), from its
+    ``strata_<name>`` columns.  (The JSON ``strata`` column of older tables is not read: a result
+    set that has it is refused as a whole, :func:`mrecist_tool.analysis.dataset.check_result_set`.)"""
     out: dict[str, str] = {}
     for key, value in row.items():
         if isinstance(key, str) and key.startswith(STRATA_PREFIX):
             text = "" if value is None else str(value).strip()
             if text and text.lower() != "nan":
                 out[key[len(STRATA_PREFIX):]] = text
-    old = row.get("strata")
-    if not out and isinstance(old, str) and old.strip():
-        try:
-            value = json.loads(old)
-        except ValueError:
-            return {}
-        if isinstance(value, dict):
-            out = {str(k): str(v) for k, v in value.items()}
     return dict(sorted(out.items()))
+
+
+#: Columns of older tables whose meaning moved to other columns: a result set holding one was
+#: written by an older version (``strata``: JSON text, now the ``strata_<name>`` columns).
+OBSOLETE_COLUMNS = {"subjects": ("strata",)}
 
 
 def subject_columns(keys: Iterable[str]) -> list[str]:
@@ -359,3 +356,30 @@ COLUMNS = {
     "ablations": ABLATION_COLUMNS,
     "dlm": DLM_COLUMNS,
 }
+
+
+def row_columns() -> dict[str, list[str]]:
+    """The columns every row of :func:`assessment_tables` has: :data:`COLUMNS` without the
+    margin columns of ``ablations`` (only the margin step of ``mrecist assess`` adds them)."""
+    from ..margin.step import MARGIN_COLUMNS
+
+    columns = {name: list(cols) for name, cols in COLUMNS.items()}
+    columns["ablations"] = [c for c in columns["ablations"] if c not in MARGIN_COLUMNS]
+    return columns
+
+
+def expected_columns() -> dict[str, list[str]]:
+    """The columns this version writes in every result table, whatever the cohort.
+
+    :data:`COLUMNS`, and in ``subjects.csv`` also the patient-level endpoint columns
+    (``os_days, os_event, ..., distant_days, distant_event``).  The ``strata_<name>`` columns are
+    not here: they depend on the cohort's strata.  A result set lacking one of these was written
+    by an older version, and reading it as if the column were empty would change the numbers
+    without saying so (:func:`mrecist_tool.analysis.dataset.check_result_set`).
+    """
+    from .endpoints import PATIENT_ENDPOINTS
+
+    columns = {name: list(cols) for name, cols in COLUMNS.items()}
+    columns["subjects"] = [*SUBJECT_COLUMNS, *(f"{e.lower()}_{part}" for e in PATIENT_ENDPOINTS
+                                               for part in ("days", "event"))]
+    return columns
