@@ -170,3 +170,29 @@ def test_withdrawn_and_lost_to_follow_up_are_told_apart_by_end_of_study(tmp_path
         "died": 1, "completed": 1, "ongoing": 2, "withdrawn": 2, "lost": 1, "other": 1,
         "ended_early": 1}
     assert data.cutoff_ignored["study ends"] == 1
+
+
+def _six_monthly_scans(schedule: list | None) -> dict:
+    """Scans on days 0, 180 and 360 from randomisation; the last imaging on day 400."""
+    case = _ended("S-SCHED", alive="2022-03-01")
+    case["timepoints"] = [{"id": "BL", "date": "2021-01-05", "baseline": True},
+                          {"id": "FU1", "date": "2021-07-04"}, {"id": "FU2", "date": "2021-12-31"},
+                          {"id": "FU3", "date": "2022-02-09"}]
+    case["observations"] = [
+        {"lesion": "L1", "timepoint": tp, "status": "measured", "viable_diameter_mm": mm}
+        for tp, mm in (("BL", 30), ("FU1", 12), ("FU2", 12), ("FU3", 12))]
+    if schedule is not None:
+        case["settings"] = {"assessment_schedule": schedule}
+    return case
+
+
+@pytest.mark.parametrize(("schedule", "missed"), [(None, 2), ([[180, None]], 0)])
+def test_missed_visits_are_counted_against_the_schedule_the_cases_were_assessed_with(
+        tmp_path: Path, schedule: list | None, missed: int) -> None:
+    """END-GEN-4, §11.13: the disposition's missed-visit count follows the cases'
+    ``assessment_schedule`` (default 3-monthly: days 90 and 270 missed; six-monthly: none),
+    never a built-in default."""
+    (tmp_path / "c.json").write_text(json.dumps(_six_monthly_scans(schedule)), encoding="utf-8")
+    data = dataset.from_case_paths([tmp_path])
+    row = data.subjects.to_dict("records")[0]
+    assert disposition.missed_assessments(row, data.settings) == missed

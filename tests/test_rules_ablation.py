@@ -752,12 +752,37 @@ def test_ABL_3_no_follow_up_after_the_ablation_is_not_evaluable() -> None:
     assert z.ltp_date is None and z.residual_date is None
 
 
-def test_ABL_2_clean_scan_before_the_window_is_technical_success_not_first_follow_up() -> None:
-    """A clean scan 3 days after ablation is technical-success imaging (ABL-2); viable tissue at the
-    first follow-up inside the window (33 days) is therefore residual tumour (ABL-4), not LTP."""
-    a = ablation_case({("L1", "FU1"): "absent", ("L1", "FU2"): viable("8")}, fu_days=(ABLATION_DAY + 3, 40))
-    assert states(a) == ["complete", "residual"]
+@pytest.mark.parametrize(("clean_day", "setting", "expected"), [
+    (3, 0, ["complete", "ltp"]),        # §11.11 by default: only the ablation-day study is not a follow-up
+    (3, 2, ["complete", "ltp"]),        # one day beyond the setting: a follow-up
+    (3, 3, ["complete", "residual"]),   # at the setting: technical-success imaging
+    (3, 20, ["complete", "residual"]),
+])
+def test_ABL_2_a_clean_scan_within_technical_success_imaging_days_is_not_the_first_follow_up(
+        clean_day: int, setting: int, expected: list[str]) -> None:
+    """A clean scan 3 days after ablation, viable tissue at 40 days. By default (§11.11) the scan
+    is the first follow-up: complete ablation shown (flagged outside the 21-56 day window, ABL-8),
+    so the tissue is LTP (ABL-5). With ``technical_success_imaging_days`` >= 3 the scan is
+    technical-success imaging (ABL-2), and the tissue at the first follow-up is residual (ABL-4)."""
+    a = ablation_case({("L1", "FU1"): "absent", ("L1", "FU2"): viable("8")},
+                      fu_days=(ABLATION_DAY + clean_day, 40), technical_success_imaging_days=setting)
+    assert states(a) == expected
     z = zone(a)
-    assert z.ltp_date is None and z.residual_date == dt(40)
-    assert z.technique_efficacy == "primary-failure"
-    assert z.states[0].rules == ("ABL-2",)
+    if expected[-1] == "residual":
+        assert z.ltp_date is None and z.residual_date == dt(40)
+        assert z.technique_efficacy == "primary-failure"
+        assert z.states[0].rules == ("ABL-2",)
+    else:
+        assert z.ltp_date == dt(40) and z.residual_date is None
+        assert z.technique_efficacy == "primary-success"
+        assert any(f"first follow-up {clean_day} days after ablation, outside the 21-56 day window" in f
+                   for f in z.flags)
+
+
+def test_ABL_2_tissue_on_an_early_scan_is_residual_whatever_the_setting() -> None:
+    """Technical-success imaging never hides tissue: viable tissue 3 days after the ablation is
+    residual tumour (ABL-4, ABL-8) with the setting at 0 and at 20."""
+    for setting in (0, 20):
+        a = ablation_case({("L1", "FU1"): viable("8")}, fu_days=(ABLATION_DAY + 3,),
+                          technical_success_imaging_days=setting)
+        assert states(a) == ["residual"] and zone(a).technique_efficacy == "primary-failure"

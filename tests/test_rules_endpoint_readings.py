@@ -224,6 +224,26 @@ def test_END_DFS_4_residual_never_cleared_and_technical_success_imaging_is_not_c
     assert assess_case(case).events.never_disease_free is True
 
 
+@pytest.mark.parametrize("reablated", [False, True])
+def test_END_DFS_4_residual_no_longer_seen_without_re_treatment_is_never_disease_free(reablated: bool) -> None:
+    """Residual on day 50, clean on days 140 and 230. Not re-treated: END-DFS-4's "not
+    successfully re-treated within the protocol window" holds, so the patient is never
+    disease-free (DFS event at day 0), and the ablation course flags the disappearance for review.
+    Re-ablated on day 60 (46 days after the ablation, within 56): disease-free from there.
+    Found by the independent case IC-ABL10-RESIDUAL-GONE-WITHOUT-RETREATMENT."""
+    procedures = [("A1", "ablation", 14, ["L1"])] + ([("A2", "ablation", 60, ["L1"])] if reablated else [])
+    case = course({50: FOCUS, 140: CLEAN, 230: CLEAN}, procedures=procedures)
+    a = assess_case(case)
+    assert a.events.never_disease_free is not reablated
+    dfs = endpoints(case)["DFS"]
+    if reablated:
+        assert coded(dfs) == (230, 0)
+    else:
+        assert coded(dfs) == (0, 1) and "never" in dfs["event_type"]
+        assert any("no longer seen, but not re-treated" in f and "END-DFS-4" in f for f in a.flags)
+        assert any("residual tumour no longer seen without re-treatment: review" in f for f in a.flags)
+
+
 def test_END_DFS_4_setting_values() -> None:
     assert Settings().dfs_retreatment_window_days is None
     assert Settings().dfs_retreatment_window == 56

@@ -139,10 +139,9 @@ def missed_assessments(row: dict[str, Any], settings: Any) -> int:
     done = sorted(d for d in (ep.parse_date(x) for x in
                               str(row.get("assessment_dates") or "").split(";") if x.strip())
                   if d is not None)
-    try:
-        schedule = ep.schedule_of(settings)
-    except (TypeError, ValueError, KeyError, AttributeError):
-        schedule = ((90, 730), (180, None))
+    # The schedule the endpoints were derived with (the cases' own settings): a malformed one
+    # already failed there, and a silent default here would count visits against another one.
+    schedule = ep.schedule_of(settings)
     missed = 0
     for due, interval in ep.due_assessments(origin, schedule, last):
         half = timedelta(days=interval / 2)

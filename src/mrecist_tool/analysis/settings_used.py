@@ -34,7 +34,6 @@ ENDPOINT_SETTINGS = (
     "dfs_never_disease_free",
     "css_unknown_cause",
     "missed_assessments_policy",
-    "assessment_interval_days",
     "assessment_schedule",
 )
 

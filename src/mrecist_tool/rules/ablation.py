@@ -148,10 +148,13 @@ def follow_ablated_lesion(ctx: CaseContext, lesion: Lesion) -> AblatedLesionResu
             tp_flags.append("equivocal focus at the ablation zone pending")
         last_adequate = tp.date
         viable = bool(own) or focus is not None
-        if not viable and phase in ("ablated", "residual") and (tp.date - last_ablation).days < low:
-            # A clean study before the technique-efficacy window is technical-success imaging
-            # (ABL-2), not the follow-up that establishes complete ablation (ABL-3): tissue seen
-            # later is still residual tumour, not LTP.
+        since = (tp.date - last_ablation).days
+        if not viable and phase in ("ablated", "residual") and since <= s.technical_success_imaging_days:
+            # A clean study this soon after the ablation is technical-success imaging (ABL-2), not
+            # the follow-up that establishes complete ablation (ABL-3): tissue seen later is still
+            # residual tumour, not LTP.  By default (0) only the ablation-day study is (§11.11),
+            # and that one never reaches here; any later study is a follow-up, flagged when it
+            # falls outside the window (ABL-8).  Tissue is never hidden this way: it is residual.
             states.append(
                 LocalState(
                     tp.id,
@@ -160,7 +163,8 @@ def follow_ablated_lesion(ctx: CaseContext, lesion: Lesion) -> AblatedLesionResu
                     ("ABL-2",),
                     (
                         *tp_flags,
-                        f"technical-success imaging {(tp.date - last_ablation).days} days after ablation, before the {low}-day window",
+                        f"technical-success imaging {since} days after ablation "
+                        f"(technical_success_imaging_days = {s.technical_success_imaging_days})",
                     ),
                 )
             )

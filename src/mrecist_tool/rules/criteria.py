@@ -107,6 +107,13 @@ PARAMS: dict[str, ParamSpec] = {
     "technique_efficacy_window_days": ParamSpec(
         "int_range", "ABL-3/ABL-8", "window after ablation for the first follow-up, [min, max] days"
     ),
+    "technical_success_imaging_days": ParamSpec(
+        "int",
+        "ABL-2",
+        "a clean study at most this many days after an ablation is technical-success imaging, not the "
+        "follow-up that shows complete ablation (0: only a study on the ablation day, §11.11)",
+        minimum=D(0),
+    ),
     "dfs_never_disease_free": ParamSpec(
         "choice", "END-DFS-4", "patients never rendered disease-free", ("event_day0", "exclude")
     ),
@@ -222,6 +229,10 @@ class Settings:
         Largest gap to the ablation zone that is still LTP, mm (inclusive); ABL-6.
     technique_efficacy_window_days : tuple of (int, int)
         Window after ablation for the first follow-up, [min, max] days; ABL-3/ABL-8.
+    technical_success_imaging_days : int
+        A clean study at most this many days after an ablation is technical-success imaging, not
+        the follow-up that shows complete ablation (0: only a study on the ablation day, §11.11);
+        ABL-2.
     dfs_never_disease_free : str
         Patients never rendered disease-free (one of 'event_day0', 'exclude'); END-DFS-4.
     dfs_retreatment_window_days : int or None
@@ -278,6 +289,7 @@ class Settings:
     cr_then_pr_policy: str = "reclassify_pr_and_flag"
     ltp_max_distance_mm: Decimal = D(10)
     technique_efficacy_window_days: tuple[int, int] = (21, 56)
+    technical_success_imaging_days: int = 0
     dfs_never_disease_free: str = "event_day0"
     dfs_retreatment_window_days: int | None = None
     css_unknown_cause: str = "cancer"

@@ -534,8 +534,9 @@ def residual_not_cleared_in_window(
     residual tumour (the last ablation before the first complete study after it) took place at
     most ``window_days`` days after the tumour's first ablation (``dfs_retreatment_window_days``,
     default the upper bound of ``technique_efficacy_window_days``); exactly at the bound is
-    within.  A residual tumour never cleared, or cleared only by a later re-ablation, makes the
-    patient never disease-free.  Returns (lesion, reason) pairs.
+    within.  A residual tumour never cleared, cleared only by a later re-ablation, or no longer
+    seen without any re-treatment (it was not re-treated; the ablation course flags it for
+    review), makes the patient never disease-free.  Returns (lesion, reason) pairs.
     """
     out: list[tuple[str, str]] = []
     for a in ablations:
@@ -547,11 +548,12 @@ def residual_not_cleared_in_window(
         if cleared is None:
             out.append((a.lesion, "residual tumour never cleared"))
             continue
-        if window_days is None:
-            continue
         done = [d for d in a.ablation_dates if d < cleared.date]
         if len(done) < 2:
-            continue  # cleared without re-treatment: flagged for review by the ablation course
+            out.append((a.lesion, "residual tumour no longer seen, but not re-treated"))
+            continue
+        if window_days is None:
+            continue
         days = (done[-1] - a.ablation_dates[0]).days
         if days > window_days:
             out.append((a.lesion, f"residual tumour re-treated {days} days after the ablation, "

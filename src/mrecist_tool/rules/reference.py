@@ -204,7 +204,7 @@ APP-5 [D] Distant progression as new lesions. Intrahepatic distant and extrahepa
 
 # Ablation and local tumour progression (ABL)
 
-ABL-2 [R] Technical success. The tumour was treated as planned and is covered by the ablation zone; a study on the ablation day is technical-success imaging, not the first follow-up (§11.11).
+ABL-2 [R] Technical success. The tumour was treated as planned and is covered by the ablation zone; a study on the ablation day is technical-success imaging, not the first follow-up (§11.11). `technical_success_imaging_days` (default 0) extends that to clean studies up to that many days after an ablation; any later study is a follow-up, flagged when it falls outside the window (ABL-8).
 
 ABL-3 [R] Technique efficacy. Complete ablation on follow-up imaging within the protocol window (`technique_efficacy_window_days`); primary after the first procedure, assisted after a repeat ablation.
 
@@ -379,8 +379,8 @@ READINGS: tuple[tuple[str, tuple[str, ...], str], ...] = (
      "null: the upper bound of `technique_efficacy_window_days`). Residual tumour cleared by a "
      "re-ablation done later than that, or never cleared, makes the patient never disease-free "
      "(handled by `dfs_never_disease_free`, flagged); a re-ablation exactly at the bound is "
-     "within. Residual tumour no longer seen without any re-treatment is left disease-free and "
-     "flagged for review by the ablation course."),
+     "within. Residual tumour no longer seen without any re-treatment was not re-treated either: "
+     "the patient is never disease-free too, and the ablation course flags it for review."),
     ("Local tumour control after repeat treatment", ("END-LTP-5", "§11.12", "ABL-4"),
      "`LOCAL_CONTROL_TUMOUR`, per tumour: the origin is the last ablation of the site (before any "
      "resection); the event is the first LTP after that ablation's clean follow-up; death without "
