@@ -786,3 +786,33 @@ def test_ABL_2_tissue_on_an_early_scan_is_residual_whatever_the_setting() -> Non
         a = ablation_case({("L1", "FU1"): viable("8")}, fu_days=(ABLATION_DAY + 3,),
                           technical_success_imaging_days=setting)
         assert states(a) == ["residual"] and zone(a).technique_efficacy == "primary-failure"
+
+
+@pytest.mark.parametrize(("days", "window", "refused"), [
+    (20, [21, 56], False),   # the old reading: everything before the window's start
+    (21, [21, 56], True),    # exactly at the window's start: a follow-up would be skipped
+    (22, [21, 56], True),
+    (21, [22, 56], False),
+    (0, [0, 56], False),     # the default (§11.11, ablation day only) whatever the window
+])
+def test_ABL_2_technical_success_imaging_days_must_stay_before_the_efficacy_window(
+        days: int, window: list[int], refused: bool) -> None:
+    """ABL-2/ABL-3: an extension of technical-success imaging that reaches into the
+    technique-efficacy window would skip the follow-up that shows complete ablation: the two
+    settings together are refused, naming both, whichever layer set them."""
+    from mrecist_tool.errors import SettingsConflictError
+    from mrecist_tool.rules.criteria import resolve_settings
+
+    values = {"technical_success_imaging_days": days, "technique_efficacy_window_days": window}
+    for layers in ({"case_settings": values},
+                   {"case_settings": {"technique_efficacy_window_days": window},
+                    "cli_overrides": {"technical_success_imaging_days": days}}):
+        if not refused:
+            assert resolve_settings(**layers).technical_success_imaging_days == days
+            continue
+        with pytest.raises(SettingsConflictError) as err:
+            resolve_settings(**layers)
+        text = str(err.value)
+        assert "technique_efficacy_window_days" in text and f"= {days}" in text
+        assert f"at most {window[0] - 1}" in text
+        assert text.startswith("--set: ") == ("cli_overrides" in layers)

@@ -28,6 +28,7 @@ from .errors import (  # noqa: E402
     MrecistError,
     Problem,
     SaveError,
+    SettingsConflictError,
     SettingsError,
     UnsupportedVersionError,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "MrecistError",
     "Problem",
     "SaveError",
+    "SettingsConflictError",
     "SettingsError",
     "UnsupportedVersionError",
     "__version__",

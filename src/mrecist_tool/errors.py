@@ -80,6 +80,11 @@ class SettingsError(MrecistError, ValueError):
     """An unknown setting name or a value of the wrong kind."""
 
 
+class SettingsConflictError(SettingsError):
+    """Settings that are each valid but contradict one another (e.g. an ABL-2 extension that
+    reaches into the technique-efficacy window)."""
+
+
 class DicomError(MrecistError, ValueError):
     """A DICOM file or series cannot be used; the message names the file and the reason."""
 

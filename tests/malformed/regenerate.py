@@ -122,6 +122,10 @@ case("setting_negative.json", [("$.settings.ltp_max_distance_mm", "expected a nu
      lambda d: d.update(settings={"ltp_max_distance_mm": -5}))
 case("settings_not_object.json", [("$.settings", "expected an object")],
      lambda d: d.update(settings=["confirmation_required"]))
+case("settings_contradict.json",
+     [("$.settings", "technical_success_imaging_days = 21 reaches into the technique-efficacy window")],
+     lambda d: d.update(settings={"technical_success_imaging_days": 21,
+                                  "technique_efficacy_window_days": [21, 56]}))
 
 # -- cross-references ---------------------------------------------------------------------
 case("unknown_lesion_id.json", [("$.observations[2].lesion", "unknown lesion id 'L9'")],

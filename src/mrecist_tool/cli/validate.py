@@ -40,7 +40,7 @@ def _safe_problems(path: Any, criteria: str | None) -> list[Any]:
         case, problems = load_case(path, criteria=criteria)
         problems = misspelt_keys_refused(problems)
         if case is not None and not any(p.severity == "error" for p in problems):
-            problems = problems + _excess_targets(case, str(path), criteria)
+            problems = problems + _checks_with_settings(case, str(path), criteria)
         return problems
     except RecursionError:
         return [Problem(str(path), "$", "the JSON is nested too deeply to be a case file")]
@@ -53,13 +53,18 @@ def _safe_problems(path: Any, criteria: str | None) -> list[Any]:
                                         f"({type(exc).__name__}: {exc}); please report it")]
 
 
-def _excess_targets(case: Any, file: str, criteria: str | None) -> list[Any]:
-    """§11.2: more targets than REC-B1 / MR-B3 allow is a warning here (the engine assesses all)."""
-    from ..errors import Problem, SettingsError
+def _checks_with_settings(case: Any, file: str, criteria: str | None) -> list[Any]:
+    """Checks that need the resolved settings: settings that contradict one another (an error, as
+    in assess) and, §11.2, more targets than REC-B1 / MR-B3 allow (a warning: the engine assesses
+    all)."""
+    from ..errors import Problem, SettingsConflictError, SettingsError
     from ..rules import excess_targets, settings_for_case
 
     try:
         settings = settings_for_case(case, criteria=criteria)
+    except SettingsConflictError as exc:
+        # Each value passed the checks above; together they contradict, so assess refuses them.
+        return [Problem(file, "$.settings", str(exc))]
     except SettingsError:
         return []  # the settings problem itself is reported by the checks above
     return [Problem(file, "$.lesions", f.message, "warning", f.rule) for f in excess_targets(case, settings)]

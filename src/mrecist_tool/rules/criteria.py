@@ -15,12 +15,12 @@ import functools
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..errors import SettingsError
+from ..errors import SettingsConflictError, SettingsError
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,8 @@ PARAMS: dict[str, ParamSpec] = {
         "int",
         "ABL-2",
         "a clean study at most this many days after an ablation is technical-success imaging, not the "
-        "follow-up that shows complete ablation (0: only a study on the ablation day, §11.11)",
+        "follow-up that shows complete ablation (0: only a study on the ablation day, §11.11); "
+        "below the start of technique_efficacy_window_days",
         minimum=D(0),
     ),
     "dfs_never_disease_free": ParamSpec(
@@ -741,7 +742,29 @@ def _resolve(key: Any) -> Settings:
     for where, values in layers[1:]:
         if values:
             settings = settings.updated(values, where=where)
+    _check_together(settings, layers)
     return settings
+
+
+def _check_together(settings: Settings, layers: Sequence[tuple[str, Mapping[str, Any] | None]]) -> None:
+    """Settings that are each valid but contradict one another: :class:`SettingsConflictError`
+    naming the layer that set the last of them (nothing for the case file's own settings, which
+    the caller locates as ``$.settings``)."""
+    low = settings.technique_efficacy_window_days[0]
+    days = settings.technical_success_imaging_days
+    if 0 < days and low <= days:
+        # A clean study inside the technique-efficacy window is the follow-up that shows complete
+        # ablation (ABL-3); counting it as technical-success imaging would skip it silently.
+        # (0, the default, is §11.11's reading: only the ablation-day study, whatever the window.)
+        names = ("technical_success_imaging_days", "technique_efficacy_window_days")
+        where = next((w for w, values in reversed(layers) if values and any(n in values for n in names)),
+                     "settings")
+        prefix = "" if where == "settings" else f"{where}: "
+        raise SettingsConflictError(
+            f"{prefix}technical_success_imaging_days = {days} reaches into the technique-efficacy "
+            f"window (technique_efficacy_window_days starts at day {low}): a clean study inside the "
+            f"window is the follow-up that shows complete ablation (ABL-2, ABL-3, §11.11); expected "
+            f"at most {low - 1}")
 
 
 _resolve_cached = functools.lru_cache(maxsize=256)(_resolve)
