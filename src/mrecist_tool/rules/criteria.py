@@ -752,7 +752,7 @@ def _check_together(settings: Settings, layers: Sequence[tuple[str, Mapping[str,
     the caller locates as ``$.settings``)."""
     low = settings.technique_efficacy_window_days[0]
     days = settings.technical_success_imaging_days
-    if 0 < days and low <= days:
+    if days > 0 and days >= low:
         # A clean study inside the technique-efficacy window is the follow-up that shows complete
         # ablation (ABL-3); counting it as technical-success imaging would skip it silently.
         # (0, the default, is §11.11's reading: only the ablation-day study, whatever the window.)
