@@ -119,3 +119,12 @@ def test_settings_table_has_one_column_per_combination_with_counts(tmp_path: Pat
     page = report.settings_section(data)
     assert 'data-cases="16"' in page and 'data-cases="8"' in page
     assert '<tr data-setting="ltp_max_distance_mm" data-kind="rule" class="differs">' in page
+
+
+def test_every_endpoint_setting_is_a_setting_of_this_version() -> None:
+    """assessment.json cases lacking one of ENDPOINT_SETTINGS are refused as older: a name that
+    is no longer a setting would refuse every case (or, filtered out, hide a stale list)."""
+    from mrecist_tool.analysis.settings_used import ENDPOINT_SETTINGS
+    from mrecist_tool.rules.criteria import Settings
+
+    assert set(ENDPOINT_SETTINGS) <= set(Settings().as_dict())

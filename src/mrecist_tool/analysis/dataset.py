@@ -327,23 +327,8 @@ def is_results_dir(path: str | Path) -> bool:
     return Path(path).is_dir() and (Path(path) / "subjects.csv").is_file()
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    import io
-
-    from ..safe_files import open_regular
-
-    # A regular file only: a FIFO named timepoints.csv would block the analysis forever.
-    with io.TextIOWrapper(open_regular(path), encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-#: The tables ``mrecist analyze`` reads from a result set (``lesions.csv`` is not read).
-READ_TABLES = ("subjects", "timepoints", "ablations", "dlm")
-_AGAIN = ("run `mrecist assess` again with this version on the case files, or pass the case "
-          "files to `mrecist analyze` instead of the folder")
-
-
-def _header(path: Path) -> list[str]:
+def _read_table(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """A table's header and rows; :class:`ValueError` naming the file if it is not a CSV."""
     import io
 
     from ..safe_files import open_regular
@@ -351,9 +336,17 @@ def _header(path: Path) -> list[str]:
     # A regular file only: a FIFO named timepoints.csv would block the analysis forever.
     try:
         with io.TextIOWrapper(open_regular(path), encoding="utf-8", newline="") as fh:
-            return next(csv.reader(fh), [])
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            return list(reader.fieldnames or []), rows
     except (csv.Error, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not a readable CSV table ({exc})") from None
+
+
+#: The tables ``mrecist analyze`` reads from a result set (``lesions.csv`` is not read).
+READ_TABLES = ("subjects", "timepoints", "ablations", "dlm")
+_AGAIN = ("run `mrecist assess` again with this version on the case files, or pass the case "
+          "files to `mrecist analyze` instead of the folder")
 
 
 def _written_by(folder: Path) -> str:
@@ -368,11 +361,12 @@ def _written_by(folder: Path) -> str:
     return f" (its assessment.json: {', '.join(parts)})" if parts else ""
 
 
-def check_result_set(directory: str | Path) -> None:
+def check_result_set(directory: str | Path, headers: Mapping[str, Sequence[str]]) -> None:
     """Refuse a result set that this version cannot analyse as it was meant.
 
-    Every table ``mrecist analyze`` reads (:data:`READ_TABLES`) must be there, and each must
-    have every column the current ``mrecist assess`` writes
+    ``headers`` maps each table of the folder that was read to its header.  Every table
+    ``mrecist analyze`` reads (:data:`READ_TABLES`) must be there, and each must have every
+    column the current ``mrecist assess`` writes
     (:func:`mrecist_tool.pipeline.tables.expected_columns`); other columns are ignored.  A set
     written by an older version lacks some, and the endpoint derivation must not read a missing
     column as empty (END-GEN-4's censoring of the per-tumour rows, for one, needs
@@ -384,8 +378,6 @@ def check_result_set(directory: str | Path) -> None:
     ------
     OutdatedResultsError
         Naming every file that is missing or lacks columns, the columns, and what to do.
-    ValueError
-        When a table is not a readable CSV.
     """
     from ..pipeline.tables import OBSOLETE_COLUMNS, expected_columns
 
@@ -395,10 +387,10 @@ def check_result_set(directory: str | Path) -> None:
         if name not in READ_TABLES:
             continue
         path = folder / f"{name}.csv"
-        if not path.is_file():
+        if name not in headers:
             found.append(f"{path}: missing")
             continue
-        header = set(_header(path))
+        header = set(headers[name])
         lacking = [c for c in columns if c not in header]
         old = [c for c in OBSOLETE_COLUMNS.get(name, ()) if c in header]
         if lacking:
@@ -445,14 +437,13 @@ def from_results_dir(directory: str | Path, settings: Any = None) -> AnalysisDat
     subjects_csv = folder / "subjects.csv"
     if not subjects_csv.is_file():
         raise FileNotFoundError(f"{folder}: no subjects.csv (expected mrecist assess output)")
-    check_result_set(folder)
+    headers: dict[str, list[str]] = {}
     tables: dict[str, list[dict[str, str]]] = {}
     for name in READ_TABLES:
         path = folder / f"{name}.csv"
-        try:
-            tables[name] = _read_csv(path)
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise ValueError(f"{path}: not a readable CSV table ({exc})") from None
+        if path.is_file():
+            headers[name], tables[name] = _read_table(path)
+    check_result_set(folder, headers)
     # The settings each case was assessed with (assessment.json); the endpoints follow them.
     used = from_assessment_json(folder / "assessment.json")
     return from_tables(tables, settings, source=str(folder), settings_used=used)

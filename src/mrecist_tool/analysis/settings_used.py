@@ -157,16 +157,13 @@ def from_assessment_json(path: str | Path) -> SettingsUsed | None:
     cases = document.get("cases") if isinstance(document, dict) else None
     if not isinstance(cases, list):
         raise ValueError(f"{file}: expected an object with a 'cases' list (mrecist assess output)")
-    from ..rules.criteria import Settings
-
-    # The endpoint settings this version has: a case recorded without one was assessed by an
-    # older version, and taking the default for it would change its endpoints without saying so.
-    current = [name for name in ENDPOINT_SETTINGS if name in Settings().as_dict()]
     pairs = []
     for i, case in enumerate(cases):
         if not isinstance(case, dict) or not isinstance(case.get("settings"), dict):
             raise ValueError(f"{file}: $.cases[{i}].settings: expected the case's settings")
-        lacking = [name for name in current if name not in case["settings"]]
+        # A case recorded without an endpoint setting was assessed by an older version, and
+        # taking the default for it would change its endpoints without saying so.
+        lacking = [name for name in ENDPOINT_SETTINGS if name not in case["settings"]]
         if lacking:
             raise ValueError(
                 f"{file}: $.cases[{i}].settings: no {', '.join(lacking)} (assessed by an older "

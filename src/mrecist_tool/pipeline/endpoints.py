@@ -43,6 +43,7 @@ Endpoints (names in the ``endpoint`` column):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
@@ -86,14 +87,15 @@ LONG_COLUMNS = (
     "flags",
 )
 
-_DEFAULTS: dict[str, Any] = {
-    "dfs_definition": "registry",
-    "dfs_never_disease_free": "event_day0",
-    "css_unknown_cause": "cancer",
-    "missed_assessments_policy": "count_event",
-    # §11.13: every 90 days to day 730, then every 180 days (None: open-ended).
-    "assessment_schedule": ((90, 730), (180, None)),
-}
+
+@functools.cache
+def _default_settings() -> Any:
+    """:class:`~mrecist_tool.rules.criteria.Settings` with its defaults, the one source of the
+    defaults read here (a copy could drift from them without a word).  Imported when first
+    needed: callers that pass their settings never need it."""
+    from ..rules.criteria import Settings
+
+    return Settings()
 
 
 # -- value helpers ------------------------------------------------------------------------------
@@ -101,11 +103,12 @@ _DEFAULTS: dict[str, Any] = {
 
 def _setting(settings: Any, name: str) -> Any:
     """Read one setting from a :class:`~mrecist_tool.rules.criteria.Settings`, a mapping or None."""
-    if settings is None:
-        return _DEFAULTS[name]
     if isinstance(settings, Mapping):
-        return settings.get(name, _DEFAULTS[name])
-    return getattr(settings, name, _DEFAULTS[name])
+        if name in settings:
+            return settings[name]
+    elif settings is not None and hasattr(settings, name):
+        return getattr(settings, name)
+    return getattr(_default_settings(), name)
 
 
 def parse_date(value: Any) -> date | None:
@@ -272,7 +275,7 @@ def missed_assessments(
     last_assessment: date | None,
     event_date: date,
     origin: date,
-    schedule: tuple[tuple[int, int | None], ...] = ((90, 730), (180, None)),
+    schedule: tuple[tuple[int, int | None], ...],
 ) -> int:
     """END-GEN-4 / §11.14: scheduled assessments missed between the last adequate one and an event.
 
